@@ -1,0 +1,138 @@
+"""One Settings object for every process, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET = "dev-secret-key-please-change-in-production"
+DEFAULT_SQLITE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'cronjobs.db'}"
+
+
+class UnsafeProductionSettings(RuntimeError):
+    """Raised at start when production mode meets an unsafe value."""
+
+
+class Settings(BaseSettings):
+    """Deployment settings; names match the contract's section 1.8."""
+
+    model_config = SettingsConfigDict(
+        env_file=PROJECT_ROOT / ".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- security ---
+    FLASK_ENV: str = "development"
+    SECRET_KEY: str = DEFAULT_SECRET
+    JWT_SECRET_KEY: str = ""
+    JWT_ACCESS_TOKEN_EXPIRES: int = 3600
+    JWT_REFRESH_TOKEN_EXPIRES: int = 2592000
+    CORS_ORIGINS: str = "*"
+    EXPOSE_ERROR_DETAILS: bool | None = None
+    ALLOW_PRIVATE_TARGETS: bool | None = None
+
+    # --- storage ---
+    DATABASE_URL: str = DEFAULT_SQLITE_URL
+
+    # --- web ---
+    HTTP_PORT: int = 8000
+    FLASK_PORT: int = 5000
+    FASTAPI_PORT: int = 8001
+    FRONTEND_BASE_URL: str = "http://localhost:5173"
+    BULK_UPLOAD_MAX_BYTES: int = 1048576
+    MAX_JSON_BODY_BYTES: int = 1048576
+
+    # --- scheduler ---
+    SCHEDULER_TIMEZONE: str = "Asia/Tokyo"
+    SCHEDULER_HOST: str = "flask"
+    SCHEDULER_LEASE_SECONDS: int = 15
+    SCHEDULER_SYNC_SECONDS: float = 2
+    SCHEDULER_MISFIRE_GRACE_SECONDS: int = 60
+    SCHEDULER_MAX_CONCURRENT_RUNS: int = 50
+
+    # --- outbound: GitHub, webhooks ---
+    GITHUB_TOKEN: str = ""
+    GITHUB_API_BASE_URL: str = "https://api.github.com"
+    DEFAULT_GITHUB_OWNER: str = "my-org"
+    OUTBOUND_TIMEOUT_SECONDS: float = 10.0
+
+    # --- email ---
+    MAIL_ENABLED: bool = True
+    MAIL_SERVER: str = "smtp.gmail.com"
+    MAIL_PORT: int = 587
+    MAIL_USE_TLS: bool = True
+    MAIL_USERNAME: str = ""
+    MAIL_PASSWORD: str = ""
+    MAIL_DEFAULT_SENDER: str = "noreply@cronjobscheduler.local"
+
+    # --- first admin ---
+    ADMIN_USERNAME: str = ""
+    ADMIN_EMAIL: str = ""
+    ADMIN_PASSWORD: str = ""
+
+    @property
+    def is_production(self) -> bool:
+        return self.FLASK_ENV.strip().lower() == "production"
+
+    @property
+    def jwt_secret(self) -> str:
+        return self.JWT_SECRET_KEY or self.SECRET_KEY
+
+    @property
+    def expose_error_details(self) -> bool:
+        if self.EXPOSE_ERROR_DETAILS is None:
+            return not self.is_production
+        return self.EXPOSE_ERROR_DETAILS
+
+    @property
+    def allow_private_targets(self) -> bool:
+        if self.ALLOW_PRIVATE_TARGETS is None:
+            return not self.is_production
+        return self.ALLOW_PRIVATE_TARGETS
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in self.CORS_ORIGINS.split(",") if o.strip()]
+
+    @cached_property
+    def scheduler_tz(self) -> ZoneInfo:
+        """The scheduler timezone; an unknown name falls back to UTC (contract 8.9)."""
+        try:
+            return ZoneInfo(self.SCHEDULER_TIMEZONE)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo("UTC")
+
+    @property
+    def frontend_base_url(self) -> str:
+        return self.FRONTEND_BASE_URL.rstrip("/")
+
+    def check_production_safety(self) -> None:
+        """Refuse to run production with default secrets or open CORS; name the setting to fix."""
+        if not self.is_production:
+            return
+        problems = []
+        if not self.SECRET_KEY or self.SECRET_KEY == DEFAULT_SECRET:
+            problems.append("set SECRET_KEY to a long random value")
+        if (
+            not self.JWT_SECRET_KEY
+            or self.JWT_SECRET_KEY == DEFAULT_SECRET
+            or self.JWT_SECRET_KEY == self.SECRET_KEY
+        ):
+            problems.append("set JWT_SECRET_KEY to a long random value different from SECRET_KEY")
+        origins = self.cors_origins
+        if not origins or "*" in origins:
+            problems.append("set CORS_ORIGINS to the explicit SPA origin(s), not '*'")
+        if problems:
+            raise UnsafeProductionSettings(
+                "FLASK_ENV=production refuses unsafe settings: " + "; ".join(problems)
+            )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from env/.env plus explicit overrides, checked for production safety."""
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings.check_production_safety()
+    return settings

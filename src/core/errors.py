@@ -1,0 +1,70 @@
+"""Typed errors raised by core operations; each door renders them as the contract's envelope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CoreError(Exception):
+    """An expected failure with an HTTP status and the `{"error", "message"}` body."""
+
+    status_code = 400
+
+    def __init__(self, error: str, message: str | None = None, **extra: Any) -> None:
+        super().__init__(message or error)
+        self.error = error
+        self.message = message
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.error}
+        if self.message is not None:
+            body["message"] = self.message
+        body.update(self.extra)
+        return body
+
+
+class Invalid(CoreError):
+    status_code = 400
+
+
+class Unauthorized(CoreError):
+    status_code = 401
+
+
+class Forbidden(CoreError):
+    status_code = 403
+
+
+class NotFound(CoreError):
+    status_code = 404
+
+
+class Conflict(CoreError):
+    status_code = 409
+
+
+class PayloadTooLarge(CoreError):
+    status_code = 413
+
+
+class TooManyAttempts(CoreError):
+    status_code = 429
+
+
+class ServiceUnavailable(CoreError):
+    status_code = 503
+
+
+def route_not_found() -> NotFound:
+    return NotFound("Not found", "The requested URL was not found on the server.")
+
+
+def method_not_allowed() -> CoreError:
+    error = CoreError("Method not allowed", "The method is not allowed for the requested URL.")
+    error.status_code = 405
+    return error
+
+
+def database_unavailable() -> ServiceUnavailable:
+    return ServiceUnavailable("Service unavailable", "Database unavailable, retry shortly.")

@@ -1,0 +1,161 @@
+"""Request parsing rules of contract 1.2 and 1.7, shared so both doors parse alike."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from src.core.clock import format_utc, to_naive_utc
+from src.core.errors import Invalid, PayloadTooLarge
+
+MISSING: Any = object()
+TRUE_WORDS = {"1", "true", "yes", "y", "on"}
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    media = _media_type(content_type)
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def parse_json_object(content_type: str | None, raw: bytes, *, max_bytes: int = 1048576) -> dict[str, Any]:
+    """The body as a JSON object, or the contract's 400/413 for content type, syntax and shape."""
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge("Payload too large", f"Request body exceeds {max_bytes} bytes.")
+    if not is_json_media_type(content_type):
+        raise Invalid("Content-Type must be application/json")
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise Invalid("Invalid JSON", "Request body is not valid JSON.") from None
+    if not isinstance(value, dict):
+        raise Invalid("Invalid payload", "JSON body must be an object.")
+    return value
+
+
+def parse_optional_json_object(
+    content_type: str | None, raw: bytes, *, max_bytes: int = 1048576
+) -> dict[str, Any]:
+    """Like parse_json_object, but an empty (or whitespace-only) body means `{}`."""
+    if not raw.strip():
+        return {}
+    return parse_json_object(content_type, raw, max_bytes=max_bytes)
+
+
+def parse_lenient_json_object(raw: bytes) -> dict[str, Any]:
+    """Any JSON object in the body, or `{}` for anything else (logout's optional body)."""
+    try:
+        value = json.loads(raw.decode("utf-8")) if raw.strip() else {}
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+# --- body fields ---------------------------------------------------------------------------
+
+
+def truthy(value: Any) -> bool:
+    """JSON truthiness: false, 0, "", null, [], {} are false; everything else is true."""
+    return bool(value)
+
+
+def optional_str(payload: dict[str, Any], key: str, *, error: Invalid | None = None) -> str | None:
+    """A trimmed string field; absent, null or blank → None; a non-string → 400."""
+    value = payload.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise error or Invalid("Invalid payload", f'"{key}" must be a string.')
+    value = value.strip()
+    return value or None
+
+
+def number(payload: dict[str, Any], key: str) -> float | None:
+    """A JSON number or numeric string; absent/null → None; anything else → 400."""
+    value = payload.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise Invalid("Invalid payload", f'"{key}" must be a number.')
+    if isinstance(value, (int, float)):
+        result = float(value)
+    elif isinstance(value, str):
+        try:
+            result = float(value.strip())
+        except ValueError:
+            raise Invalid("Invalid payload", f'"{key}" must be a number.') from None
+    else:
+        raise Invalid("Invalid payload", f'"{key}" must be a number.')
+    if not math.isfinite(result):
+        raise Invalid("Invalid payload", f'"{key}" must be a number.')
+    return result
+
+
+# --- query strings -------------------------------------------------------------------------
+
+
+def query_int(raw: str | None, default: int, *, minimum: int, maximum: int | None = None) -> int:
+    """An integer query value: unparseable → default, out of range → clamped."""
+    try:
+        value = int((raw or "").strip())
+    except ValueError:
+        return default
+    value = max(minimum, value)
+    if maximum is not None:
+        value = min(maximum, value)
+    return value
+
+
+def query_bool(raw: str | None) -> bool:
+    return (raw or "").strip().lower() in TRUE_WORDS
+
+
+def query_list(raw: str | None) -> list[str]:
+    """Comma-separated values, trimmed, empties dropped."""
+    return [part.strip() for part in (raw or "").split(",") if part.strip()]
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Effective `[from, to)` bounds in naive UTC; either may be open."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"from": format_utc(self.start), "to": format_utc(self.end)}
+
+
+def _parse_instant(raw: str) -> tuple[datetime, bool]:
+    text = raw.strip()
+    if len(text) == 10:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise Invalid("Invalid date", "Invalid date format. Use YYYY-MM-DD or ISO datetime.") from None
+        return datetime(day.year, day.month, day.day), True
+    try:
+        value = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise Invalid("Invalid date", "Invalid date format. Use YYYY-MM-DD or ISO datetime.") from None
+    return to_naive_utc(value), False
+
+
+def parse_date_range(raw_from: str | None, raw_to: str | None) -> DateRange:
+    """The contract's `from` (inclusive) / `to` (exclusive; a date-only `to` includes its day)."""
+    start = end = None
+    if raw_from is not None and raw_from.strip():
+        start, _ = _parse_instant(raw_from)
+    if raw_to is not None and raw_to.strip():
+        end, date_only = _parse_instant(raw_to)
+        if date_only:
+            end += timedelta(days=1)
+    if start is not None and end is not None and start >= end:
+        raise Invalid("Invalid date range", '"from" must be earlier than "to".')
+    return DateRange(start, end)

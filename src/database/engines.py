@@ -1,0 +1,105 @@
+"""Sync and async engines for one database: SQLite (default) or PostgreSQL via psycopg."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import create_engine
+
+from src.config import Settings
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
+def sync_url(database_url: str) -> str:
+    """The URL with a sync driver (sqlite / postgresql+psycopg)."""
+    url = make_url(database_url)
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return url.set(drivername="sqlite").render_as_string(hide_password=False)
+    if backend == "postgresql":
+        return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return database_url
+
+
+def async_url(database_url: str) -> str:
+    """The URL with an async driver (sqlite+aiosqlite / postgresql+psycopg)."""
+    url = make_url(database_url)
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return url.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    if backend == "postgresql":
+        return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return database_url
+
+
+def is_sqlite(database_url: str) -> bool:
+    return make_url(database_url).get_backend_name() == "sqlite"
+
+
+def _ensure_sqlite_folder(database_url: str) -> None:
+    database = make_url(database_url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers proceed while one writer commits; foreign keys are off by default in SQLite.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def sync_engine_options(database_url: str) -> dict[str, Any]:
+    """Engine keyword arguments shared by our engines and Flask-SQLAlchemy's."""
+    if is_sqlite(database_url):
+        return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+
+
+def install_sqlite_pragmas(engine: Engine) -> None:
+    """Apply the SQLite pragmas on every new connection of a sync engine."""
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+
+
+def create_sync_engine_from_settings(settings: Settings) -> Engine:
+    url = sync_url(settings.DATABASE_URL)
+    if is_sqlite(url):
+        _ensure_sqlite_folder(url)
+    engine = create_engine(url, **sync_engine_options(url))
+    install_sqlite_pragmas(engine)
+    return engine
+
+
+def create_async_engine_from_settings(settings: Settings) -> AsyncEngine:
+    url = async_url(settings.DATABASE_URL)
+    if is_sqlite(url):
+        _ensure_sqlite_folder(url)
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+            pool_size=5,
+            max_overflow=5,
+        )
+    else:
+        engine = create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def make_async_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(bind=engine, expire_on_commit=False)

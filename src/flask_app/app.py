@@ -1,0 +1,75 @@
+"""Flask app factory: Flask-SQLAlchemy on the shared Base, JWT settings, CORS, envelope errors."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, g
+from flask_cors import CORS
+from flask_jwt_extended import JWTManager
+from flask_sqlalchemy import SQLAlchemy
+
+from src.config import Settings, load_settings
+from src.database.engines import install_sqlite_pragmas, sync_engine_options, sync_url
+from src.flask_app.blueprints import register_blueprints
+from src.flask_app.errors import register_error_handlers
+from src.flask_app.runtime import FlaskRuntime
+from src.models import Base
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the legacy app; every resource it opens hangs off `app.extensions`."""
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    url = sync_url(settings.DATABASE_URL)
+    app.config.update(
+        SECRET_KEY=settings.SECRET_KEY,
+        SQLALCHEMY_DATABASE_URI=url,
+        SQLALCHEMY_ENGINE_OPTIONS=sync_engine_options(url),
+        SQLALCHEMY_SESSION_OPTIONS={"expire_on_commit": False},
+        # Flask-JWT-Extended reads the same secret and lifetimes, so its decode_token accepts
+        # the tokens src.core.tokens mints (tests/unit/test_tokens.py proves it).
+        JWT_SECRET_KEY=settings.jwt_secret,
+        JWT_ALGORITHM="HS256",
+        JWT_ACCESS_TOKEN_EXPIRES=settings.JWT_ACCESS_TOKEN_EXPIRES,
+        JWT_REFRESH_TOKEN_EXPIRES=settings.JWT_REFRESH_TOKEN_EXPIRES,
+        MAX_CONTENT_LENGTH=max(settings.BULK_UPLOAD_MAX_BYTES, settings.MAX_JSON_BODY_BYTES) + 64 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["settings"] = settings
+
+    db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+    db.init_app(app)
+    with app.app_context():
+        install_sqlite_pragmas(db.engine)
+    JWTManager(app)
+
+    origins = settings.cors_origins or ["*"]
+    CORS(
+        app,
+        resources={r"/api/*": {"origins": origins}, r"/health": {"origins": origins}},
+        methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+        allow_headers=["Content-Type", "Authorization"],
+        supports_credentials="*" not in origins,
+    )
+
+    app.extensions["runtime"] = FlaskRuntime(settings)
+
+    register_error_handlers(app)
+    register_blueprints(app)
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        # The door owns the transaction: commit what a successful handler did, drop the rest.
+        if response.status_code < 400 and not g.get("skip_commit"):
+            db.session.commit()
+        else:
+            db.session.rollback()
+        response.headers["X-Served-By"] = "flask"
+        return response
+
+    return app

@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("pic_teams", __name__)

@@ -1,0 +1,60 @@
+"""Every error leaves the legacy door as the contract's `{"error", "message"}` envelope."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, current_app, jsonify
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+
+from src.core.errors import CoreError, database_unavailable, method_not_allowed, route_not_found
+
+log = logging.getLogger(__name__)
+
+
+def error_response(error: CoreError) -> Response:
+    response = jsonify(error.body())
+    response.status_code = error.status_code
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CoreError)
+    def _core_error(error: CoreError) -> Response:
+        return error_response(error)
+
+    @app.errorhandler(NotFound)
+    def _not_found(_error: NotFound) -> Response:
+        return error_response(route_not_found())
+
+    @app.errorhandler(MethodNotAllowed)
+    def _method_not_allowed(_error: MethodNotAllowed) -> Response:
+        return error_response(method_not_allowed())
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(_error: RequestEntityTooLarge) -> Response:
+        limit = current_app.extensions["settings"].MAX_JSON_BODY_BYTES
+        response = jsonify({"error": "Payload too large", "message": f"Request body exceeds {limit} bytes."})
+        response.status_code = 413
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        response = jsonify({"error": error.name, "message": error.description or error.name})
+        response.status_code = error.code or 500
+        return response
+
+    @app.errorhandler(OperationalError)
+    def _database_down(error: OperationalError) -> Response:
+        log.warning("database unavailable: %s", error.__class__.__name__)
+        return error_response(database_unavailable())
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        log.exception("unexpected error")
+        settings = current_app.extensions["settings"]
+        message = str(error) if settings.expose_error_details else "Internal server error"
+        response = jsonify({"error": "Internal server error", "message": message})
+        response.status_code = 500
+        return response

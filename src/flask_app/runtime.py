@@ -1,0 +1,65 @@
+"""Async resources of the Flask process: one event loop on a background thread.
+
+Flask views are sync; the executor and outbound calls are async (one httpx client, the
+mailer, an async engine). They live on this loop so a manual run from a Flask view uses the
+same code path as a scheduled run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
+from typing import TypeVar
+
+from src.config import Settings
+from src.scheduler.services import RunServices, close_run_services, open_run_services
+
+T = TypeVar("T")
+
+
+class FlaskRuntime:
+    """Starts lazily on first use, so importing or building the app opens nothing."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._services: RunServices | None = None
+
+    def _start(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="flask-async", daemon=True)
+                thread.start()
+                self._loop, self._thread = loop, thread
+                self._services = asyncio.run_coroutine_threadsafe(
+                    open_run_services(self.settings), loop
+                ).result()
+            return self._loop
+
+    def run(self, work: Callable[[RunServices], Awaitable[T]], timeout: float | None = None) -> T:
+        """Run `work(services)` on the loop and wait for its result."""
+        loop = self._start()
+        assert self._services is not None
+        future: Future[T] = asyncio.run_coroutine_threadsafe(work(self._services), loop)  # type: ignore[arg-type]
+        return future.result(timeout)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._start()
+
+    def close(self) -> None:
+        with self._lock:
+            loop, services = self._loop, self._services
+            self._loop = self._services = None
+        if loop is None:
+            return
+        if services is not None:
+            asyncio.run_coroutine_threadsafe(close_run_services(services), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(5)

@@ -1,0 +1,29 @@
+"""The shared model package: imported by both doors, free of any web framework."""
+
+from src.models.base import Base, new_id, utcnow
+from src.models.infrastructure import RevokedToken, SchedulerLease
+from src.models.job import Job
+from src.models.job_category import JobCategory
+from src.models.job_execution import JobExecution
+from src.models.notification import Notification
+from src.models.pic_team import PicTeam
+from src.models.slack_settings import SlackSettings
+from src.models.user import User
+from src.models.user_preferences import UserNotificationPreferences, UserUiPreferences
+
+__all__ = [
+    "Base",
+    "Job",
+    "JobCategory",
+    "JobExecution",
+    "Notification",
+    "PicTeam",
+    "RevokedToken",
+    "SchedulerLease",
+    "SlackSettings",
+    "User",
+    "UserNotificationPreferences",
+    "UserUiPreferences",
+    "new_id",
+    "utcnow",
+]

@@ -1,0 +1,38 @@
+"""The async resources one run of a job needs, opened and closed by their host process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from src.config import Settings
+from src.database.engines import create_async_engine_from_settings, make_async_session_factory
+from src.integrations.http_client import create_http_client
+from src.integrations.email import Mailer
+
+
+@dataclass
+class RunServices:
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    http: httpx.AsyncClient
+    mailer: Mailer
+
+
+async def open_run_services(settings: Settings) -> RunServices:
+    engine = create_async_engine_from_settings(settings)
+    return RunServices(
+        settings=settings,
+        engine=engine,
+        session_factory=make_async_session_factory(engine),
+        http=create_http_client(settings),
+        mailer=Mailer(settings),
+    )
+
+
+async def close_run_services(services: RunServices) -> None:
+    await services.http.aclose()
+    await services.engine.dispose()

@@ -1,0 +1,1 @@
+"""Pydantic response models: the wire contract, rendered the same by both doors."""

@@ -1,0 +1,81 @@
+"""The HTTP suite runs every case through each door; a door is a prefix plus an app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+from src.config import Settings
+from tests.conftest import Factory
+
+
+@contextmanager
+def flask_http(settings: Settings) -> Iterator[httpx.Client]:
+    from src.flask_app import create_app
+
+    app = create_app(settings)
+    try:
+        with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://testserver") as client:
+            yield client
+    finally:
+        app.extensions["runtime"].close()
+
+
+# prefix → how to serve it in-process. The FastAPI door adds "/api/v2" here.
+DOORS: dict[str, Callable[[Settings], Any]] = {"/api": flask_http}
+
+
+class ApiClient:
+    """An HTTP client bound to one door's prefix, with bearer-token convenience."""
+
+    def __init__(self, http: httpx.Client, prefix: str) -> None:
+        self.http = http
+        self.prefix = prefix
+
+    def request(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.http.request(method, self.prefix + path, headers=headers, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("DELETE", path, **kwargs)
+
+
+@pytest.fixture(params=list(DOORS))
+def api(request: pytest.FixtureRequest, settings: Settings) -> Iterator[ApiClient]:
+    with DOORS[request.param](settings) as http:
+        yield ApiClient(http, request.param)
+
+
+@pytest.fixture
+def admin(factory: Factory):  # type: ignore[no-untyped-def]
+    return factory.user("admin")
+
+
+@pytest.fixture
+def user(factory: Factory):  # type: ignore[no-untyped-def]
+    return factory.user("user")
+
+
+@pytest.fixture
+def viewer(factory: Factory):  # type: ignore[no-untyped-def]
+    return factory.user("viewer")
+
+
+@pytest.fixture
+def team(factory: Factory):  # type: ignore[no-untyped-def]
+    return factory.team("Team A", slug="team-a", slack_handle="@team-a")
