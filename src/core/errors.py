@@ -9,6 +9,9 @@ class CoreError(Exception):
     """An expected failure with an HTTP status and the `{"error", "message"}` body."""
 
     status_code = 400
+    # True when the work done before the error must still be committed (e.g. a manual run of an
+    # expired job auto-pauses it, then answers 400).
+    keep_changes = False
 
     def __init__(self, error: str, message: str | None = None, **extra: Any) -> None:
         super().__init__(message or error)

@@ -10,6 +10,7 @@ from flask_jwt_extended import JWTManager
 from flask_sqlalchemy import SQLAlchemy
 
 from src.config import Settings, load_settings
+from src.core import outbox
 from src.database.engines import install_sqlite_pragmas, sync_engine_options, sync_url
 from src.flask_app.blueprints import register_blueprints
 from src.flask_app.errors import register_error_handlers
@@ -64,11 +65,17 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.after_request
     def _finish(response: Response) -> Response:
-        # The door owns the transaction: commit what a successful handler did, drop the rest.
-        if response.status_code < 400 and not g.get("skip_commit"):
-            db.session.commit()
+        # The door owns the transaction: commit what a successful handler did, drop the rest;
+        # then send the Slack/email messages the committed work queued.
+        session = db.session()
+        if response.status_code < 400 or g.get("commit_on_error"):
+            session.commit()
+            messages = outbox.take(session)
+            if messages:
+                app.extensions["runtime"].deliver(messages)
         else:
-            db.session.rollback()
+            session.rollback()
+            outbox.discard(session)
         response.headers["X-Served-By"] = "flask"
         return response
 

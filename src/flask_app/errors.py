@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, current_app, jsonify
+from flask import Flask, Response, current_app, g, jsonify
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
@@ -22,6 +22,8 @@ def error_response(error: CoreError) -> Response:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CoreError)
     def _core_error(error: CoreError) -> Response:
+        if error.keep_changes:
+            g.commit_on_error = True
         return error_response(error)
 
     @app.errorhandler(NotFound)

@@ -14,6 +14,8 @@ from concurrent.futures import Future
 from typing import TypeVar
 
 from src.config import Settings
+from src.core.outbox import EmailMessage, SlackMessage
+from src.integrations.delivery import deliver
 from src.scheduler.services import RunServices, close_run_services, open_run_services
 
 T = TypeVar("T")
@@ -47,6 +49,13 @@ class FlaskRuntime:
         assert self._services is not None
         future: Future[T] = asyncio.run_coroutine_threadsafe(work(self._services), loop)  # type: ignore[arg-type]
         return future.result(timeout)
+
+    def deliver(self, messages: list[SlackMessage | EmailMessage]) -> None:
+        """Send queued Slack/email messages on the loop without holding up the response."""
+        loop = self._start()
+        services = self._services
+        assert services is not None
+        asyncio.run_coroutine_threadsafe(deliver(services, messages), loop)
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:

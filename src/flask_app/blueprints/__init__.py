@@ -6,9 +6,12 @@ from flask import Flask
 
 from src.flask_app.blueprints import (
     auth,
+    bulk_upload,
     categories,
+    cron,
     executions,
     health,
+    job_runs,
     jobs,
     notifications,
     pic_teams,
@@ -21,6 +24,10 @@ API_PREFIX = "/api"
 
 
 def register_blueprints(app: Flask) -> None:
-    for module in (health, auth, users, jobs, executions, categories, pic_teams, notifications, settings, scheduler):
+    modules = (
+        health, auth, users, jobs, job_runs, bulk_upload, cron, executions,
+        categories, pic_teams, notifications, settings, scheduler,
+    )
+    for module in modules:
         app.register_blueprint(module.bp, url_prefix=API_PREFIX)
     app.add_url_rule("/health", "health_unprefixed", health.health)

@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("bulk_upload", __name__)

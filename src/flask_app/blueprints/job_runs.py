@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("job_runs", __name__)
