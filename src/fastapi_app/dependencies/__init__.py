@@ -1,0 +1,32 @@
+"""Dependencies as Annotated aliases, so route signatures read like the contract's role column."""
+
+from src.fastapi_app.dependencies.auth import (
+    AdminUser,
+    CurrentUser,
+    OptionalUser,
+    RefreshUser,
+    WriterUser,
+    get_current_active_user,
+    get_current_user,
+    get_optional_user,
+    require_role,
+)
+from src.fastapi_app.dependencies.body import BodyReaderDep, JsonBodyDep
+from src.fastapi_app.dependencies.database import ServicesDep, SessionDep, SettingsDep
+
+__all__ = [
+    "AdminUser",
+    "BodyReaderDep",
+    "CurrentUser",
+    "JsonBodyDep",
+    "OptionalUser",
+    "RefreshUser",
+    "ServicesDep",
+    "SessionDep",
+    "SettingsDep",
+    "WriterUser",
+    "get_current_active_user",
+    "get_current_user",
+    "get_optional_user",
+    "require_role",
+]

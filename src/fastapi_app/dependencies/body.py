@@ -1,0 +1,53 @@
+"""Request bodies read with a size cap, parsed by the core's shared rules (contract 1.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from src.core.errors import PayloadTooLarge
+from src.core.request_parsing import parse_json_object, parse_optional_json_object
+from src.fastapi_app.dependencies.database import SettingsDep
+
+BodyReader = Callable[[], dict[str, Any]]
+
+
+async def read_raw_body(request: Request, limit: int) -> bytes:
+    """The body, refusing (413) more than `limit` bytes without buffering the excess."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge("Payload too large", f"Request body exceeds {limit} bytes.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge("Payload too large", f"Request body exceeds {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def get_body_reader(request: Request, settings: SettingsDep) -> BodyReader:
+    """A parser to call when the contract says the body is checked (after other checks)."""
+    raw = await read_raw_body(request, settings.MAX_JSON_BODY_BYTES)
+    content_type = request.headers.get("content-type")
+    limit = settings.MAX_JSON_BODY_BYTES
+    return lambda: parse_json_object(content_type, raw, max_bytes=limit)
+
+
+async def get_optional_body_reader(request: Request, settings: SettingsDep) -> BodyReader:
+    raw = await read_raw_body(request, settings.MAX_JSON_BODY_BYTES)
+    content_type = request.headers.get("content-type")
+    limit = settings.MAX_JSON_BODY_BYTES
+    return lambda: parse_optional_json_object(content_type, raw, max_bytes=limit)
+
+
+async def get_json_body(reader: Annotated[BodyReader, Depends(get_body_reader)]) -> dict[str, Any]:
+    return reader()
+
+
+BodyReaderDep = Annotated[BodyReader, Depends(get_body_reader)]
+OptionalBodyReaderDep = Annotated[BodyReader, Depends(get_optional_body_reader)]
+JsonBodyDep = Annotated[dict[str, Any], Depends(get_json_body)]

@@ -1,0 +1,60 @@
+"""Every error leaves the new door as the contract's envelope; 422 is never used."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from src.core.errors import CoreError, database_unavailable, method_not_allowed, route_not_found
+
+log = logging.getLogger(__name__)
+
+
+def envelope(error: CoreError) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status_code)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    fields = []
+    for item in exc.errors():
+        location = [str(part) for part in item.get("loc", ()) if part not in ("body", "query", "path")]
+        if location:
+            fields.append(".".join(location))
+    if fields:
+        return "Invalid value for: " + ", ".join(dict.fromkeys(fields)) + "."
+    return "Request is not valid."
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CoreError)
+    async def _core_error(_request: Request, exc: CoreError) -> JSONResponse:
+        return envelope(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"error": "Invalid payload", "message": _validation_message(exc)}, status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return envelope(route_not_found())
+        if exc.status_code == 405:
+            return envelope(method_not_allowed())
+        return JSONResponse({"error": str(exc.detail), "message": str(exc.detail)}, status_code=exc.status_code)
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(_request: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable: %s", exc.__class__.__name__)
+        return envelope(database_unavailable())
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        settings = request.app.state.settings
+        message = str(exc) if settings.expose_error_details else "Internal server error"
+        return JSONResponse({"error": "Internal server error", "message": message}, status_code=500)

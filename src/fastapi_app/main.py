@@ -1,0 +1,67 @@
+"""FastAPI app factory and lifespan: resources are opened at start-up and closed at shutdown."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+
+from src import APP_VERSION
+from src.config import Settings, load_settings
+from src.fastapi_app.docs import mount_docs
+from src.fastapi_app.errors import register_error_handlers
+from src.fastapi_app.routers import ROUTERS
+from src.scheduler.services import close_run_services, open_run_services
+
+API_PREFIX = "/api/v2"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the new door; nothing connects until the lifespan starts."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await open_run_services(settings)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            await close_run_services(services)
+
+    app = FastAPI(
+        title="Cron Job Manager API",
+        version=APP_VERSION,
+        description="The /api/v2 door of the cron-job backend. Errors use `{\"error\", \"message\"}`.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+
+    origins = settings.cors_origins or ["*"]
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+        allow_headers=["Content-Type", "Authorization"],
+        allow_credentials="*" not in origins,
+    )
+
+    @app.middleware("http")
+    async def served_by(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        response.headers["X-Served-By"] = "fastapi"
+        return response
+
+    register_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+    from src.fastapi_app.routers import health
+
+    app.add_api_route("/health", health.health, methods=["GET"], include_in_schema=False)
+    mount_docs(app, API_PREFIX)
+    return app

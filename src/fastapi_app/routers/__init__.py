@@ -1,0 +1,7 @@
+"""One router per area; each mirrors a legacy blueprint and calls the same core operations."""
+
+from fastapi import APIRouter
+
+from src.fastapi_app.routers import health
+
+ROUTERS: list[APIRouter] = [health.router]

@@ -1,0 +1,60 @@
+"""The route class that owns each request's database transaction.
+
+The handler gets an AsyncSession (via `SessionDep`); when it returns a success response the
+session commits *before* the response leaves, then the Slack/email messages the committed work
+queued are sent in the background. Errors roll back (unless the error says to keep changes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+
+from src.core import outbox
+from src.core.errors import CoreError
+from src.integrations.delivery import deliver
+from src.scheduler.services import RunServices
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def _deliver_later(services: RunServices, session: Any) -> None:
+    messages = outbox.take(session.sync_session)
+    if messages:
+        task = asyncio.create_task(deliver(services, messages))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+
+class TransactionalRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def transactional(request: Request) -> Response:
+            services: RunServices = request.app.state.services
+            async with services.session_factory() as session:
+                request.state.db = session
+                try:
+                    response = await handler(request)
+                except CoreError as error:
+                    if error.keep_changes:
+                        await session.commit()
+                        _deliver_later(services, session)
+                    else:
+                        await session.rollback()
+                    raise
+                except BaseException:
+                    await session.rollback()
+                    raise
+                if response.status_code < 400:
+                    await session.commit()
+                    _deliver_later(services, session)
+                else:
+                    await session.rollback()
+                return response
+
+        return transactional
