@@ -1,3 +1,30 @@
-from flask import Blueprint
+"""Cron tools (contract 4.8, 4.9, 4.11) with the plan's `/cron/*` aliases."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from src.core import cron_tools
+from src.flask_app.door import auth_required, json_body, render, settings
 
 bp = Blueprint("cron", __name__)
+
+
+@bp.post("/jobs/validate-cron")
+@bp.post("/cron/validate")
+@auth_required()
+def validate_cron() -> Response:
+    return render(cron_tools.validate_cron(json_body()))
+
+
+@bp.post("/jobs/cron-preview")
+@bp.post("/cron/next-runs")
+@auth_required()
+def cron_preview() -> Response:
+    return render(cron_tools.cron_preview(json_body(), settings()))
+
+
+@bp.post("/jobs/cron-description")
+@auth_required()
+def cron_description() -> Response:
+    return render(cron_tools.cron_description(json_body(), settings()))

@@ -1,3 +1,55 @@
-from flask import Blueprint
+"""Jobs CRUD (contract 4.1–4.5): parse, authorize, call core, render."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from src.core import jobs
+from src.core.roles import ADMIN_OR_USER
+from src.flask_app.door import auth_required, current_user, db_session, json_body, render, settings
+from src.schemas.jobs import (
+    JobCreatedResponse,
+    JobDeletedResponse,
+    JobDetailResponse,
+    JobListResponse,
+    JobUpdatedResponse,
+)
 
 bp = Blueprint("jobs", __name__)
+
+
+@bp.get("/jobs")
+@auth_required()
+def list_jobs() -> Response:
+    session = db_session()
+    return render(JobListResponse.build(session, settings(), jobs.list_jobs(session)))
+
+
+@bp.post("/jobs")
+@auth_required(roles=ADMIN_OR_USER)
+def create_job() -> Response:
+    session = db_session()
+    job = jobs.create_job(session, settings(), current_user(), json_body())
+    return render(JobCreatedResponse.build(session, settings(), job), 201)
+
+
+@bp.get("/jobs/<job_id>")
+@auth_required()
+def get_job(job_id: str) -> Response:
+    session = db_session()
+    return render(JobDetailResponse.build(session, settings(), jobs.get_job(session, job_id)))
+
+
+@bp.put("/jobs/<job_id>")
+@auth_required()
+def update_job(job_id: str) -> Response:
+    session = db_session()
+    job = jobs.update_job(session, settings(), current_user(), job_id, json_body)
+    return render(JobUpdatedResponse.build(session, settings(), job))
+
+
+@bp.delete("/jobs/<job_id>")
+@auth_required()
+def delete_job(job_id: str) -> Response:
+    deleted = jobs.delete_job(db_session(), current_user(), job_id)
+    return render(JobDeletedResponse.build(deleted))

@@ -1,0 +1,180 @@
+"""Job representation (contract 2.2) and the bodies of the job and cron-tool endpoints."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import SerializerFunctionWrapHandler, model_serializer
+from sqlalchemy.orm import Session
+
+from src.config import Settings
+from src.core.clock import format_local
+from src.core.cron import next_fire
+from src.core.job_fields import emails_from_text
+from src.core.jobs import DeletedJob, last_execution_times
+from src.models import Job
+from src.schemas.common import ApiModel, UtcInstant
+
+
+def metadata_object(text: str | None) -> dict[str, Any]:
+    """Stored metadata text as an object: `{}` when null, invalid JSON or not an object."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+class JobOut(ApiModel):
+    id: str
+    name: str
+    cron_expression: str
+    target_url: str | None
+    github_owner: str | None
+    github_repo: str | None
+    github_workflow_name: str | None
+    metadata: dict[str, Any]
+    category: str
+    end_date: date | None
+    pic_team: str | None
+    enable_email_notifications: bool
+    notification_emails: list[str]
+    notify_on_success: bool
+    created_by: str | None
+    is_active: bool
+    created_at: UtcInstant
+    updated_at: UtcInstant
+    last_execution_at: UtcInstant
+    next_execution_at: str | None
+
+    @classmethod
+    def from_job(
+        cls, job: Job, last_execution_at: datetime | None, settings: Settings, now: datetime | None = None
+    ) -> JobOut:
+        """Render one job; `next_execution_at` is null for inactive or never-firing jobs."""
+        tz = settings.scheduler_tz
+        next_at = next_fire(job.cron_expression, tz, now) if job.is_active else None
+        return cls(
+            id=job.id,
+            name=job.name,
+            cron_expression=job.cron_expression,
+            target_url=job.target_url,
+            github_owner=job.github_owner,
+            github_repo=job.github_repo,
+            github_workflow_name=job.github_workflow_name,
+            metadata=metadata_object(job.job_metadata),
+            category=job.category,
+            end_date=job.end_date,
+            pic_team=job.pic_team,
+            enable_email_notifications=bool(job.enable_email_notifications),
+            notification_emails=emails_from_text(job.notification_emails),
+            notify_on_success=bool(job.notify_on_success),
+            created_by=job.created_by,
+            is_active=bool(job.is_active),
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+            last_execution_at=last_execution_at,
+            next_execution_at=format_local(next_at, tz),
+        )
+
+    @classmethod
+    def build(cls, session: Session, settings: Settings, job: Job) -> JobOut:
+        """One job with its last execution time (one extra query)."""
+        last = last_execution_times(session, [job.id]).get(job.id)
+        return cls.from_job(job, last, settings)
+
+
+class JobListResponse(ApiModel):
+    count: int
+    jobs: list[JobOut]
+
+    @classmethod
+    def build(cls, session: Session, settings: Settings, jobs: Sequence[Job]) -> JobListResponse:
+        """All jobs plus one grouped max(started_at): two statements whatever the count."""
+        last = last_execution_times(session) if jobs else {}
+        rendered = [JobOut.from_job(job, last.get(job.id), settings) for job in jobs]
+        return cls(count=len(rendered), jobs=rendered)
+
+
+class JobDetailResponse(ApiModel):
+    job: JobOut
+
+    @classmethod
+    def build(cls, session: Session, settings: Settings, job: Job) -> JobDetailResponse:
+        return cls(job=JobOut.build(session, settings, job))
+
+
+class JobCreatedResponse(ApiModel):
+    message: str = "Job created successfully"
+    job: JobOut
+
+    @classmethod
+    def build(cls, session: Session, settings: Settings, job: Job) -> JobCreatedResponse:
+        return cls(job=JobOut.build(session, settings, job))
+
+
+class JobUpdatedResponse(ApiModel):
+    message: str = "Job updated successfully"
+    job: JobOut
+
+    @classmethod
+    def build(cls, session: Session, settings: Settings, job: Job) -> JobUpdatedResponse:
+        return cls(job=JobOut.build(session, settings, job))
+
+
+class DeletedJobOut(ApiModel):
+    id: str
+    name: str
+
+
+class JobDeletedResponse(ApiModel):
+    message: str = "Job deleted successfully"
+    deleted_job: DeletedJobOut
+
+    @classmethod
+    def build(cls, deleted: DeletedJob) -> JobDeletedResponse:
+        return cls(deleted_job=DeletedJobOut(id=deleted.id, name=deleted.name))
+
+
+class _DropNoneErrorKeys(ApiModel):
+    """Result bodies whose `error`/`message` keys appear only when they have a value."""
+
+    @model_serializer(mode="wrap")
+    def _drop_unset_error(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        for key in ("error", "message"):
+            if key in data and data[key] is None:
+                del data[key]
+        return data  # type: ignore[no-any-return]
+
+
+class CronValidationResponse(_DropNoneErrorKeys):
+    """4.8: valid → `{valid, message}`; invalid → `{valid, error, message}` (always 200)."""
+
+    valid: bool
+    message: str | None = None
+    error: str | None = None
+
+
+class CronPreviewResponse(ApiModel):
+    """4.9: the next fire times in the scheduler timezone."""
+
+    timezone: str
+    next_runs: list[str]
+    count: int
+
+
+class CronDescriptionResponse(_DropNoneErrorKeys):
+    """4.11: always 200; an invalid expression adds `error` and `message`."""
+
+    valid: bool
+    expression: str
+    timezone: str
+    description: str
+    error: str | None = None
+    message: str | None = None
