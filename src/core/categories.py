@@ -1,14 +1,20 @@
-"""Job categories: resolution (contract 7.4)."""
+"""Job categories: resolution (contract 7.4) and the admin CRUD of 6.1-6.4."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from src.core import slug_tables
+from src.core.errors import Conflict, Invalid
+from src.core.request_parsing import truthy
 from src.core.slugs import slugify
-from src.models import JobCategory
+from src.models import Job, JobCategory, User
 
 GENERAL = "general"
+_NOT_FOUND = "No category found with ID: "
 
 
 def resolve_category(session: Session, raw: str | None) -> str | None:
@@ -27,3 +33,56 @@ def resolve_category(session: Session, raw: str | None) -> str | None:
     if found is None and slug == GENERAL:
         return GENERAL
     return found
+
+
+def _duplicate(slug: str) -> Conflict:
+    return Conflict("Duplicate slug", f'Category slug "{slug}" already exists.')
+
+
+def list_categories(session: Session, user: User, include_inactive: bool) -> list[JobCategory]:
+    """Categories by lower-cased name; `include_inactive` counts for admins only."""
+    return slug_tables.list_rows(session, JobCategory, user, include_inactive)
+
+
+def get_category(session: Session, category_id: str) -> JobCategory:
+    return slug_tables.get_row(session, JobCategory, category_id, _NOT_FOUND)
+
+
+def create_category(session: Session, payload: dict[str, Any]) -> JobCategory:
+    """A new active category; slug from `slug` or `name`, unique (409)."""
+    name, slug = slug_tables.creation_slug(payload)
+    slug_tables.ensure_slug_free(session, JobCategory, slug, _duplicate(slug))
+    category = JobCategory(name=name, slug=slug, is_active=True)
+    session.add(category)
+    slug_tables.flush_unique(session, _duplicate(slug))
+    return category
+
+
+def update_category(session: Session, category_id: str, payload: dict[str, Any]) -> tuple[JobCategory, int]:
+    """Rename and/or toggle a category; returns it with the number of jobs whose slug was rewritten.
+
+    Every check runs before anything changes, so an error leaves the row and the jobs untouched.
+    """
+    category = get_category(session, category_id)
+    name = slug_tables.requested_name(payload)
+    slug = category.slug
+    if name is not None:
+        if category.slug == GENERAL and name != category.name:
+            raise Invalid("Invalid category", 'The "General" category cannot be renamed.')
+        slug = slug_tables.free_slug_for(session, JobCategory, category, name, _duplicate(slugify(name)))
+    slug_tables.reject_slug_key(payload)
+
+    jobs_updated = 0
+    if name is not None:
+        jobs_updated = slug_tables.rename(session, category, name, slug, Job.category, _duplicate(slug))
+    if "is_active" in payload:
+        category.is_active = truthy(payload["is_active"])
+    session.flush()
+    return category, jobs_updated
+
+
+def disable_category(session: Session, category_id: str) -> JobCategory:
+    """Soft delete; jobs keep their category slug."""
+    category = slug_tables.disable(get_category(session, category_id))
+    session.flush()
+    return category

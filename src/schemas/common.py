@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PlainSerializer
 
 from src.core.clock import format_utc
 
@@ -33,3 +33,16 @@ class ErrorBody(BaseModel):
 
 class MessageBody(ApiModel):
     message: str
+
+
+class DateRangeOut(BaseModel):
+    """The effective `from`/`to` bounds echoed by ranged endpoints (contract 1.7)."""
+
+    # `from` is a Python keyword: serialize by alias even where a caller forgets by_alias. Also
+    # built straight from core's `DateRange` (`.start` / `.end`).
+    model_config = ConfigDict(from_attributes=True, serialize_by_alias=True)
+
+    from_: UtcInstant = Field(
+        default=None, serialization_alias="from", validation_alias=AliasChoices("from", "from_", "start")
+    )
+    to: UtcInstant = Field(default=None, validation_alias=AliasChoices("to", "end"))
