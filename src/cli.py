@@ -1,0 +1,134 @@
+"""Operator commands: `python -m src.cli migrate | create-admin | ensure-admin`.
+
+Thin on purpose: each command builds settings, opens one session, calls the core, commits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+from sqlalchemy.orm import Session
+
+from src.config import Settings, UnsafeProductionSettings, load_settings
+
+CREATE_ADMIN_HINT = "python -m src.cli create-admin --username NAME --email ADDRESS"
+
+
+@contextmanager
+def _session(settings: Settings) -> Iterator[Session]:
+    """A session that commits when the command succeeds and rolls back otherwise."""
+    from src.database.engines import create_sync_engine_from_settings, make_session_factory
+
+    engine = create_sync_engine_from_settings(settings)
+    session = make_session_factory(engine)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+        engine.dispose()
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    """Upgrade the database to the newest Alembic revision."""
+    from src.database.migrate import upgrade_to_head
+
+    upgrade_to_head(settings)
+    print("database migrated to head")
+    return 0
+
+
+def _ask(value: str | None, prompt: str, *, secret: bool = False) -> str:
+    """The flag's value, or an interactive answer when stdin is a terminal."""
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise SystemExit(f"error: {prompt.lower()} is required (no terminal to ask on)")
+    if not secret:
+        return input(f"{prompt}: ").strip()
+    first = getpass.getpass(f"{prompt}: ")
+    if getpass.getpass(f"{prompt} (again): ") != first:
+        raise SystemExit("error: the two passwords differ")
+    return first
+
+
+def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    """Create an admin account from flags or prompts."""
+    from src.core.errors import CoreError
+    from src.core.users import create_user
+
+    username = _ask(args.username, "Username")
+    email = _ask(args.email, "Email")
+    password = _ask(args.password, "Password", secret=True)
+    try:
+        with _session(settings) as session:
+            user = create_user(session, username=username, email=email, password=password, role="admin")
+            print(f"admin '{user.username}' created")
+    except CoreError as exc:
+        print(f"error: {exc.message or exc.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_ensure_admin(settings: Settings, _args: argparse.Namespace) -> int:
+    """Make sure an admin exists; print a generated password once, never a configured one."""
+    from sqlalchemy import select
+
+    from src.core.users import ensure_first_admin
+    from src.models import User
+
+    with _session(settings) as session:
+        created = ensure_first_admin(session, settings)
+        if created is not None:
+            user, generated_password = created
+            print(f"first admin '{user.username}' created")
+            if generated_password is not None:
+                # Shown exactly once: it is stored only as a hash.
+                print(f"generated password for '{user.username}': {generated_password}")
+                print("change it after the first login")
+            return 0
+        has_admin = session.scalars(select(User.id).where(User.role == "admin").limit(1)).first()
+    if has_admin is None:
+        print("no admin account exists and none was created (set ADMIN_USERNAME, ADMIN_EMAIL and "
+              f"ADMIN_PASSWORD, or run: {CREATE_ADMIN_HINT})")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "migrate": cmd_migrate,
+    "create-admin": cmd_create_admin,
+    "ensure-admin": cmd_ensure_admin,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m src.cli", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="upgrade the database to the newest migration")
+    create = commands.add_parser("create-admin", help="create an admin account (asks for missing values)")
+    create.add_argument("--username")
+    create.add_argument("--email")
+    create.add_argument("--password", help="prefer the prompt: a flag lands in the shell history")
+    commands.add_parser("ensure-admin", help="create the first admin if there is none")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except UnsafeProductionSettings as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return COMMANDS[args.command](settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
