@@ -1,3 +1,34 @@
-from flask import Blueprint
+"""Bulk CSV upload of jobs (contract 4.7): read the multipart parts, call core, render."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from src.core import bulk_import
+from src.core.request_parsing import query_bool
+from src.core.roles import ADMIN_OR_USER
+from src.flask_app.door import auth_required, current_user, db_session, render, settings
 
 bp = Blueprint("bulk_upload", __name__)
+
+
+@bp.post("/jobs/bulk-upload")
+@auth_required(roles=ADMIN_OR_USER)
+def bulk_upload() -> Response:
+    upload = request.files.get("file")
+    filename: str | None = None
+    content: bytes | None = None
+    if upload is not None:
+        filename = upload.filename or ""
+        # One byte past the limit is enough for core to answer 413 without reading further.
+        content = upload.stream.read(settings().BULK_UPLOAD_MAX_BYTES + 1)
+    result = bulk_import.import_jobs(
+        db_session(),
+        settings(),
+        current_user(),
+        filename=filename,
+        content=content,
+        default_github_owner=request.form.get("default_github_owner"),
+        dry_run=query_bool(request.form.get("dry_run")),
+    )
+    return render(result)

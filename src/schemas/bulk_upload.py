@@ -1,0 +1,74 @@
+"""Result body of `POST /jobs/bulk-upload` (contract 4.7), the same for dry and real runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import SerializerFunctionWrapHandler, model_serializer
+
+from src.schemas.common import ApiModel
+
+PROCESSED_MESSAGE = "Bulk upload processed"
+VALIDATED_MESSAGE = "CSV validated successfully"
+
+
+class BulkStats(ApiModel):
+    """What normalization (7.7 steps 1-4) removed from the uploaded table."""
+
+    original_column_count: int
+    original_row_count: int
+    removed_column_count: int
+    removed_empty_row_count: int
+
+
+class BulkRowError(ApiModel):
+    """One skipped row: `{row, job_name?, error, message?, pic_team?, pic_team_slug?}`.
+
+    Optional keys appear only when given at construction (`pic_team` may then be null), because
+    the SPA tells "no name read" / "no message" / "not a team error" apart by key presence.
+    """
+
+    row: int
+    job_name: str | None = None
+    error: str
+    message: str | None = None
+    pic_team: str | None = None
+    pic_team_slug: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _only_given_keys(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        for key in ("job_name", "message", "pic_team", "pic_team_slug"):
+            if key not in self.model_fields_set:
+                data.pop(key, None)
+        return data  # type: ignore[no-any-return]
+
+
+class BulkCreatedJob(ApiModel):
+    """A job inserted by a real run."""
+
+    id: str
+    name: str
+    is_active: bool
+
+
+class BulkValidatedJob(ApiModel):
+    """A row a dry run found valid: `end_date` as written in the CSV, `pic_team` as resolved slug."""
+
+    name: str
+    is_active: bool
+    cron_expression: str
+    end_date: str
+    pic_team: str
+
+
+class BulkUploadResponse(ApiModel):
+    """4.7's result body; also the extra keys of its 400 (then with `error` and another message)."""
+
+    message: str
+    dry_run: bool
+    stats: BulkStats
+    created_count: int
+    error_count: int
+    errors: list[BulkRowError]
+    jobs: list[BulkCreatedJob | BulkValidatedJob]
