@@ -1,0 +1,149 @@
+"""The caller's in-app notifications (contract 6.9): every query is scoped to one user."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from src.core.clock import utcnow
+from src.core.errors import Forbidden, NotFound
+from src.core.request_parsing import DateRange, parse_date_range, query_int
+from src.models import Notification, User
+
+DEFAULT_PER_PAGE = 20
+MAX_PER_PAGE = 100
+# Far beyond any real page, small enough that the OFFSET still fits a 64-bit integer.
+MAX_PAGE = 10**9
+
+
+@dataclass(frozen=True)
+class NotificationPage:
+    notifications: list[Notification]
+    total: int
+    page: int
+    per_page: int
+    total_pages: int
+    range: DateRange
+
+
+@dataclass(frozen=True)
+class UnreadCount:
+    unread_count: int
+    range: DateRange
+
+
+def page_size(raw: str | None) -> int:
+    """`per_page`: default 20, values below 1 (or not integers) → 20, above 100 → 100."""
+    try:
+        value = int((raw or "").strip())
+    except ValueError:
+        return DEFAULT_PER_PAGE
+    return DEFAULT_PER_PAGE if value < 1 else min(value, MAX_PER_PAGE)
+
+
+def _in_range(date_range: DateRange) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if date_range.start is not None:
+        conditions.append(Notification.created_at >= date_range.start)
+    if date_range.end is not None:
+        conditions.append(Notification.created_at < date_range.end)
+    return conditions
+
+
+def list_notifications(
+    session: Session,
+    user: User,
+    *,
+    page: str | None = None,
+    per_page: str | None = None,
+    unread_only: bool = False,
+    date_from: str | None = None,
+    date_to: str | None = None,
+) -> NotificationPage:
+    """One page of the caller's notifications, newest first (two statements: count and page)."""
+    date_range = parse_date_range(date_from, date_to)
+    effective_page = query_int(page, 1, minimum=1, maximum=MAX_PAGE)
+    size = page_size(per_page)
+    conditions = [Notification.user_id == user.id, *_in_range(date_range)]
+    if unread_only:
+        conditions.append(Notification.is_read.is_(False))
+    total = session.scalar(select(func.count()).select_from(Notification).where(*conditions)) or 0
+    rows = list(
+        session.scalars(
+            select(Notification)
+            .where(*conditions)
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .offset((effective_page - 1) * size)
+            .limit(size)
+        )
+    )
+    return NotificationPage(rows, total, effective_page, size, math.ceil(total / size), date_range)
+
+
+def unread_count(
+    session: Session, user: User, *, date_from: str | None = None, date_to: str | None = None
+) -> UnreadCount:
+    date_range = parse_date_range(date_from, date_to)
+    count = session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user.id, Notification.is_read.is_(False), *_in_range(date_range))
+    )
+    return UnreadCount(count or 0, date_range)
+
+
+def _own_notification(session: Session, user: User, notification_id: str, forbidden: str) -> Notification:
+    notification = session.get(Notification, notification_id)
+    if notification is None:
+        raise NotFound("Notification not found")
+    if notification.user_id != user.id:
+        raise Forbidden(forbidden)
+    return notification
+
+
+def mark_read(session: Session, user: User, notification_id: str) -> Notification:
+    """Mark one of the caller's notifications read; an already-read one keeps its read_at."""
+    notification = _own_notification(
+        session, user, notification_id, "Forbidden: Cannot access other users notifications"
+    )
+    if not notification.is_read:
+        notification.is_read = True
+        notification.read_at = utcnow()
+        session.flush()
+    return notification
+
+
+def mark_all_read(session: Session, user: User) -> int:
+    """Mark every unread notification of the caller read; returns how many changed."""
+    result = session.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.is_read.is_(False))
+        .values(is_read=True, read_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def delete_notification(session: Session, user: User, notification_id: str) -> None:
+    notification = _own_notification(
+        session, user, notification_id, "Forbidden: Cannot delete other users notifications"
+    )
+    session.delete(notification)
+    session.flush()
+
+
+def delete_read(
+    session: Session, user: User, *, date_from: str | None = None, date_to: str | None = None
+) -> int:
+    """Delete the caller's read notifications created in range (all of them without a range)."""
+    date_range = parse_date_range(date_from, date_to)
+    result = session.execute(
+        delete(Notification).where(
+            Notification.user_id == user.id, Notification.is_read.is_(True), *_in_range(date_range)
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
