@@ -1,0 +1,391 @@
+"""Users: login, tokens for a session, registration, profile updates, deletion, first admin.
+
+Contract 3.2-3.12, 7.6 and 1.8 (first admin). Checks run in the contract's order; nothing here
+commits, so an error after a partial change leaves nothing behind once the door rolls back.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from src.config import Settings
+from src.core import tokens
+from src.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from src.core.passwords import hash_password, verify_password
+from src.core.roles import ROLES
+from src.models import (
+    Job,
+    Notification,
+    User,
+    UserNotificationPreferences,
+    UserUiPreferences,
+)
+
+USERNAME_MIN_LENGTH = 3
+USERNAME_MAX_LENGTH = 80
+EMAIL_MAX_LENGTH = 120
+PASSWORD_MIN_LENGTH = 6
+EMAIL_PATTERN = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
+DEV_ADMIN_USERNAME = "admin"
+DEV_ADMIN_EMAIL = "admin@example.com"
+UPDATABLE_FIELDS = ("email", "password", "role", "is_active")
+
+# Verified against when no user matches, so an unknown identifier costs as much as a wrong
+# password and response time does not reveal which accounts exist.
+_TIMING_DECOY_HASH = hash_password(secrets.token_urlsafe(16))
+
+
+def _credentials_required() -> Invalid:
+    return Invalid("Email/Username and password are required")
+
+
+def _bad_credentials() -> Unauthorized:
+    return Unauthorized("Invalid email/username or password")
+
+
+def _invalid_email() -> Invalid:
+    return Invalid("Invalid email", "Email address is not valid.")
+
+
+def _invalid_role() -> Invalid:
+    return Invalid("Invalid role", f"Role must be one of: {', '.join(ROLES)}")
+
+
+def _short_password() -> Invalid:
+    return Invalid(f"Password must be at least {PASSWORD_MIN_LENGTH} characters long")
+
+
+def _user_not_found() -> NotFound:
+    return NotFound("User not found")
+
+
+# --- login, refresh, logout ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User
+    access: tokens.IssuedToken
+    refresh: tokens.IssuedToken
+
+
+def _credential(value: Any) -> str:
+    """A login field as text; absent or null is empty, any other non-string is the login 400."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _credentials_required()
+    return value
+
+
+def login(session: Session, settings: Settings, payload: Mapping[str, Any]) -> LoginResult:
+    """JSON login (3.2): the identifier is `username` when non-empty, else `email`."""
+    identifier = _credential(payload.get("username")).strip()
+    if not identifier:
+        identifier = _credential(payload.get("email")).strip()
+    return authenticate_credentials(session, settings, identifier, _credential(payload.get("password")))
+
+
+def login_form(session: Session, settings: Settings, form: Mapping[str, Any]) -> LoginResult:
+    """OAuth2 password-form login (3.3): `username` holds a username or an email."""
+    return authenticate_credentials(
+        session, settings, _credential(form.get("username")).strip(), _credential(form.get("password"))
+    )
+
+
+def authenticate_credentials(session: Session, settings: Settings, identifier: str, password: str) -> LoginResult:
+    """Checks 2-5 of 3.2 in order (inactive before password), then a fresh token pair."""
+    # Passwords are not trimmed: surrounding spaces are part of the secret.
+    if not identifier or not password:
+        raise _credentials_required()
+    user = session.scalars(
+        select(User)
+        .where((User.username == identifier) | (User.email == identifier))
+        # A username may look like someone else's email; the username match wins.
+        .order_by((User.username == identifier).desc())
+        .limit(1)
+    ).first()
+    if user is None:
+        verify_password(password, _TIMING_DECOY_HASH)
+        raise _bad_credentials()
+    if not user.is_active:
+        raise Unauthorized("Account is inactive. Contact administrator.")
+    if not verify_password(password, user.password_hash):
+        raise _bad_credentials()
+    return LoginResult(
+        user=user,
+        access=tokens.mint_token(settings, user, "access", fresh=True),
+        refresh=tokens.mint_token(settings, user, "refresh", fresh=False),
+    )
+
+
+def refresh_access(settings: Settings, user: User) -> tokens.IssuedToken:
+    """A new non-fresh access token whose claims come from the current database row (3.4)."""
+    return tokens.mint_token(settings, user, "access", fresh=False)
+
+
+def logout(
+    session: Session, settings: Settings, user: User, access_claims: Mapping[str, Any], body: Mapping[str, Any]
+) -> str:
+    """Revoke the presented access token, and the body's refresh token when it is the caller's (3.5)."""
+    tokens.revoke(session, dict(access_claims))
+    refresh_claims = tokens.try_decode_refresh(settings, body.get("refresh_token"), user.id)
+    if refresh_claims is None:
+        return "Access token revoked."
+    tokens.revoke(session, refresh_claims)
+    return "Access and refresh tokens revoked."
+
+
+# --- creation ------------------------------------------------------------------------------
+
+
+def _normalized_email(value: str) -> str:
+    email = value.strip().lower()
+    if len(email) > EMAIL_MAX_LENGTH or not EMAIL_PATTERN.match(email):
+        raise _invalid_email()
+    return email
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    email: str,
+    password: str,
+    role: str = "viewer",
+    is_active: bool = True,
+) -> User:
+    """A new user after checks 3-8 of 3.8 (lengths, email, password, role, uniqueness)."""
+    username = username.strip()
+    if len(username) < USERNAME_MIN_LENGTH:
+        raise Invalid(f"Username must be at least {USERNAME_MIN_LENGTH} characters long")
+    if len(username) > USERNAME_MAX_LENGTH:
+        raise Invalid(f"Username must be at most {USERNAME_MAX_LENGTH} characters long")
+    email = _normalized_email(email)
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise _short_password()
+    if role not in ROLES:
+        raise _invalid_role()
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict("Username already exists")
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict("Email already exists")
+    user = User(
+        username=username,
+        email=email,
+        password_hash=hash_password(password),
+        role=role,
+        is_active=is_active,
+    )
+    session.add(user)
+    _flush_unique(session)
+    return user
+
+
+def _flush_unique(session: Session) -> None:
+    """Flush; a concurrent insert that won the unique index is still a 409, not a 500."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        text = str(exc.orig).lower()
+        raise Conflict("Username already exists" if "username" in text else "Email already exists") from None
+
+
+def register(session: Session, payload: Mapping[str, Any]) -> User:
+    """POST /auth/register (3.8): missing fields first, then the rules of create_user."""
+    required = ("username", "email", "password")
+    missing = [key for key in required if not isinstance(payload.get(key), str) or not payload[key].strip()]
+    if missing:
+        raise Invalid("Missing required fields", missing=missing)
+    role = payload.get("role")
+    if role is not None and not isinstance(role, str):
+        raise _invalid_role()
+    role = (role or "").strip() or "viewer"
+    is_active = bool(payload["is_active"]) if "is_active" in payload else True
+    return create_user(
+        session,
+        username=payload["username"],
+        email=payload["email"],
+        password=payload["password"],
+        role=role,
+        is_active=is_active,
+    )
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def list_users(session: Session) -> list[User]:
+    """Every user, oldest first (ties by username), in one query (3.9)."""
+    return list(session.scalars(select(User).order_by(User.created_at.asc(), User.username.asc())))
+
+
+def get_user(session: Session, actor: User, user_id: str) -> User:
+    """GET /auth/users/{id} (3.10): the 403 comes before the existence check."""
+    if actor.role != "admin" and actor.id != user_id:
+        raise Forbidden("Forbidden. You can only view your own profile.")
+    user = session.get(User, user_id)
+    if user is None:
+        raise _user_not_found()
+    return user
+
+
+# --- update --------------------------------------------------------------------------------
+
+
+def update_user(
+    session: Session, actor: User, user_id: str, payload: Mapping[str, Any]
+) -> tuple[User, list[str]]:
+    """PUT /auth/users/{id} (3.11), all-or-nothing; returns the user and the applied fields."""
+    is_admin = actor.role == "admin"
+    if not is_admin and actor.id != user_id:
+        raise Forbidden("Forbidden. You can only update your own profile.")
+    user = session.get(User, user_id)
+    if user is None:
+        raise _user_not_found()
+
+    # Validate everything before touching the row, so a late error cannot leave half an update
+    # in the session's identity map.
+    changes: dict[str, Any] = {}
+    email = payload.get("email")
+    if email is not None and not isinstance(email, str):
+        raise _invalid_email()
+    if email is not None and email.strip():
+        normalized = _normalized_email(email)
+        taken = session.scalar(select(User.id).where(User.email == normalized, User.id != user.id))
+        if taken is not None:
+            raise Conflict("Email already exists")
+        changes["email"] = normalized
+
+    password = payload.get("password")
+    if password is not None and not isinstance(password, str):
+        raise _short_password()
+    if password is not None and password.strip():
+        if len(password) < PASSWORD_MIN_LENGTH:
+            raise _short_password()
+        changes["password"] = password
+
+    if "role" in payload:
+        if not is_admin:
+            raise Forbidden("Only admins can change user roles")
+        role = payload["role"]
+        role = role.strip() if isinstance(role, str) else role
+        if role not in ROLES:
+            raise _invalid_role()
+        changes["role"] = role
+
+    if "is_active" in payload:
+        if not is_admin:
+            raise Forbidden("Only admins can change user active status")
+        changes["is_active"] = bool(payload["is_active"])
+
+    if not changes:
+        raise Invalid("No valid fields to update")
+
+    if "email" in changes:
+        user.email = changes["email"]
+    if "password" in changes:
+        user.password_hash = hash_password(changes["password"])
+    if "role" in changes:
+        user.role = changes["role"]
+    if "is_active" in changes:
+        user.is_active = changes["is_active"]
+    _flush_unique(session)
+    return user, [field for field in UPDATABLE_FIELDS if field in changes]
+
+
+# --- deletion ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeletedUser:
+    id: str
+    username: str
+
+
+def delete_user(session: Session, actor: User, user_id: str) -> DeletedUser:
+    """DELETE /auth/users/{id} (3.12): drop the user's own rows, keep their jobs ownerless."""
+    if actor.id == user_id:
+        raise Invalid("Cannot delete your own account")
+    user = session.get(User, user_id)
+    if user is None:
+        raise _user_not_found()
+    deleted = DeletedUser(id=user.id, username=user.username)
+    # Explicit statements rather than FK cascades: PostgreSQL and SQLite-with-foreign-keys-off
+    # must end in the same state.
+    session.execute(delete(Notification).where(Notification.user_id == user_id))
+    session.execute(delete(UserNotificationPreferences).where(UserNotificationPreferences.user_id == user_id))
+    session.execute(delete(UserUiPreferences).where(UserUiPreferences.user_id == user_id))
+    session.execute(update(Job).where(Job.created_by == user_id).values(created_by=None))
+    session.delete(user)
+    session.flush()
+    return deleted
+
+
+# --- first admin ---------------------------------------------------------------------------
+
+
+def has_active_admin(session: Session) -> bool:
+    return session.scalar(select(User.id).where(User.role == "admin", User.is_active.is_(True)).limit(1)) is not None
+
+
+def ensure_first_admin(session: Session, settings: Settings) -> tuple[User, str | None] | None:
+    """Contract 1.8: when no active admin exists, make one; returns it and any generated password.
+
+    From ADMIN_USERNAME / ADMIN_EMAIL / ADMIN_PASSWORD when set. In development the missing ones
+    default to `admin` / `admin@example.com` / a generated password (returned so the caller can
+    print it once). In production all three are required, otherwise nothing is created (None).
+    A user already holding the configured username (e.g. an admin who deactivated themselves)
+    is reactivated as admin with the configured or generated password instead.
+    """
+    if has_active_admin(session):
+        return None
+    username = settings.ADMIN_USERNAME.strip()
+    email = settings.ADMIN_EMAIL.strip()
+    password = settings.ADMIN_PASSWORD
+    if settings.is_production and not (username and email and password):
+        return None
+    generated = None
+    if not password:
+        generated = password = secrets.token_urlsafe(12)
+    username = username or DEV_ADMIN_USERNAME
+    email = email or DEV_ADMIN_EMAIL
+
+    existing = session.scalars(select(User).where(User.username == username)).first()
+    if existing is not None:
+        if len(password) < PASSWORD_MIN_LENGTH:
+            raise _short_password()
+        existing.role = "admin"
+        existing.is_active = True
+        existing.password_hash = hash_password(password)
+        session.flush()
+        return existing, generated
+    user = create_user(session, username=username, email=email, password=password, role="admin")
+    return user, generated
+
+
+__all__ = [
+    "DeletedUser",
+    "LoginResult",
+    "authenticate_credentials",
+    "create_user",
+    "delete_user",
+    "ensure_first_admin",
+    "get_user",
+    "has_active_admin",
+    "list_users",
+    "login",
+    "login_form",
+    "logout",
+    "refresh_access",
+    "register",
+    "update_user",
+]
