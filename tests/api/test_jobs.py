@@ -937,3 +937,31 @@ def test_list_jobs_uses_the_same_number_of_statements_for_5_and_50_jobs(
     add_jobs(45)
     many = count_list_statements(flask_app, user_token)
     assert few == many
+
+
+# --- duplicate names decided by the database (concurrent creates) ------------------------------
+
+
+def test_losing_a_name_race_answers_duplicate_and_keeps_the_outer_transaction(
+    db: Session, factory: Factory, admin: User, team: Any, settings: Settings, body: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from src.core import job_fields, jobs
+    from src.core.errors import Invalid
+
+    factory.job(name="Nightly regression")
+    # The twin request committed between our name check and our insert: only the constraint sees it.
+    monkeypatch.setattr(job_fields, "job_name_taken", lambda *args, **kwargs: False)
+    earlier = factory.user("viewer")
+    earlier.username = "renamed-in-same-transaction"
+    db.flush()
+    with pytest.raises(Invalid) as raised:
+        jobs.create_job(db, settings, admin, body)
+    assert raised.value.body() == {
+        "error": "Duplicate job name",
+        "message": 'A job with the name "Nightly regression" already exists. Please use a unique name.',
+    }
+    db.commit()
+    db.expire_all()
+    assert db.get(User, earlier.id).username == "renamed-in-same-transaction"  # type: ignore[union-attr]
+    assert len(db.scalars(select(Job)).all()) == 1
