@@ -1,3 +1,42 @@
-from flask import Blueprint
+"""Manual run and test run (contract 4.6, 4.10) on the legacy door."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from src.core import job_runs
+from src.core.roles import ADMIN_OR_USER
+from src.flask_app.door import (
+    auth_required, current_user, db_session, json_body, optional_json_body, render, runtime, settings,
+)
+from src.scheduler.executor import run_job, trial_run
+from src.schemas.job_runs import ExecuteResponse, TestRunResponse
 
 bp = Blueprint("job_runs", __name__)
+
+# Upper bound on waiting for the loop: GitHub's three tries, Slack and SMTP each have their own
+# timeouts well inside this.
+RUN_WAIT_SECONDS = 300
+
+
+@bp.post("/jobs/<job_id>/execute")
+@auth_required(roles=ADMIN_OR_USER)
+def execute_job(job_id: str) -> Response:
+    session = db_session()
+    plan = job_runs.prepare_manual_run(session, settings(), current_user(), job_id, optional_json_body)
+    # SQLite has one writer: release this request's transaction before the run writes.
+    session.commit()
+    execution_id = runtime().run(
+        lambda services: run_job(services, job_id, "manual", plan=plan), timeout=RUN_WAIT_SECONDS
+    )
+    return render(ExecuteResponse(job_id=job_id, execution_id=execution_id))
+
+
+@bp.post("/jobs/test-run")
+@bp.post("/cron/test-run")
+@auth_required(roles=ADMIN_OR_USER)
+def test_run() -> Response:
+    plan = job_runs.prepare_trial_run(json_body())
+    db_session().commit()
+    outcome = runtime().run(lambda services: trial_run(services, plan), timeout=RUN_WAIT_SECONDS)
+    return render(TestRunResponse.model_validate(outcome))

@@ -1,0 +1,189 @@
+"""Real loopback servers for outbound tests: an HTTP receiver that records requests, an SMTP sink.
+
+Import the fixtures into a test module: `from tests.receivers import receiver, smtp  # noqa: F401`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from aiosmtpd.smtp import SMTP, Envelope
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b"ok"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Receiver:
+    """A threaded HTTP server on 127.0.0.1 that records every request and answers per path."""
+
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        self.replies: dict[str, list[Reply]] = {}
+        self.default = Reply()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                receiver.requests.append(
+                    Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                )
+                reply = receiver._reply_for(self.path)
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _handle  # noqa: N815
+
+            def log_message(self, *_args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def _reply_for(self, path: str) -> Reply:
+        queue = self.replies.get(path.split("?", 1)[0])
+        if not queue:
+            return self.default
+        # The last reply for a path keeps answering once the earlier ones are used up.
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    def respond(self, path: str, status: int = 200, body: bytes | str = b"ok", **headers: str) -> None:
+        """Queue a reply for `path` (several calls answer successive requests in order)."""
+        raw = body.encode() if isinstance(body, str) else body
+        self.replies.setdefault(path, []).append(Reply(status, raw, headers))
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def to(self, path: str) -> list[Recorded]:
+        return [r for r in self.requests if r.path.split("?", 1)[0] == path]
+
+    def start(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def closed_port_url(path: str = "/hook") -> str:
+    """A loopback URL nothing listens on (the port was just free)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}{path}"
+
+
+# --- SMTP ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Mail:
+    sender: str
+    recipients: list[str]
+    message: Message
+
+    @property
+    def subject(self) -> str:
+        from email.header import decode_header, make_header
+
+        return str(make_header(decode_header(self.message["Subject"] or "")))
+
+    def parts(self) -> dict[str, str]:
+        """Body text by content type (`text/plain`, `text/html`)."""
+        found: dict[str, str] = {}
+        for part in self.message.walk():
+            if part.get_content_maintype() == "text":
+                payload = part.get_payload(decode=True) or b""
+                found[part.get_content_type()] = payload.decode(part.get_content_charset() or "utf-8")
+        return found
+
+
+class SmtpSink:
+    """An aiosmtpd server on its own loop thread, collecting every accepted message."""
+
+    def __init__(self) -> None:
+        self.mails: list[Mail] = []
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.port = 0
+        self._server: asyncio.base_events.Server | None = None
+
+    async def handle_DATA(self, _server: SMTP, _session: Any, envelope: Envelope) -> str:  # noqa: N802
+        raw = envelope.original_content or envelope.content or b""
+        data = raw if isinstance(raw, bytes) else raw.encode()
+        self.mails.append(Mail(envelope.mail_from or "", list(envelope.rcpt_tos), message_from_bytes(data)))
+        return "250 Message accepted"
+
+    def start(self) -> SmtpSink:
+        self.thread.start()
+
+        async def serve() -> asyncio.base_events.Server:
+            return await self.loop.create_server(lambda: SMTP(self, hostname="sink.test"), "127.0.0.1", 0)
+
+        self._server = asyncio.run_coroutine_threadsafe(serve(), self.loop).result(5)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    def stop(self) -> None:
+        async def close() -> None:
+            if self._server is not None:
+                self._server.close()
+
+        asyncio.run_coroutine_threadsafe(close(), self.loop).result(5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    sink = SmtpSink().start()
+    try:
+        yield sink
+    finally:
+        sink.stop()
