@@ -54,12 +54,16 @@ class JobOut(ApiModel):
 
     @classmethod
     def from_job(
-        cls, job: Job, last_execution_at: datetime | None, settings: Settings, now: datetime | None = None
+        cls, job: Job | Any, last_execution_at: datetime | None, settings: Settings, now: datetime | None = None
     ) -> JobOut:
-        """Render one job; `next_execution_at` is null for inactive or never-firing jobs."""
+        """Render one job (a `Job` or a row with its attribute names).
+
+        `next_execution_at` is null for inactive, unparseable or never-firing jobs. Built with
+        `model_construct`: every value comes typed from the database, so validation is skipped.
+        """
         tz = settings.scheduler_tz
         next_at = next_fire(job.cron_expression, tz, now) if job.is_active else None
-        return cls(
+        return cls.model_construct(
             id=job.id,
             name=job.name,
             cron_expression=job.cron_expression,
@@ -94,7 +98,7 @@ class JobListResponse(ApiModel):
     jobs: list[JobOut]
 
     @classmethod
-    def build(cls, session: Session, settings: Settings, jobs: Sequence[Job]) -> JobListResponse:
+    def build(cls, session: Session, settings: Settings, jobs: Sequence[Job | Any]) -> JobListResponse:
         """All jobs plus one grouped max(started_at): two statements whatever the count."""
         last = last_execution_times(session) if jobs else {}
         rendered = [JobOut.from_job(job, last.get(job.id), settings) for job in jobs]
