@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from src.config import Settings
@@ -26,7 +26,7 @@ from src.core.cron import check_cron
 from src.core.errors import Invalid, PayloadTooLarge
 from src.core.slugs import slugify
 from src.core.targets import parse_dispatch_url
-from src.models import Job, JobCategory, PicTeam, User
+from src.models import Job, JobCategory, PicTeam, User, new_id, utcnow
 from src.schemas.bulk_upload import (
     PROCESSED_MESSAGE,
     VALIDATED_MESSAGE,
@@ -209,8 +209,8 @@ class Lookups:
 
 def load_lookups(session: Session, names: set[str]) -> Lookups:
     """Three queries whatever the file size: categories, teams, and which names are taken."""
-    categories = session.execute(select(JobCategory.slug, JobCategory.name)).tuples()
-    teams = session.execute(select(PicTeam.slug, PicTeam.name, PicTeam.is_active)).tuples()
+    categories = session.execute(select(JobCategory.slug, JobCategory.name))
+    teams = session.execute(select(PicTeam.slug, PicTeam.name, PicTeam.is_active))
     taken: Iterable[str] = ()
     if names:
         query = select(Job.name)
@@ -403,24 +403,28 @@ def _check_upload(filename: str | None, content: bytes | None, settings: Setting
     return content
 
 
-def _new_job(valid: ValidRow, actor: User) -> Job:
-    return Job(
-        name=valid.name,
-        cron_expression=valid.cron_expression,
-        target_url=valid.target_url,
-        github_owner=valid.github_owner,
-        github_repo=valid.github_repo,
-        github_workflow_name=valid.github_workflow_name,
-        job_metadata=json.dumps(valid.metadata),
-        category=valid.category,
-        end_date=valid.end_date,
-        pic_team=valid.pic_team,
-        enable_email_notifications=False,
-        notification_emails=None,
-        notify_on_success=False,
-        created_by=actor.id,
-        is_active=valid.is_active,
-    )
+def _job_row(valid: ValidRow, actor: User, now: datetime) -> dict[str, Any]:
+    """Column values of the job a valid row creates (email notifications off, 4.7)."""
+    return {
+        "id": new_id(),
+        "name": valid.name,
+        "cron_expression": valid.cron_expression,
+        "target_url": valid.target_url,
+        "github_owner": valid.github_owner,
+        "github_repo": valid.github_repo,
+        "github_workflow_name": valid.github_workflow_name,
+        "job_metadata": json.dumps(valid.metadata),
+        "category": valid.category,
+        "end_date": valid.end_date,
+        "pic_team": valid.pic_team,
+        "enable_email_notifications": False,
+        "notification_emails": None,
+        "notify_on_success": False,
+        "created_by": actor.id,
+        "is_active": valid.is_active,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def import_jobs(
@@ -460,10 +464,13 @@ def import_jobs(
     else:
         # No in-app notifications for bulk-created jobs (4.7); the scheduler picks the new rows
         # up from their updated_at like any other change.
-        jobs = [_new_job(valid, actor) for valid in accepted]
-        session.add_all(jobs)
-        session.flush()
-        entries = [BulkCreatedJob(id=job.id, name=job.name, is_active=job.is_active) for job in jobs]
+        # One executemany instead of thousands of ORM objects: a 1 MiB file stays well under a
+        # second. Rows carry their own ids and timestamps, so nothing needs reading back.
+        created = utcnow()
+        rows = [_job_row(valid, actor, created) for valid in accepted]
+        if rows:
+            session.execute(insert(Job), rows)
+        entries = [BulkCreatedJob(id=row["id"], name=row["name"], is_active=row["is_active"]) for row in rows]
 
     result = BulkUploadResponse(
         message=VALIDATED_MESSAGE if dry_run else PROCESSED_MESSAGE,
