@@ -1,0 +1,257 @@
+"""Reading job executions and their statistics (contract 5.1-5.6).
+
+Lists load what they render in a fixed number of statements (the parent job's name and repo come
+from a join), and statistics are one aggregate query whatever the table size.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, case, func, select
+from sqlalchemy.orm import Session
+
+from src.core.errors import NotFound
+from src.core.request_parsing import DateRange, parse_date_range, query_int, query_list
+from src.models import Job, JobExecution
+
+JOB_LIST_DEFAULT_LIMIT = 50
+PAGE_DEFAULT_LIMIT = 20
+MAX_LIMIT = 200
+# Far beyond any real page, small enough that the OFFSET still fits a 64-bit integer.
+MAX_PAGE = 10**9
+
+# The wire columns of an execution (2.3), plus the parent job's name and repository.
+EXECUTION_COLUMNS = (
+    JobExecution.id,
+    JobExecution.job_id,
+    JobExecution.status,
+    JobExecution.trigger_type,
+    JobExecution.started_at,
+    JobExecution.completed_at,
+    JobExecution.duration_seconds,
+    JobExecution.execution_type,
+    JobExecution.target,
+    JobExecution.response_status,
+    JobExecution.error_message,
+    JobExecution.output,
+)
+WITH_JOB_COLUMNS = (*EXECUTION_COLUMNS, Job.name.label("job_name"), Job.github_repo.label("github_repo"))
+
+
+@dataclass(frozen=True)
+class JobExecutions:
+    job_id: str
+    job_name: str
+    total_executions: int
+    executions: list[JobExecution]
+
+
+@dataclass(frozen=True)
+class JobExecutionStatistics:
+    total_executions: int
+    success_count: int
+    failed_count: int
+    running_count: int
+    success_rate: float
+    average_duration_seconds: float | None
+
+
+@dataclass(frozen=True)
+class JobExecutionStats:
+    job_id: str
+    job_name: str
+    statistics: JobExecutionStatistics
+    latest_execution: JobExecution | None
+
+
+@dataclass(frozen=True)
+class JobExecutionDetail:
+    job: Job
+    execution: JobExecution
+
+
+@dataclass(frozen=True)
+class ExecutionPage:
+    executions: list[Row[Any]]
+    total: int
+    page: int
+    limit: int
+    total_pages: int
+
+
+@dataclass(frozen=True)
+class ExecutionStatistics:
+    total_executions: int
+    successful_executions: int
+    failed_executions: int
+    running_executions: int
+    success_rate: float
+    average_duration_seconds: float
+    range: DateRange
+
+
+@dataclass(frozen=True)
+class ExecutionFilters:
+    """Raw query values shared by the execution lists (absent or blank values filter nothing)."""
+
+    status: str | None = None
+    trigger_type: str | None = None
+    execution_type: str | None = None
+    job_id: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+
+
+def _count_status(status: str) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((JobExecution.status == status, 1), else_=0)), 0)
+
+
+def _conditions(filters: ExecutionFilters, date_range: DateRange) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.job_id is not None and filters.job_id.strip():
+        conditions.append(JobExecution.job_id == filters.job_id.strip())
+    statuses = query_list(filters.status)
+    if statuses:
+        conditions.append(JobExecution.status.in_(statuses))
+    if filters.trigger_type is not None and filters.trigger_type.strip():
+        conditions.append(JobExecution.trigger_type == filters.trigger_type.strip())
+    if filters.execution_type is not None and filters.execution_type.strip():
+        conditions.append(JobExecution.execution_type == filters.execution_type.strip())
+    if date_range.start is not None:
+        conditions.append(JobExecution.started_at >= date_range.start)
+    if date_range.end is not None:
+        conditions.append(JobExecution.started_at < date_range.end)
+    return conditions
+
+
+def _newest_first() -> tuple[Any, ...]:
+    return (JobExecution.started_at.desc(), JobExecution.id.desc())
+
+
+def _job(session: Session, job_id: str) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound("Job not found", f"No job found with ID: {job_id}")
+    return job
+
+
+def job_executions(
+    session: Session, job_id: str, *, limit: str | None = None, filters: ExecutionFilters = ExecutionFilters()
+) -> JobExecutions:
+    """A job's most recent executions (404 for the job is checked before the date range)."""
+    job = _job(session, job_id)
+    date_range = parse_date_range(filters.date_from, filters.date_to)
+    size = query_int(limit, JOB_LIST_DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
+    own = ExecutionFilters(status=filters.status, trigger_type=filters.trigger_type)
+    rows = list(
+        session.scalars(
+            select(JobExecution)
+            .where(JobExecution.job_id == job.id, *_conditions(own, date_range))
+            .order_by(*_newest_first())
+            .limit(size)
+        )
+    )
+    return JobExecutions(job.id, job.name, len(rows), rows)
+
+
+def job_execution_stats(session: Session, job_id: str) -> JobExecutionStats:
+    """Counts, success rate and mean successful duration (both rounded to 2) of one job."""
+    job = _job(session, job_id)
+    success_duration = case((JobExecution.status == "success", JobExecution.duration_seconds))
+    total, success, failed, running, average = session.execute(
+        select(
+            func.count(),
+            _count_status("success"),
+            _count_status("failed"),
+            _count_status("running"),
+            func.avg(success_duration),
+        )
+        .select_from(JobExecution)
+        .where(JobExecution.job_id == job.id)
+    ).one()
+    latest = session.scalar(
+        select(JobExecution).where(JobExecution.job_id == job.id).order_by(*_newest_first()).limit(1)
+    )
+    statistics = JobExecutionStatistics(
+        total_executions=total,
+        success_count=success,
+        failed_count=failed,
+        running_count=running,
+        success_rate=round(success / total * 100, 2) if total else 0.0,
+        average_duration_seconds=round(float(average), 2) if average is not None else None,
+    )
+    return JobExecutionStats(job.id, job.name, statistics, latest)
+
+
+def job_execution(session: Session, job_id: str, execution_id: str) -> JobExecutionDetail:
+    job = _job(session, job_id)
+    execution = session.get(JobExecution, execution_id)
+    if execution is None or execution.job_id != job.id:
+        raise NotFound("Execution not found", f"No execution found with ID: {execution_id} for job: {job_id}")
+    return JobExecutionDetail(job, execution)
+
+
+def list_executions(
+    session: Session, *, page: str | None = None, limit: str | None = None, filters: ExecutionFilters
+) -> ExecutionPage:
+    """One page of executions across jobs, newest first, each with its job's name and repo.
+
+    Two statements whatever the page size: a count and a joined page.
+    """
+    date_range = parse_date_range(filters.date_from, filters.date_to)
+    effective_page = query_int(page, 1, minimum=1, maximum=MAX_PAGE)
+    size = query_int(limit, PAGE_DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
+    conditions = _conditions(filters, date_range)
+    total = session.scalar(select(func.count()).select_from(JobExecution).where(*conditions)) or 0
+    rows = list(
+        session.execute(
+            select(*WITH_JOB_COLUMNS)
+            .join(Job, Job.id == JobExecution.job_id)
+            .where(*conditions)
+            .order_by(*_newest_first())
+            .offset((effective_page - 1) * size)
+            .limit(size)
+        )
+    )
+    return ExecutionPage(rows, total, effective_page, size, math.ceil(total / size))
+
+
+def execution_statistics(
+    session: Session, *, job_id: str | None = None, date_from: str | None = None, date_to: str | None = None
+) -> ExecutionStatistics:
+    """Counts, success rate (unrounded) and mean duration over a range, in one aggregate query."""
+    date_range = parse_date_range(date_from, date_to)
+    conditions = _conditions(ExecutionFilters(job_id=job_id), date_range)
+    total, success, failed, running, average = session.execute(
+        select(
+            func.count(),
+            _count_status("success"),
+            _count_status("failed"),
+            _count_status("running"),
+            func.avg(JobExecution.duration_seconds),
+        )
+        .select_from(JobExecution)
+        .where(*conditions)
+    ).one()
+    return ExecutionStatistics(
+        total_executions=total,
+        successful_executions=success,
+        failed_executions=failed,
+        running_executions=running,
+        success_rate=success / total * 100 if total else 0.0,
+        average_duration_seconds=float(average) if average is not None else 0.0,
+        range=date_range,
+    )
+
+
+def execution_with_job(session: Session, execution_id: str) -> Row[Any]:
+    """One execution with its job's name and repo."""
+    row = session.execute(
+        select(*WITH_JOB_COLUMNS).join(Job, Job.id == JobExecution.job_id).where(JobExecution.id == execution_id)
+    ).first()
+    if row is None:
+        raise NotFound("Execution not found", f"No execution found with ID: {execution_id}")
+    return row

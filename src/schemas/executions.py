@@ -1,0 +1,82 @@
+"""Response bodies of the execution and statistics endpoints (contract 2.3, 5.1-5.6)."""
+
+from __future__ import annotations
+
+from src.schemas.common import ApiModel, DateRangeOut, UtcInstant
+
+
+class ExecutionOut(ApiModel):
+    id: str
+    job_id: str
+    status: str
+    trigger_type: str
+    started_at: UtcInstant
+    completed_at: UtcInstant
+    duration_seconds: float | None
+    execution_type: str | None
+    target: str | None
+    response_status: int | None
+    error_message: str | None
+    output: str | None
+
+
+class ExecutionWithJobOut(ExecutionOut):
+    """An execution with its parent job's name and repository (the /executions endpoints)."""
+
+    job_name: str
+    github_repo: str | None
+
+
+class JobExecutionsResponse(ApiModel):
+    job_id: str
+    job_name: str
+    total_executions: int
+    executions: list[ExecutionOut]
+
+
+class JobExecutionStatisticsOut(ApiModel):
+    total_executions: int
+    success_count: int
+    failed_count: int
+    running_count: int
+    success_rate: float
+    average_duration_seconds: float | None
+
+
+class JobExecutionStatsResponse(ApiModel):
+    job_id: str
+    job_name: str
+    statistics: JobExecutionStatisticsOut
+    latest_execution: ExecutionOut | None
+
+
+class JobRefOut(ApiModel):
+    id: str
+    name: str
+
+
+class JobExecutionDetailResponse(ApiModel):
+    job: JobRefOut
+    execution: ExecutionOut
+
+
+class ExecutionPageResponse(ApiModel):
+    executions: list[ExecutionWithJobOut]
+    total: int
+    page: int
+    limit: int
+    total_pages: int
+
+
+class ExecutionStatisticsResponse(ApiModel):
+    total_executions: int
+    successful_executions: int
+    failed_executions: int
+    running_executions: int
+    success_rate: float
+    average_duration_seconds: float
+    range: DateRangeOut
+
+
+class ExecutionDetailResponse(ApiModel):
+    execution: ExecutionWithJobOut
