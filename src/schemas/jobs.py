@@ -182,3 +182,53 @@ class CronDescriptionResponse(_DropNoneErrorKeys):
     description: str
     error: str | None = None
     message: str | None = None
+
+
+# --- request bodies (documentation: the core parses bodies with the contract's own rules) ---
+
+
+class JobCreateRequest(ApiModel):
+    """`POST /jobs` (contract 4.3); `PUT /jobs/{id}` takes any subset plus `is_active`."""
+
+    name: str
+    cron_expression: str
+    end_date: str
+    pic_team: str
+    pic_team_slug: str | None = None
+    category: str | None = "general"
+    target_url: str | None = None
+    github_owner: str | None = None
+    github_repo: str | None = None
+    github_workflow_name: str | None = None
+    metadata: dict[str, Any] | None = None
+    enable_email_notifications: bool = False
+    notification_emails: list[str] | str | None = None
+    notify_on_success: bool = False
+
+
+class JobUpdateRequest(ApiModel):
+    name: str | None = None
+    cron_expression: str | None = None
+    end_date: str | None = None
+    pic_team: str | None = None
+    category: str | None = None
+    target_url: str | None = None
+    github_owner: str | None = None
+    github_repo: str | None = None
+    github_workflow_name: str | None = None
+    metadata: dict[str, Any] | None = None
+    enable_email_notifications: bool | None = None
+    notification_emails: list[str] | str | None = None
+    notify_on_success: bool | None = None
+    is_active: bool | None = None
+
+
+class CronExpressionRequest(ApiModel):
+    """`expression` (or `cron_expression`): a 5-field crontab."""
+
+    expression: str | None = None
+    cron_expression: str | None = None
+
+
+class CronPreviewRequest(CronExpressionRequest):
+    count: int | None = 5

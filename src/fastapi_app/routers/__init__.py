@@ -2,6 +2,6 @@
 
 from fastapi import APIRouter
 
-from src.fastapi_app.routers import health
+from src.fastapi_app.routers import cron, health, jobs
 
-ROUTERS: list[APIRouter] = [health.router]
+ROUTERS: list[APIRouter] = [health.router, jobs.router, cron.router]

@@ -1,0 +1,38 @@
+"""Cron tools (contract 4.8, 4.9, 4.11) with the plan's `/cron/*` aliases."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from src.core import cron_tools
+from src.fastapi_app.dependencies import CurrentUser, JsonBodyDep, SettingsDep
+from src.fastapi_app.openapi_docs import error_responses, json_body
+from src.fastapi_app.transactions import TransactionalRoute
+from src.schemas.jobs import (
+    CronDescriptionResponse,
+    CronExpressionRequest,
+    CronPreviewRequest,
+    CronPreviewResponse,
+    CronValidationResponse,
+)
+
+router = APIRouter(tags=["cron"], route_class=TransactionalRoute)
+VALIDATE_DOC = {"responses": error_responses(400, 401), "openapi_extra": json_body(CronExpressionRequest)}
+PREVIEW_DOC = {"responses": error_responses(400, 401), "openapi_extra": json_body(CronPreviewRequest)}
+
+
+@router.post("/jobs/validate-cron", **VALIDATE_DOC)
+@router.post("/cron/validate", **VALIDATE_DOC)
+async def validate_cron(user: CurrentUser, body: JsonBodyDep) -> CronValidationResponse:
+    return cron_tools.validate_cron(body)
+
+
+@router.post("/jobs/cron-preview", **PREVIEW_DOC)
+@router.post("/cron/next-runs", **PREVIEW_DOC)
+async def cron_preview(user: CurrentUser, body: JsonBodyDep, settings: SettingsDep) -> CronPreviewResponse:
+    return cron_tools.cron_preview(body, settings)
+
+
+@router.post("/jobs/cron-description", **VALIDATE_DOC)
+async def cron_description(user: CurrentUser, body: JsonBodyDep, settings: SettingsDep) -> CronDescriptionResponse:
+    return cron_tools.cron_description(body, settings)

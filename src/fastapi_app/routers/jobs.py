@@ -1,0 +1,59 @@
+"""Jobs CRUD (contract 4.1–4.5): parse, authorize, call core, render."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from src.core import jobs
+from src.fastapi_app.dependencies import BodyReaderDep, CurrentUser, JsonBodyDep, SessionDep, SettingsDep, WriterUser
+from src.fastapi_app.openapi_docs import error_responses, json_body
+from src.fastapi_app.transactions import TransactionalRoute
+from src.schemas.jobs import (
+    JobCreatedResponse,
+    JobCreateRequest,
+    JobDeletedResponse,
+    JobDetailResponse,
+    JobListResponse,
+    JobUpdatedResponse,
+    JobUpdateRequest,
+)
+
+router = APIRouter(tags=["jobs"], route_class=TransactionalRoute)
+
+
+@router.get("/jobs", responses=error_responses(401))
+async def list_jobs(user: CurrentUser, session: SessionDep, settings: SettingsDep) -> JobListResponse:
+    return await session.run_sync(lambda s: JobListResponse.build(s, settings, jobs.list_jobs(s)))
+
+
+@router.post(
+    "/jobs", status_code=201, responses=error_responses(400, 401, 403), openapi_extra=json_body(JobCreateRequest)
+)
+async def create_job(user: WriterUser, body: JsonBodyDep, session: SessionDep, settings: SettingsDep) -> JobCreatedResponse:
+    def create(s):  # type: ignore[no-untyped-def]
+        return JobCreatedResponse.build(s, settings, jobs.create_job(s, settings, user, body))
+
+    return await session.run_sync(create)
+
+
+@router.get("/jobs/{job_id}", responses=error_responses(401, 404))
+async def get_job(job_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep) -> JobDetailResponse:
+    return await session.run_sync(lambda s: JobDetailResponse.build(s, settings, jobs.get_job(s, job_id)))
+
+
+@router.put(
+    "/jobs/{job_id}", responses=error_responses(400, 401, 403, 404), openapi_extra=json_body(JobUpdateRequest)
+)
+async def update_job(
+    job_id: str, user: CurrentUser, read_body: BodyReaderDep, session: SessionDep, settings: SettingsDep
+) -> JobUpdatedResponse:
+    def update(s):  # type: ignore[no-untyped-def]
+        return JobUpdatedResponse.build(s, settings, jobs.update_job(s, settings, user, job_id, read_body))
+
+    return await session.run_sync(update)
+
+
+@router.delete("/jobs/{job_id}", responses=error_responses(401, 403, 404))
+async def delete_job(job_id: str, user: CurrentUser, session: SessionDep) -> JobDeletedResponse:
+    deleted = await session.run_sync(lambda s: jobs.delete_job(s, user, job_id))
+    return JobDeletedResponse.build(deleted)
