@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from src.config import Settings
@@ -24,10 +24,10 @@ from src.core.clock import to_naive_utc, utcnow
 from src.core.end_dates import auto_pause
 from src.core.job_fields import emails_from_text, is_expired
 from src.core.job_runs import RunPlan, plan_for_job
-from src.models import Job, JobExecution, User, UserNotificationPreferences
+from src.core.preferences import email_recipients
+from src.models import Job, JobExecution
 
 TriggerType = Literal["scheduled", "manual"]
-MailKind = Literal["success", "failure"]
 OUTPUT_LIMIT = 1000
 
 
@@ -159,30 +159,13 @@ def _previous_run_failed(session: Session, execution: JobExecution) -> bool:
 # --- email (8.6) ---------------------------------------------------------------------------
 
 
-def email_recipients(session: Session, addresses: Iterable[str], kind: MailKind) -> list[str]:
-    """The addresses to mail: a registered user's address is dropped when their preference is off.
-
-    Addresses are de-duplicated case-insensitively; non-users are always kept.
-    """
+def _unique_addresses(addresses: Iterable[str]) -> list[str]:
+    """Trimmed, blanks dropped, de-duplicated case-insensitively (first spelling kept)."""
     unique: dict[str, str] = {}
     for address in addresses:
-        unique.setdefault(address.strip().lower(), address.strip())
-    unique.pop("", None)
-    if not unique:
-        return []
-    flag = (
-        UserNotificationPreferences.email_on_job_failure
-        if kind == "failure"
-        else UserNotificationPreferences.email_on_job_success
-    )
-    muted = set(
-        session.scalars(
-            select(func.lower(User.email))
-            .join(UserNotificationPreferences, UserNotificationPreferences.user_id == User.id)
-            .where(func.lower(User.email).in_(list(unique)), flag.is_(False))
-        )
-    )
-    return [address for key, address in unique.items() if key not in muted]
+        if address.strip():
+            unique.setdefault(address.strip().lower(), address.strip())
+    return list(unique.values())
 
 
 def _queue_email(session: Session, job: Job, execution: JobExecution) -> None:
@@ -191,7 +174,8 @@ def _queue_email(session: Session, job: Job, execution: JobExecution) -> None:
     failed = execution.status == "failed"
     if not failed and not job.notify_on_success:
         return
-    recipients = email_recipients(session, emails_from_text(job.notification_emails), "failure" if failed else "success")
+    addresses = _unique_addresses(emails_from_text(job.notification_emails))
+    recipients = email_recipients(session, addresses, "failure" if failed else "success")
     if not recipients:
         return
     message = failure_email(job, execution) if failed else success_email(job, execution)

@@ -42,8 +42,9 @@ def is_public_address(ip: IpAddress) -> bool:
     """True only for globally routable unicast addresses (and what they embed)."""
     if isinstance(ip, ipaddress.IPv6Address):
         embedded = _embedded_ipv4(ip)
-        if embedded is not None and not is_public_address(embedded):
-            return False
+        if embedded is not None:
+            # Traffic to these reaches the embedded IPv4 host, so that host decides.
+            return is_public_address(embedded)
     return ip.is_global and not (
         ip.is_multicast
         or ip.is_private
