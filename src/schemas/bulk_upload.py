@@ -72,3 +72,13 @@ class BulkUploadResponse(ApiModel):
     error_count: int
     errors: list[BulkRowError]
     jobs: list[BulkCreatedJob | BulkValidatedJob]
+
+
+class BulkUploadForm(ApiModel):
+    """`POST /jobs/bulk-upload` multipart form (documentation)."""
+
+    file: bytes
+    default_github_owner: str | None = None
+    dry_run: str | None = None
+
+    model_config = {"json_schema_extra": {"properties": {"file": {"type": "string", "format": "binary"}}}}

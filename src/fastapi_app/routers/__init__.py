@@ -2,6 +2,6 @@
 
 from fastapi import APIRouter
 
-from src.fastapi_app.routers import cron, health, jobs
+from src.fastapi_app.routers import bulk_upload, cron, health, jobs
 
-ROUTERS: list[APIRouter] = [health.router, jobs.router, cron.router]
+ROUTERS: list[APIRouter] = [health.router, jobs.router, bulk_upload.router, cron.router]
