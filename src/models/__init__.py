@@ -1,7 +1,7 @@
 """The shared model package: imported by both doors, free of any web framework."""
 
 from src.models.base import Base, new_id, utcnow
-from src.models.infrastructure import RevokedToken, SchedulerLease
+from src.models.infrastructure import JobDeletion, RevokedToken, SchedulerLease
 from src.models.job import Job
 from src.models.job_category import JobCategory
 from src.models.job_execution import JobExecution
@@ -15,6 +15,7 @@ __all__ = [
     "Base",
     "Job",
     "JobCategory",
+    "JobDeletion",
     "JobExecution",
     "Notification",
     "PicTeam",

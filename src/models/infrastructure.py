@@ -31,3 +31,13 @@ class SchedulerLease(Base):
     pid: Mapped[int] = mapped_column(Integer)
     acquired_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class JobDeletion(Base):
+    """A tombstone per deleted job, so the scheduler's incremental sync sees deletions cheaply."""
+
+    __tablename__ = "job_deletions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(String(36))
+    deleted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

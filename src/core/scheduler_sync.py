@@ -1,0 +1,109 @@
+"""What the scheduler's DB→schedule sync reads (contract 8.9): changed jobs and deletion tombstones.
+
+Write paths call `record_job_deletion` when they delete a job (in the same transaction), so the
+leader's incremental sync, which only looks at rows changed since its last look, also sees
+deletions. Creates, edits, pauses and resumes are seen through the indexed `jobs.updated_at`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from src.models import Job, JobDeletion, utcnow
+
+# Tombstones older than this are pruned: every leader has looked at them long before.
+TOMBSTONE_RETENTION = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class JobScheduleRow:
+    """The columns a schedule depends on; targets and payload are read by the executor at fire time."""
+
+    id: str
+    name: str
+    cron_expression: str
+    is_active: bool
+    end_date: date | None
+    updated_at: datetime
+
+    @property
+    def fingerprint(self) -> tuple[object, ...]:
+        return (self.name, self.cron_expression, self.is_active, self.end_date, self.updated_at)
+
+
+_COLUMNS = (Job.id, Job.name, Job.cron_expression, Job.is_active, Job.end_date, Job.updated_at)
+
+
+def record_job_deletion(session: Session, job_ids: str | Iterable[str]) -> None:
+    """Leave a tombstone for each deleted job id (call from every job delete path)."""
+    ids = [job_ids] if isinstance(job_ids, str) else list(job_ids)
+    now = utcnow()
+    session.add_all(JobDeletion(job_id=job_id, deleted_at=now) for job_id in ids)
+    session.flush()
+
+
+def all_job_rows(session: Session) -> list[JobScheduleRow]:
+    """Every job's schedule columns (full reconciliation)."""
+    return [JobScheduleRow(*row) for row in session.execute(select(*_COLUMNS))]
+
+
+def job_rows_changed_since(session: Session, since: datetime) -> list[JobScheduleRow]:
+    """Jobs whose `updated_at` is at or after `since` (uses the index on jobs.updated_at)."""
+    query = select(*_COLUMNS).where(Job.updated_at >= since)
+    return [JobScheduleRow(*row) for row in session.execute(query)]
+
+
+def job_rows_by_id(session: Session, job_ids: Iterable[str]) -> list[JobScheduleRow]:
+    ids = list(job_ids)
+    if not ids:
+        return []
+    return [JobScheduleRow(*row) for row in session.execute(select(*_COLUMNS).where(Job.id.in_(ids)))]
+
+
+def deleted_job_ids_since(session: Session, since: datetime) -> set[str]:
+    """Ids of jobs deleted at or after `since` (uses the index on job_deletions.deleted_at)."""
+    return set(session.scalars(select(JobDeletion.job_id).where(JobDeletion.deleted_at >= since)))
+
+
+def prune_tombstones(session: Session, now: datetime | None = None) -> int:
+    """Delete tombstones past retention; returns how many."""
+    cutoff = (now or utcnow()) - TOMBSTONE_RETENTION
+    return session.execute(delete(JobDeletion).where(JobDeletion.deleted_at < cutoff)).rowcount or 0
+
+
+def job_counts(session: Session) -> tuple[int, int]:
+    """(all jobs, active jobs) in one statement."""
+    total, active = session.execute(
+        select(func.count(Job.id), func.count(Job.id).filter(Job.is_active.is_(True)))
+    ).one()
+    return int(total), int(active)
+
+
+INTERRUPTED_MESSAGE = "Interrupted: the process running this job stopped before it finished"
+
+
+def close_interrupted_runs(session: Session, started_before: datetime) -> int:
+    """Close runs still `running` that started before `started_before` as failed (contract 8.2).
+
+    No live process keeps a run open that long (every outbound call has a timeout), so such a
+    row was left by a process that died; a recent `running` row may belong to a live process
+    (a manual run served by another replica) and is left alone.
+    """
+    from src.models import JobExecution
+
+    now = utcnow()
+    rows = session.scalars(
+        select(JobExecution).where(JobExecution.status == "running", JobExecution.started_at < started_before)
+    ).all()
+    for execution in rows:
+        execution.status = "failed"
+        execution.completed_at = now
+        execution.duration_seconds = max(0.0, (now - execution.started_at).total_seconds())
+        execution.error_message = INTERRUPTED_MESSAGE
+    session.flush()
+    return len(rows)

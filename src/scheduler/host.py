@@ -1,0 +1,161 @@
+"""Hosting the scheduler in a process: compete for the lease, run APScheduler while leader.
+
+`SCHEDULER_HOST` names the process kind that competes (`flask` in the side-by-side phase,
+`fastapi` after cutover, `none` for tests and API-only replicas). A process of another kind gets
+an inert host that reports "not running". The host runs on the event loop of its process (the
+Flask runtime's background loop, or the FastAPI lifespan's loop); it never touches a web
+framework.
+
+Two background tasks while enabled:
+- heartbeat, every lease/3 s: acquire or renew the lease; on winning start the runtime (close
+  interrupted runs, maintenance job, full reconciliation incl. missed fires); on losing stop
+  firing at once (in-flight runs finish in the background);
+- sync, every SCHEDULER_SYNC_SECONDS while leader: incremental reconciliation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any, Literal
+
+from src.core.scheduler_status import NOT_RUNNING, SchedulerProcessState
+from src.scheduler.lease import Lease
+from src.scheduler.runtime import ResyncResult, SchedulerRuntime
+from src.scheduler.services import RunServices
+
+log = logging.getLogger(__name__)
+
+HostKind = Literal["flask", "fastapi"]
+
+
+class NotLeader(RuntimeError):
+    """This process is not running the scheduler as leader (POST /scheduler/resync → 409)."""
+
+
+class SchedulerHost:
+    """One process's scheduler: lease elector, APScheduler runtime, sync loop."""
+
+    def __init__(self, services: RunServices, kind: str, *, owner_id: str | None = None,
+                 **runtime_options: Any) -> None:
+        settings = services.settings
+        self.services = services
+        self.kind = kind
+        self.enabled = settings.SCHEDULER_HOST.strip().lower() == kind
+        self.lease = Lease(services.engine, settings.SCHEDULER_LEASE_SECONDS, owner_id)
+        self.runtime = SchedulerRuntime(services, lease_valid=self.lease.held, **runtime_options)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping: set[asyncio.Task[None]] = set()
+        self.became_leader = asyncio.Event()
+
+    # --- state -----------------------------------------------------------------------------
+
+    @property
+    def is_leader(self) -> bool:
+        return self.runtime.running and self.lease.held()
+
+    def process_state(self) -> SchedulerProcessState:
+        """What /health and /scheduler/status report for this process."""
+        if not self.enabled:
+            return NOT_RUNNING
+        running = self.is_leader
+        return SchedulerProcessState(
+            running=running,
+            is_leader=running,
+            scheduled_jobs_count=self.runtime.scheduled_jobs_count() if running else 0,
+            last_resync_at=self.runtime.last_resync_at,
+        )
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Begin competing for the lease (call on the host loop); no-op when not enabled."""
+        if not self.enabled or self._tasks:
+            return
+        self._tasks = [
+            asyncio.create_task(self._heartbeat(), name="scheduler-heartbeat"),
+            asyncio.create_task(self._sync_loop(), name="scheduler-sync"),
+        ]
+
+    async def stop(self) -> None:
+        """Clean shutdown: stop competing, let in-flight runs finish (bounded), release the lease."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        was_leader = self.runtime.running
+        await self.runtime.stop()
+        for task in list(self._stopping):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.enabled and (was_leader or self.lease.held()):
+            await self.lease.release()
+        self.became_leader.clear()
+
+    async def resync(self) -> ResyncResult:
+        """One full reconciliation now, only where the scheduler runs as leader."""
+        if not self.is_leader:
+            raise NotLeader("Scheduler is not running as leader in this process.")
+        return await self.runtime.full_reconcile()
+
+    # --- background tasks ------------------------------------------------------------------
+
+    async def _heartbeat(self) -> None:
+        while True:
+            won = await self.lease.acquire_or_renew()
+            if won and not self.runtime.running:
+                await self._become_leader()
+            elif not won and self.runtime.running:
+                log.warning("scheduler lease lost by %s: firing stopped", self.lease.owner_id)
+                self._step_down()
+            await asyncio.sleep(self.lease.heartbeat_seconds)
+
+    async def _become_leader(self) -> None:
+        log.info("scheduler lease acquired by %s (%s host)", self.lease.owner_id, self.kind)
+        try:
+            result = await self.runtime.start(covered_until=self.lease.covered_until())
+        except Exception:  # noqa: BLE001 - give the lease back so another process can try
+            log.exception("scheduler start failed; releasing the lease")
+            await self.runtime.stop(drain_seconds=0)
+            await self.lease.release()
+            return
+        log.info("scheduler running: %d job schedules", result.scheduled_now)
+        self.became_leader.set()
+
+    def _step_down(self) -> None:
+        self.lease.drop()
+        self.became_leader.clear()
+        task = asyncio.create_task(self.runtime.drain(self.runtime.halt()))
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
+
+    async def _sync_loop(self) -> None:
+        interval = max(0.05, float(self.services.settings.SCHEDULER_SYNC_SECONDS))
+        while True:
+            await asyncio.sleep(interval)
+            if not self.is_leader:
+                continue
+            try:
+                await self.runtime.sync_changes()
+            except Exception:  # noqa: BLE001 - retried at the next interval
+                log.exception("scheduler sync failed")
+
+
+async def start_scheduler_host(services: RunServices, kind: HostKind, **options: Any) -> SchedulerHost:
+    """Create this process's host and start competing when `SCHEDULER_HOST` names `kind`.
+
+    Call on the event loop that will run the scheduler (FastAPI lifespan, or the Flask
+    runtime's background loop via `asyncio.run_coroutine_threadsafe`).
+    """
+    host = SchedulerHost(services, kind, **options)
+    host.start()
+    return host
+
+
+async def stop_scheduler_host(host: SchedulerHost | None) -> None:
+    """Clean shutdown of a host started by `start_scheduler_host` (releases the lease)."""
+    if host is not None:
+        await host.stop()
