@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from src.config import Settings
 from src.core import tokens
 from src.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from src.core.login_throttle import LoginThrottle
 from src.core.passwords import hash_password, verify_password
 from src.core.roles import ROLES
 from src.models import (
@@ -86,26 +87,48 @@ def _credential(value: Any) -> str:
     return value
 
 
-def login(session: Session, settings: Settings, payload: Mapping[str, Any]) -> LoginResult:
+def login(session: Session, settings: Settings, payload: Mapping[str, Any], *,
+          throttle: LoginThrottle | None = None, client: str | None = None) -> LoginResult:
     """JSON login (3.2): the identifier is `username` when non-empty, else `email`."""
     identifier = _credential(payload.get("username")).strip()
     if not identifier:
         identifier = _credential(payload.get("email")).strip()
-    return authenticate_credentials(session, settings, identifier, _credential(payload.get("password")))
+    return authenticate_credentials(session, settings, identifier, _credential(payload.get("password")),
+                                    throttle=throttle, client=client)
 
 
-def login_form(session: Session, settings: Settings, form: Mapping[str, Any]) -> LoginResult:
+def login_form(session: Session, settings: Settings, form: Mapping[str, Any], *,
+               throttle: LoginThrottle | None = None, client: str | None = None) -> LoginResult:
     """OAuth2 password-form login (3.3): `username` holds a username or an email."""
     return authenticate_credentials(
-        session, settings, _credential(form.get("username")).strip(), _credential(form.get("password"))
+        session, settings, _credential(form.get("username")).strip(), _credential(form.get("password")),
+        throttle=throttle, client=client,
     )
 
 
-def authenticate_credentials(session: Session, settings: Settings, identifier: str, password: str) -> LoginResult:
-    """Checks 2-5 of 3.2 in order (inactive before password), then a fresh token pair."""
+def authenticate_credentials(session: Session, settings: Settings, identifier: str, password: str, *,
+                             throttle: LoginThrottle | None = None, client: str | None = None) -> LoginResult:
+    """Checks 2-5 of 3.2 in order (inactive before password), then a fresh token pair.
+
+    With a throttle, a (identifier, client) pair with too many recent failures gets 429 before
+    any password is verified; every 401 counts as a failure and a success clears the count.
+    """
     # Passwords are not trimmed: surrounding spaces are part of the secret.
     if not identifier or not password:
         raise _credentials_required()
+    if throttle is None:
+        return _verify_credentials(session, settings, identifier, password)
+    throttle.check(identifier, client)
+    try:
+        result = _verify_credentials(session, settings, identifier, password)
+    except Unauthorized:
+        throttle.record_failure(identifier, client)
+        raise
+    throttle.record_success(identifier, client)
+    return result
+
+
+def _verify_credentials(session: Session, settings: Settings, identifier: str, password: str) -> LoginResult:
     user = session.scalars(
         select(User)
         .where((User.username == identifier) | (User.email == identifier))

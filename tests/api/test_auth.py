@@ -655,3 +655,58 @@ def test_register_bad_body_is_400(api: ApiClient, admin: User, factory: Factory,
     assert response.json() == error
     db.expire_all()
     assert len(db.scalars(select(User)).all()) == count
+
+
+# --- failed-login throttle (1.3, 429) --------------------------------------------------------
+
+
+def exhaust(api: ApiClient, username: str, path: str = "/auth/login") -> None:
+    from src.core.login_throttle import MAX_FAILURES
+
+    for _ in range(MAX_FAILURES):
+        if path == "/auth/login":
+            response = login(api, username=username, password="wrong-password")
+        else:
+            response = api.post(path, data={"username": username, "password": "wrong-password"})
+        assert response.status_code == 401
+
+
+def test_too_many_failed_logins_is_429_even_with_the_right_password(api: ApiClient, user: User) -> None:
+    exhaust(api, user.username)
+    response = login(api, username=user.username, password=PASSWORD)
+    assert response.status_code == 429
+    body = response.json()
+    assert set(body) == {"error", "message"}
+    assert body["error"] == "Too many attempts"
+    assert 1 <= int(response.headers["Retry-After"]) <= 900
+
+
+def test_login_form_shares_the_failed_login_limit(api: ApiClient, user: User) -> None:
+    exhaust(api, user.username, "/auth/login/form")
+    response = api.post("/auth/login/form", data={"username": user.username, "password": PASSWORD})
+    assert response.status_code == 429
+    assert response.headers["Retry-After"]
+    assert login(api, username=user.username, password=PASSWORD).status_code == 429
+
+
+def test_throttle_on_one_account_leaves_others_alone(api: ApiClient, user: User, viewer: User) -> None:
+    exhaust(api, user.username)
+    assert login(api, username=viewer.username, password=PASSWORD).status_code == 200
+
+
+def test_successful_login_resets_the_failure_count(api: ApiClient, user: User) -> None:
+    from src.core.login_throttle import MAX_FAILURES
+
+    for _ in range(MAX_FAILURES - 1):
+        login(api, username=user.username, password="wrong-password")
+    assert login(api, username=user.username, password=PASSWORD).status_code == 200
+    login(api, username=user.username, password="wrong-password")
+    assert login(api, username=user.username, password=PASSWORD).status_code == 200
+
+
+def test_missing_credentials_do_not_count_as_failures(api: ApiClient, user: User) -> None:
+    from src.core.login_throttle import MAX_FAILURES
+
+    for _ in range(MAX_FAILURES + 1):
+        assert login(api, username=user.username).status_code == 400
+    assert login(api, username=user.username, password=PASSWORD).status_code == 200

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 
 from src.core import users
+from src.core.errors import TooManyAttempts
+from src.core.login_throttle import LoginThrottle
 from src.core.request_parsing import parse_lenient_json_object
 from src.core.roles import ADMIN
+from src.flask_app.errors import error_response
 from src.flask_app.door import (
     auth_required,
     current_claims,
@@ -22,6 +25,18 @@ from src.schemas.users import RegisterResponse, UserOut
 bp = Blueprint("auth", __name__)
 
 
+def _throttle() -> LoginThrottle:
+    # One per app (process); created on first login so the app factory needs no knowledge of it.
+    return current_app.extensions.setdefault("login_throttle", LoginThrottle())
+
+
+@bp.errorhandler(TooManyAttempts)
+def _too_many_attempts(error: TooManyAttempts) -> Response:
+    response = error_response(error)
+    response.headers["Retry-After"] = str(getattr(error, "retry_after", 60))
+    return response
+
+
 def _login_response(result: users.LoginResult) -> Response:
     return render(
         LoginResponse(
@@ -35,13 +50,16 @@ def _login_response(result: users.LoginResult) -> Response:
 
 @bp.post("/auth/login")
 def login() -> Response:
-    return _login_response(users.login(db_session(), settings(), json_body()))
+    result = users.login(db_session(), settings(), json_body(), throttle=_throttle(), client=request.remote_addr)
+    return _login_response(result)
 
 
 @bp.post("/auth/login/form")
 def login_form() -> Response:
     # request.form is empty for any other content type, which gives the same "required" 400.
-    return _login_response(users.login_form(db_session(), settings(), request.form))
+    result = users.login_form(db_session(), settings(), request.form, throttle=_throttle(),
+                              client=request.remote_addr)
+    return _login_response(result)
 
 
 @bp.post("/auth/refresh")
