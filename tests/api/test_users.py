@@ -340,3 +340,14 @@ def test_delete_by_non_admin_is_403(api: ApiClient, admin: User, factory: Factor
 def test_delete_role_gate_comes_before_404(api: ApiClient, user: User, factory: Factory) -> None:
     response = api.delete(f"/auth/users/{MISSING_ID}", token=factory.token(user))
     assert response.status_code == 403
+
+
+def test_update_with_body_over_one_mebibyte_is_413(api: ApiClient, user: User, factory: Factory, db: Session,
+                                                   settings: Any) -> None:
+    before = snapshot(db, user.id)
+    padding = "x" * settings.MAX_JSON_BODY_BYTES
+    response = api.put(f"/auth/users/{user.id}", token=factory.token(user),
+                       json={"email": "big@example.com", "padding": padding})
+    assert response.status_code == 413
+    assert response.json()["error"] == "Payload too large"
+    assert snapshot(db, user.id) == before
