@@ -17,6 +17,7 @@ from src.core.passwords import hash_password
 from src.database.engines import create_sync_engine_from_settings, make_session_factory
 from src.database.migrate import upgrade_to_head
 from src.models import Job, JobCategory, JobExecution, Notification, PicTeam, User, utcnow
+from tests import pg_databases
 
 PASSWORD = "secret123"
 _PASSWORD_HASH = hash_password(PASSWORD)
@@ -48,18 +49,38 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One SQLite file migrated to head; each test gets a copy."""
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | str]:
+    """One database migrated to head; each test gets a copy.
+
+    SQLite (default): a file. With TEST_DATABASE_URL: a PostgreSQL template database's name.
+    """
+    if pg_databases.requested_url():
+        server = pg_databases.server_or_skip()
+        server.drop_stale()
+        name = pg_databases.template_name()
+        server.drop(name)
+        upgrade_to_head(make_settings(server.create(name)))
+        yield name
+        pg_databases.wait_for_drops()
+        server.drop(name)
+        return
     path = tmp_path_factory.mktemp("template") / "template.db"
     upgrade_to_head(make_settings(f"sqlite:///{path}"))
-    return path
+    yield path
 
 
 @pytest.fixture
-def database_url(migrated_template: Path, tmp_path: Path) -> str:
+def database_url(migrated_template: Path | str, tmp_path: Path) -> Iterator[str]:
+    if isinstance(migrated_template, str):
+        # CREATE DATABASE ... TEMPLATE copies the migrated schema and seed rows in one statement.
+        server = pg_databases.PostgresServer(pg_databases.requested_url() or "")
+        name = pg_databases.clone_name()
+        yield server.create(name, template=migrated_template)
+        server.drop_later(name)
+        return
     path = tmp_path / "test.db"
     shutil.copyfile(migrated_template, path)
-    return f"sqlite:///{path}"
+    yield f"sqlite:///{path}"
 
 
 @pytest.fixture

@@ -1,0 +1,64 @@
+"""Checks of the migrations shared by the SQLite run (tests/unit) and the PostgreSQL run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, inspect, select
+
+from src.config import Settings
+from src.database.engines import create_sync_engine_from_settings
+from src.database.migrate import alembic_config, upgrade_to_head
+from src.models import Base, JobCategory
+
+DEFAULT_CATEGORY_SLUGS = {
+    "general", "regression", "dr-testing", "feature-testing", "prod-canary", "refund",
+    "backward-compatibility",
+}
+FIRST_REVISION = "0001_initial"
+SEED_REVISION = "0002_seed_categories"
+
+
+def schema_differences(settings: Settings) -> list[Any]:
+    """What autogenerate would write for this database: empty when models and migrations agree."""
+    engine = create_sync_engine_from_settings(settings)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            return list(compare_metadata(context, Base.metadata))
+    finally:
+        engine.dispose()
+
+
+def table_names(settings: Settings) -> set[str]:
+    engine = create_sync_engine_from_settings(settings)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def category_slug_counts(settings: Settings) -> dict[str, int]:
+    engine = create_sync_engine_from_settings(settings)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(JobCategory.slug, func.count()).group_by(JobCategory.slug)
+            ).all()
+        return {slug: count for slug, count in rows}
+    finally:
+        engine.dispose()
+
+
+def rerun_seed(settings: Settings) -> None:
+    """Run the seed migration a second time on a database that already has the categories.
+
+    Stamping (not downgrading) moves the version back without touching rows.
+    """
+    config = alembic_config(settings)
+    command.stamp(config, FIRST_REVISION)
+    command.upgrade(config, SEED_REVISION)
+    command.stamp(config, "head")

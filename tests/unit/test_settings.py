@@ -1,0 +1,74 @@
+"""Production mode refuses unsafe settings and names the one to fix; development starts as is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from src.config import DEFAULT_SECRET, Settings, UnsafeProductionSettings, load_settings
+
+SAFE_PRODUCTION: dict[str, Any] = {
+    "FLASK_ENV": "production",
+    "SECRET_KEY": "a-long-random-secret-key-for-the-app-0123456789",
+    "JWT_SECRET_KEY": "another-long-random-jwt-secret-key-9876543210",
+    "CORS_ORIGINS": "https://cron.example.com",
+}
+
+
+@pytest.fixture(autouse=True)
+def no_outside_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Neither a developer's .env nor the shell may decide these tests."""
+    monkeypatch.setitem(Settings.model_config, "env_file", None)
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name, raising=False)
+
+
+def refusal(**changes: Any) -> str:
+    with pytest.raises(UnsafeProductionSettings) as caught:
+        load_settings(**{**SAFE_PRODUCTION, **changes})
+    return str(caught.value)
+
+
+def test_safe_production_settings_load() -> None:
+    settings = load_settings(**SAFE_PRODUCTION)
+    assert settings.is_production
+    assert settings.cors_origins == ["https://cron.example.com"]
+
+
+def test_development_defaults_load() -> None:
+    settings = load_settings()
+    assert not settings.is_production
+    assert settings.SECRET_KEY == DEFAULT_SECRET
+
+
+@pytest.mark.parametrize("secret", [DEFAULT_SECRET, ""])
+def test_production_refuses_default_or_empty_secret_key(secret: str) -> None:
+    assert "set SECRET_KEY" in refusal(SECRET_KEY=secret)
+
+
+@pytest.mark.parametrize("secret", [DEFAULT_SECRET, ""])
+def test_production_refuses_default_or_empty_jwt_secret_key(secret: str) -> None:
+    assert "set JWT_SECRET_KEY" in refusal(JWT_SECRET_KEY=secret)
+
+
+def test_production_refuses_jwt_secret_equal_to_secret_key() -> None:
+    message = refusal(JWT_SECRET_KEY=SAFE_PRODUCTION["SECRET_KEY"])
+    assert "JWT_SECRET_KEY" in message
+    assert "different from SECRET_KEY" in message
+
+
+@pytest.mark.parametrize("origins", ["*", "", " , ", "https://cron.example.com,*"])
+def test_production_refuses_open_or_empty_cors_origins(origins: str) -> None:
+    assert "CORS_ORIGINS" in refusal(CORS_ORIGINS=origins)
+
+
+def test_refusal_names_every_unsafe_setting_at_once() -> None:
+    message = refusal(SECRET_KEY=DEFAULT_SECRET, JWT_SECRET_KEY="", CORS_ORIGINS="*")
+    for name in ("SECRET_KEY", "JWT_SECRET_KEY", "CORS_ORIGINS"):
+        assert name in message
+
+
+def test_production_mode_is_read_case_insensitively() -> None:
+    with pytest.raises(UnsafeProductionSettings):
+        load_settings(FLASK_ENV=" Production ")
