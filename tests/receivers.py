@@ -9,6 +9,7 @@ import asyncio
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -36,6 +37,7 @@ class Reply:
     status: int = 200
     body: bytes = b"ok"
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
 
 
 class Receiver:
@@ -57,6 +59,8 @@ class Receiver:
                     Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 )
                 reply = receiver._reply_for(self.path)
+                if reply.delay:
+                    time.sleep(reply.delay)
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
@@ -80,10 +84,12 @@ class Receiver:
         # The last reply for a path keeps answering once the earlier ones are used up.
         return queue.pop(0) if len(queue) > 1 else queue[0]
 
-    def respond(self, path: str, status: int = 200, body: bytes | str = b"ok", **headers: str) -> None:
+    def respond(
+        self, path: str, status: int = 200, body: bytes | str = b"ok", *, delay: float = 0.0, **headers: str
+    ) -> None:
         """Queue a reply for `path` (several calls answer successive requests in order)."""
         raw = body.encode() if isinstance(body, str) else body
-        self.replies.setdefault(path, []).append(Reply(status, raw, headers))
+        self.replies.setdefault(path, []).append(Reply(status, raw, headers, delay))
 
     @property
     def url(self) -> str:

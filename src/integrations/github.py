@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -10,10 +9,8 @@ from urllib.parse import quote
 import httpx
 
 from src.config import Settings
-from src.integrations.http_client import send_capped
+from src.integrations.http_client import describe_error, send_capped
 from src.integrations.results import DispatchResult
-
-log = logging.getLogger(__name__)
 
 API_VERSION = "2022-11-28"
 TEST_RUN_OK_STATUSES = (201, 204)
@@ -85,7 +82,7 @@ async def dispatch(
                 break
     except httpx.HTTPError as exc:
         return DispatchResult(
-            False, error_message=f"GitHub Actions request failed: {exc}", target=used.target
+            False, error_message=f"GitHub Actions request failed: {describe_error(exc)}", target=used.target
         )
     if response.status_code == 204:
         return DispatchResult(

@@ -97,3 +97,12 @@ async def send_capped(
     except LookupError:
         text = raw.decode("utf-8", errors="replace")
     return CappedResponse(response.status_code, text[:MAX_STORED_CHARS])
+
+
+def describe_error(exc: BaseException) -> str:
+    """Readable text for an outbound failure (httpx timeouts often carry an empty message)."""
+    text = str(exc).strip()
+    if isinstance(exc, httpx.TimeoutException):
+        kind = type(exc).__name__
+        return f"Request timed out ({kind}): {text}" if text else f"Request timed out ({kind})"
+    return text or type(exc).__name__

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from src.integrations.http_client import CappedResponse, send_capped
+from src.integrations.http_client import CappedResponse, describe_error, send_capped
 from src.integrations.results import DispatchResult
 from src.integrations.url_guard import url_problem
 
@@ -16,7 +16,7 @@ async def call(http: httpx.AsyncClient, url: str, metadata: dict[str, Any]) -> D
     try:
         response = await request(http, url, metadata if metadata else None, method="POST" if metadata else "GET")
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        return DispatchResult(False, error_message=f"Webhook call failed: {exc}")
+        return DispatchResult(False, error_message=f"Webhook call failed: {describe_error(exc)}")
     if 200 <= response.status_code < 300:
         return DispatchResult(True, response_status=response.status_code, output=response.text)
     return DispatchResult(

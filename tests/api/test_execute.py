@@ -506,3 +506,18 @@ def _wait_for(condition: Any, timeout: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.02)
+
+
+class TestMailSwitchedOff:
+    @pytest.fixture
+    def settings_overrides(self, receiver: Receiver, smtp: SmtpSink) -> dict[str, Any]:  # noqa: F811
+        return {"MAIL_ENABLED": False, "MAIL_USERNAME": "mailer", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp.port}
+
+    def test_no_email_when_mail_is_disabled(
+        self, api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver, smtp: SmtpSink  # noqa: F811
+    ) -> None:
+        receiver.respond("/hook", 500, "boom")
+        job = _webhook_job(factory, user, receiver, enable_email_notifications=True, notification_emails="ops@example.com")
+        execution_id = _run(api, factory.token(user), job)
+        assert _execution(db, execution_id).status == "failed"
+        assert smtp.mails == []

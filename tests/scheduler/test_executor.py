@@ -223,3 +223,14 @@ def test_metadata_is_posted_as_stored(
     job = factory.job(owner, target_url=f"{receiver.url}/hook", job_metadata=json.dumps({"k": [1, 2]}))
     _run(settings, job)
     assert receiver.to("/hook")[0].json() == {"k": [1, 2]}
+
+
+def test_a_webhook_that_answers_too_late_fails_saying_it_timed_out(
+    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811
+) -> None:
+    receiver.respond("/hook", 200, "late", delay=1.0)
+    job = factory.job(owner, target_url=f"{receiver.url}/hook")
+    _with_services(settings.model_copy(update={"OUTBOUND_TIMEOUT_SECONDS": 0.2}), lambda s: run_job(s, job.id, "scheduled"))
+    [execution] = _executions(db)
+    assert execution.status == "failed"
+    assert execution.error_message == "Webhook call failed: Request timed out (ReadTimeout)"
