@@ -70,34 +70,35 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
     try:
         with _session(settings) as session:
             user = create_user(session, username=username, email=email, password=password, role="admin")
-            print(f"admin '{user.username}' created")
     except CoreError as exc:
         print(f"error: {exc.message or exc.error}", file=sys.stderr)
         return 1
+    print(f"admin '{user.username}' created")
     return 0
 
 
 def cmd_ensure_admin(settings: Settings, _args: argparse.Namespace) -> int:
-    """Make sure an admin exists; print a generated password once, never a configured one."""
-    from sqlalchemy import select
+    """Make sure an active admin exists; print a generated password once, never a configured one."""
+    from src.core.errors import CoreError
+    from src.core.users import ensure_first_admin, has_active_admin
 
-    from src.core.users import ensure_first_admin
-    from src.models import User
-
-    with _session(settings) as session:
-        created = ensure_first_admin(session, settings)
-        if created is not None:
-            user, generated_password = created
-            print(f"first admin '{user.username}' created")
-            if generated_password is not None:
-                # Shown exactly once: it is stored only as a hash.
-                print(f"generated password for '{user.username}': {generated_password}")
-                print("change it after the first login")
-            return 0
-        has_admin = session.scalars(select(User.id).where(User.role == "admin").limit(1)).first()
-    if has_admin is None:
-        print("no admin account exists and none was created (set ADMIN_USERNAME, ADMIN_EMAIL and "
-              f"ADMIN_PASSWORD, or run: {CREATE_ADMIN_HINT})")
+    try:
+        with _session(settings) as session:
+            created = ensure_first_admin(session, settings)
+            admin_exists = created is not None or has_active_admin(session)
+    except CoreError as exc:
+        print(f"error: {exc.message or exc.error}", file=sys.stderr)
+        return 1
+    if created is not None:
+        user, generated_password = created
+        print(f"first admin '{user.username}' created")
+        if generated_password is not None:
+            # Shown exactly once: only its hash is stored.
+            print(f"generated password for '{user.username}': {generated_password}")
+            print("change it after the first login")
+    elif not admin_exists:
+        print("no active admin exists and none was created: set ADMIN_USERNAME, ADMIN_EMAIL and "
+              f"ADMIN_PASSWORD, or run: {CREATE_ADMIN_HINT}")
     return 0
 
 

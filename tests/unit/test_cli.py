@@ -1,0 +1,107 @@
+"""Operator commands against a migrated SQLite copy: admin creation and the one-time password."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from src.cli import main
+from src.config import Settings
+from src.core.passwords import verify_password
+from src.models import User
+
+SAFE_PRODUCTION = {
+    "FLASK_ENV": "production",
+    "SECRET_KEY": "a-long-random-secret-key-for-the-app-0123456789",
+    "JWT_SECRET_KEY": "another-long-random-jwt-secret-key-9876543210",
+    "CORS_ORIGINS": "https://cron.example.com",
+}
+
+
+@pytest.fixture(autouse=True)
+def cli_environment(monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
+    """The CLI reads settings like production does: from the environment only (no .env here)."""
+    monkeypatch.setitem(Settings.model_config, "env_file", None)
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+
+
+def admins(db: Session) -> list[User]:
+    db.expire_all()
+    return list(db.scalars(select(User).where(User.role == "admin")))
+
+
+def test_create_admin_from_flags_creates_an_admin_who_can_log_in(db: Session) -> None:
+    code = main(["create-admin", "--username", "root", "--email", "Root@Example.com", "--password", "s3cret-pass"])
+    assert code == 0
+    [admin] = admins(db)
+    assert (admin.username, admin.email, admin.is_active) == ("root", "root@example.com", True)
+    assert verify_password("s3cret-pass", admin.password_hash)
+
+
+def test_create_admin_with_taken_username_fails_and_says_why(
+    db: Session, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["create-admin", "--username", "root", "--email", "a@example.com", "--password", "s3cret-pass"]) == 0
+    code = main(["create-admin", "--username", "root", "--email", "b@example.com", "--password", "s3cret-pass"])
+    assert code == 1
+    assert "Username already exists" in capsys.readouterr().err
+    assert len(admins(db)) == 1
+
+
+def test_create_admin_without_terminal_needs_every_flag(monkeypatch: pytest.MonkeyPatch, db: Session) -> None:
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    with pytest.raises(SystemExit, match="password is required"):
+        main(["create-admin", "--username", "root", "--email", "root@example.com"])
+    assert admins(db) == []
+
+
+def test_ensure_admin_in_development_prints_a_generated_password_once(
+    db: Session, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ensure-admin"]) == 0
+    first = capsys.readouterr().out
+    match = re.search(r"generated password for 'admin': (\S+)", first)
+    assert match is not None
+    [admin] = admins(db)
+    assert verify_password(match.group(1), admin.password_hash)
+
+    assert main(["ensure-admin"]) == 0
+    assert capsys.readouterr().out == ""
+    assert len(admins(db)) == 1
+
+
+def test_ensure_admin_never_prints_a_configured_password(
+    monkeypatch: pytest.MonkeyPatch, db: Session, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ADMIN_USERNAME", "boss")
+    monkeypatch.setenv("ADMIN_EMAIL", "boss@example.com")
+    monkeypatch.setenv("ADMIN_PASSWORD", "configured-pass")
+    assert main(["ensure-admin"]) == 0
+    out = capsys.readouterr().out
+    assert "configured-pass" not in out
+    assert "first admin 'boss' created" in out
+    [admin] = admins(db)
+    assert verify_password("configured-pass", admin.password_hash)
+
+
+def test_ensure_admin_in_production_without_admin_settings_explains_how_to_create_one(
+    monkeypatch: pytest.MonkeyPatch, db: Session, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in SAFE_PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    assert main(["ensure-admin"]) == 0
+    assert "python -m src.cli create-admin" in capsys.readouterr().out
+    assert admins(db) == []
+
+
+def test_commands_refuse_unsafe_production_settings(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FLASK_ENV", "production")
+    assert main(["ensure-admin"]) == 2
+    assert "SECRET_KEY" in capsys.readouterr().err
