@@ -7,7 +7,8 @@ scheduler timezone (`triggers.build_trigger`), job defaults `coalesce=True` and
 job (Mondays 09:00).
 
 Firing: `FireExecutor` hands each fire's scheduled time to `SchedulerRuntime._fire`, which
-checks the lease is still trusted, waits for one of `SCHEDULER_MAX_CONCURRENT_RUNS` slots and
+checks the lease is still trusted, waits for the job's previous run (one slot per job) and for
+one of `SCHEDULER_MAX_CONCURRENT_RUNS` slots, and
 calls the executor (`run_job(..., "scheduled", scheduled_for=<fire time>)`). The executor's
 insert keyed by (job, scheduled fire time) decides who dispatches, so a fire attempted by two
 schedulers (lease handover, clock skew) runs once. Fires only wait for a slot, never for each
@@ -220,6 +221,7 @@ class SchedulerRuntime:
         self._sync_mark: datetime | None = None
         self._last_interrupted_check = 0.0
         self._sync_lock = asyncio.Lock()
+        self._job_locks: dict[str, asyncio.Lock] = {}
         self.last_resync_at: datetime | None = None
         self.missed_fires = 0
         self.fires_started = 0
@@ -308,7 +310,10 @@ class SchedulerRuntime:
         if not self.lease_valid():
             log.warning("lease not held: fire of %s at %s not dispatched", job_id, scheduled_for)
             return None
-        async with self.semaphore:
+        # One slot per job at a time: a slow target whose fires pile up waits for its own
+        # previous run instead of taking every slot from the other jobs.
+        job_lock = self._job_locks.setdefault(job_id, asyncio.Lock())
+        async with job_lock, self.semaphore:
             # The lease may have been lost while waiting for a slot: the next leader owns it now.
             if not self.lease_valid() or self.scheduler is None:
                 return None
@@ -409,6 +414,9 @@ class SchedulerRuntime:
         return closed
 
     def _remove(self, job_id: str) -> None:
+        lock = self._job_locks.get(job_id)
+        if lock is not None and not lock.locked():
+            del self._job_locks[job_id]
         self._fingerprints.pop(job_id, None)
         self._crons.pop(job_id, None)
         if self.scheduler is not None and self.scheduler.get_job(job_id) is not None:
