@@ -33,7 +33,11 @@ def _validation_message(exc: RequestValidationError) -> str:
 def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CoreError)
     async def _core_error(_request: Request, exc: CoreError) -> JSONResponse:
-        return envelope(exc)
+        response = envelope(exc)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

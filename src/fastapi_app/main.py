@@ -10,6 +10,8 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from src import APP_VERSION
 from src.config import Settings, load_settings
+from src.core.login_throttle import LoginThrottle
+from src.database.engines import create_sync_engine_from_settings, make_session_factory
 from src.fastapi_app.docs import mount_docs
 from src.fastapi_app.errors import register_error_handlers
 from src.fastapi_app.routers import ROUTERS
@@ -25,11 +27,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await open_run_services(settings)
+        sync_engine = create_sync_engine_from_settings(settings)
         app.state.services = services
+        app.state.sync_session_factory = make_session_factory(sync_engine)
         try:
             yield
         finally:
             await close_run_services(services)
+            sync_engine.dispose()
 
     app = FastAPI(
         title="Cron Job Manager API",
@@ -41,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.login_throttle = LoginThrottle()
 
     origins = settings.cors_origins or ["*"]
     app.add_middleware(

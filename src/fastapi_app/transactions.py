@@ -22,8 +22,8 @@ from src.scheduler.services import RunServices
 _background: set[asyncio.Task[None]] = set()
 
 
-def _deliver_later(services: RunServices, session: Any) -> None:
-    messages = outbox.take(session.sync_session)
+def deliver_later(services: RunServices, messages: list[outbox.SlackMessage | outbox.EmailMessage]) -> None:
+    """Send committed work's Slack/email messages in the background (kept referenced until done)."""
     if messages:
         task = asyncio.create_task(deliver(services, messages))
         _background.add(task)
@@ -43,7 +43,7 @@ class TransactionalRoute(APIRoute):
                 except CoreError as error:
                     if error.keep_changes:
                         await session.commit()
-                        _deliver_later(services, session)
+                        deliver_later(services, outbox.take(session.sync_session))
                     else:
                         await session.rollback()
                     raise
@@ -52,7 +52,7 @@ class TransactionalRoute(APIRoute):
                     raise
                 if response.status_code < 400:
                     await session.commit()
-                    _deliver_later(services, session)
+                    deliver_later(services, outbox.take(session.sync_session))
                 else:
                     await session.rollback()
                 return response

@@ -43,3 +43,16 @@ class UiPreferencesOut(ApiModel):
 
 class UiPreferencesResponse(ApiModel):
     preferences: UiPreferencesOut
+
+
+class NotificationPreferencesUpdateRequest(ApiModel):
+    email_on_job_success: bool | None = None
+    email_on_job_failure: bool | None = None
+    email_on_job_disabled: bool | None = None
+    browser_notifications: bool | None = None
+    daily_digest: bool | None = None
+    weekly_report: bool | None = None
+
+
+class UiPreferencesUpdateRequest(ApiModel):
+    jobs_table_columns: JobsTableColumns

@@ -2,6 +2,8 @@
 
 from fastapi import APIRouter
 
-from src.fastapi_app.routers import bulk_upload, cron, health, jobs
+from src.fastapi_app.routers import auth, bulk_upload, cron, health, jobs, scheduler, users
 
-ROUTERS: list[APIRouter] = [health.router, jobs.router, bulk_upload.router, cron.router]
+ROUTERS: list[APIRouter] = [
+    health.router, auth.router, users.router, jobs.router, bulk_upload.router, cron.router, scheduler.router,
+]

@@ -1,0 +1,44 @@
+"""Helpers that make /api/v2/openapi.json describe the real API.
+
+Bodies are parsed by the core's shared rules (so both doors give the same 400s), not by
+FastAPI's validation; the request models are therefore attached as documentation only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from src.schemas.common import ErrorBody
+
+_DESCRIPTIONS = {
+    400: "Invalid request (content type, JSON, fields or a business rule)",
+    401: "Missing, invalid, expired or revoked token; unknown or inactive user",
+    403: "Authenticated but not allowed (role gate or ownership)",
+    404: "Resource not found",
+    409: "Conflict (duplicate username, email or slug; scheduler not leader)",
+    413: "Request body too large",
+    429: "Too many failed logins",
+    503: "Database unavailable",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: each listed status documented with the error envelope."""
+    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS.get(code, "Error")} for code in codes}
+
+
+def json_body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
+    """`openapi_extra=` documenting a JSON request body with `model`'s schema."""
+    return {
+        "requestBody": {
+            "required": required,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }
+
+
+def form_body(model: type[BaseModel], media_type: str = "application/x-www-form-urlencoded") -> dict[str, Any]:
+    """`openapi_extra=` documenting a form body (login form, CSV upload)."""
+    return {"requestBody": {"required": True, "content": {media_type: {"schema": model.model_json_schema()}}}}
