@@ -21,3 +21,9 @@ class SlackSettingsResponse(ApiModel):
 class SlackSettingsUpdatedResponse(ApiModel):
     message: str = "Slack settings updated"
     slack_settings: SlackSettingsOut
+
+
+class SlackSettingsUpdateRequest(ApiModel):
+    is_enabled: bool | None = None
+    webhook_url: str | None = None
+    channel: str | None = None

@@ -2,8 +2,32 @@
 
 from fastapi import APIRouter
 
-from src.fastapi_app.routers import auth, bulk_upload, cron, health, jobs, scheduler, users
+from src.fastapi_app.routers import (
+    auth,
+    bulk_upload,
+    categories,
+    cron,
+    executions,
+    health,
+    jobs,
+    notifications,
+    pic_teams,
+    scheduler,
+    settings,
+    users,
+)
 
 ROUTERS: list[APIRouter] = [
-    health.router, auth.router, users.router, jobs.router, bulk_upload.router, cron.router, scheduler.router,
+    health.router,
+    auth.router,
+    users.router,
+    jobs.router,
+    bulk_upload.router,
+    cron.router,
+    executions.router,
+    categories.router,
+    pic_teams.router,
+    notifications.router,
+    settings.router,
+    scheduler.router,
 ]

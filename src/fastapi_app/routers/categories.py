@@ -1,0 +1,58 @@
+"""Job categories (contract 6.1–6.4) with the plan's `/categories` aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from src.core import categories
+from src.core.request_parsing import query_bool
+from src.fastapi_app.dependencies import AdminUser, CurrentUser, JsonBodyDep, SessionDep
+from src.fastapi_app.openapi_docs import error_responses, json_body
+from src.fastapi_app.transactions import TransactionalRoute
+from src.schemas.categories import (
+    CategoryCreatedResponse,
+    CategoryCreateRequest,
+    CategoryDisabledResponse,
+    CategoryListResponse,
+    CategoryOut,
+    CategoryUpdatedResponse,
+    CategoryUpdateRequest,
+)
+
+router = APIRouter(tags=["categories"], route_class=TransactionalRoute)
+CREATE_DOC = {"responses": error_responses(400, 401, 403, 409), "openapi_extra": json_body(CategoryCreateRequest)}
+UPDATE_DOC = {"responses": error_responses(400, 401, 403, 404, 409), "openapi_extra": json_body(CategoryUpdateRequest)}
+
+
+@router.get("/job-categories", responses=error_responses(401))
+@router.get("/categories", responses=error_responses(401))
+async def list_categories(
+    user: CurrentUser, session: SessionDep, include_inactive: Annotated[str | None, Query()] = None
+) -> CategoryListResponse:
+    rows = await session.run_sync(lambda s: categories.list_categories(s, user, query_bool(include_inactive)))
+    return CategoryListResponse(categories=[CategoryOut.model_validate(row) for row in rows])
+
+
+@router.post("/job-categories", status_code=201, **CREATE_DOC)
+@router.post("/categories", status_code=201, **CREATE_DOC)
+async def create_category(user: AdminUser, body: JsonBodyDep, session: SessionDep) -> CategoryCreatedResponse:
+    category = await session.run_sync(lambda s: categories.create_category(s, body))
+    return CategoryCreatedResponse(category=CategoryOut.model_validate(category))
+
+
+@router.put("/job-categories/{category_id}", **UPDATE_DOC)
+@router.put("/categories/{category_id}", **UPDATE_DOC)
+async def update_category(
+    category_id: str, user: AdminUser, body: JsonBodyDep, session: SessionDep
+) -> CategoryUpdatedResponse:
+    category, jobs_updated = await session.run_sync(lambda s: categories.update_category(s, category_id, body))
+    return CategoryUpdatedResponse(category=CategoryOut.model_validate(category), jobs_updated=jobs_updated)
+
+
+@router.delete("/job-categories/{category_id}", responses=error_responses(401, 403, 404))
+@router.delete("/categories/{category_id}", responses=error_responses(401, 403, 404))
+async def disable_category(category_id: str, user: AdminUser, session: SessionDep) -> CategoryDisabledResponse:
+    category = await session.run_sync(lambda s: categories.disable_category(s, category_id))
+    return CategoryDisabledResponse(category=CategoryOut.model_validate(category))
