@@ -33,3 +33,27 @@ class TestRunResponse(ApiModel):
             if data.get(key) is None:
                 data.pop(key, None)
         return data  # type: ignore[no-any-return]
+
+
+# --- request bodies (documentation: the core parses bodies with the contract's own rules) ---
+
+
+class ExecuteRequest(ApiModel):
+    """Per-run overrides, never persisted; an empty body runs the job as stored."""
+
+    metadata: dict[str, Any] | None = None
+    target_url: str | None = None
+    dispatch_url: str | None = None
+    github_owner: str | None = None
+    github_repo: str | None = None
+    github_workflow_name: str | None = None
+    github_token: str | None = None
+
+
+class TestRunRequest(ApiModel):
+    target_url: str | None = None
+    github_owner: str | None = None
+    github_repo: str | None = None
+    github_workflow_name: str | None = None
+    metadata: dict[str, Any] | None = None
+    timeout_seconds: float | None = 10

@@ -1,0 +1,43 @@
+"""Manual run and test run (contract 4.6, 4.10): the executor runs on this process's event loop."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from src.core import job_runs
+from src.fastapi_app.dependencies import JsonBodyDep, ServicesDep, SessionDep, SettingsDep, WriterUser
+from src.fastapi_app.dependencies.body import OptionalBodyReaderDep
+from src.fastapi_app.openapi_docs import error_responses, json_body
+from src.fastapi_app.transactions import TransactionalRoute
+from src.scheduler.executor import run_job, trial_run
+from src.schemas.job_runs import ExecuteRequest, ExecuteResponse, TestRunRequest, TestRunResponse
+
+router = APIRouter(tags=["jobs"], route_class=TransactionalRoute)
+TEST_RUN_DOC = {"responses": error_responses(400, 401, 403), "openapi_extra": json_body(TestRunRequest)}
+
+
+@router.post(
+    "/jobs/{job_id}/execute",
+    responses=error_responses(400, 401, 403, 404),
+    openapi_extra=json_body(ExecuteRequest, required=False),
+)
+async def execute_job(
+    job_id: str,
+    user: WriterUser,
+    read_body: OptionalBodyReaderDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    services: ServicesDep,
+) -> ExecuteResponse:
+    plan = await session.run_sync(lambda s: job_runs.prepare_manual_run(s, settings, user, job_id, read_body))
+    # SQLite has one writer: end this request's transaction before the run writes its rows.
+    await session.commit()
+    execution_id = await run_job(services, job_id, "manual", plan=plan)
+    return ExecuteResponse(job_id=job_id, execution_id=execution_id)
+
+
+@router.post("/jobs/test-run", **TEST_RUN_DOC)
+@router.post("/cron/test-run", **TEST_RUN_DOC)
+async def test_run(user: WriterUser, body: JsonBodyDep, services: ServicesDep) -> TestRunResponse:
+    plan = job_runs.prepare_trial_run(body)
+    return TestRunResponse.model_validate(await trial_run(services, plan))
