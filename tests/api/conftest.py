@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-import os
 from contextlib import contextmanager
 from typing import Any
 
@@ -37,9 +36,7 @@ def fastapi_http(settings: Settings) -> Iterator[httpx.Client]:
 
 
 # prefix → how to serve it in-process; every case runs once through each door.
-ALL_DOORS: dict[str, Callable[[Settings], Any]] = {"/api": flask_http, "/api/v2": fastapi_http}
-# Transitional: the /api/v2 routers are being filled in; TEST_DOORS=all runs both.
-DOORS = ALL_DOORS if os.environ.get("TEST_DOORS") == "all" else {"/api": flask_http}
+DOORS: dict[str, Callable[[Settings], Any]] = {"/api": flask_http, "/api/v2": fastapi_http}
 
 
 class ApiClient:
