@@ -80,18 +80,25 @@ def create_sync_engine_from_settings(settings: Settings) -> Engine:
     return engine
 
 
-def create_async_engine_from_settings(settings: Settings) -> AsyncEngine:
+def create_async_engine_from_settings(
+    settings: Settings, *, pool_size: int | None = None, max_overflow: int | None = None
+) -> AsyncEngine:
+    """The async engine; pool sizes default to 5+5 on SQLite and 10+10 on PostgreSQL."""
     url = async_url(settings.DATABASE_URL)
     if is_sqlite(url):
         _ensure_sqlite_folder(url)
         engine = create_async_engine(
             url,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
-            pool_size=5,
-            max_overflow=5,
+            pool_size=5 if pool_size is None else pool_size,
+            max_overflow=5 if max_overflow is None else max_overflow,
         )
     else:
-        engine = create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        engine = create_async_engine(
+            url, pool_pre_ping=True,
+            pool_size=10 if pool_size is None else pool_size,
+            max_overflow=10 if max_overflow is None else max_overflow,
+        )
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine

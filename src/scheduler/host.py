@@ -18,9 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import datetime
 from typing import Any, Literal
 
 from src.core.scheduler_status import NOT_RUNNING, SchedulerProcessState
+from src.database.engines import create_async_engine_from_settings
 from src.scheduler.lease import Lease
 from src.scheduler.runtime import ResyncResult, SchedulerRuntime
 from src.scheduler.services import RunServices
@@ -43,7 +45,10 @@ class SchedulerHost:
         self.services = services
         self.kind = kind
         self.enabled = settings.SCHEDULER_HOST.strip().lower() == kind
-        self.lease = Lease(services.engine, settings.SCHEDULER_LEASE_SECONDS, owner_id)
+        # The lease has its own one-connection engine: a burst of runs holding every pooled
+        # connection must never delay the heartbeat past the lease.
+        self._lease_engine = create_async_engine_from_settings(settings, pool_size=1, max_overflow=1)
+        self.lease = Lease(self._lease_engine, settings.SCHEDULER_LEASE_SECONDS, owner_id)
         self.runtime = SchedulerRuntime(services, lease_valid=self.lease.held, **runtime_options)
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping: set[asyncio.Task[None]] = set()
@@ -94,6 +99,7 @@ class SchedulerHost:
         if self.enabled and (was_leader or self.lease.held()):
             await self.lease.release()
         self.became_leader.clear()
+        await self._lease_engine.dispose()
 
     async def resync(self) -> ResyncResult:
         """One full reconciliation now, only where the scheduler runs as leader."""
@@ -105,18 +111,25 @@ class SchedulerHost:
 
     async def _heartbeat(self) -> None:
         while True:
+            renewed_before = self.lease.last_renewed_at
             won = await self.lease.acquire_or_renew()
-            if won and not self.runtime.running:
+            if won and self.runtime.running and self.lease.lapsed:
+                # We kept the lease but stopped trusting it for a while (fires were refused):
+                # restart so those fires follow the misfire rule instead of being lost.
+                log.warning("scheduler lease renewal was late; restarting the schedule")
+                await self.runtime.drain(self.runtime.halt(), 0)
+                await self._become_leader(covered_until=renewed_before)
+            elif won and not self.runtime.running:
                 await self._become_leader()
             elif not won and self.runtime.running:
                 log.warning("scheduler lease lost by %s: firing stopped", self.lease.owner_id)
                 self._step_down()
             await asyncio.sleep(self.lease.heartbeat_seconds)
 
-    async def _become_leader(self) -> None:
+    async def _become_leader(self, covered_until: datetime | None = None) -> None:
         log.info("scheduler lease acquired by %s (%s host)", self.lease.owner_id, self.kind)
         try:
-            result = await self.runtime.start(covered_until=self.lease.covered_until())
+            result = await self.runtime.start(covered_until=covered_until or self.lease.covered_until())
         except Exception:  # noqa: BLE001 - give the lease back so another process can try
             log.exception("scheduler start failed; releasing the lease")
             await self.runtime.stop(drain_seconds=0)

@@ -134,6 +134,10 @@ class Lease:
         self.safety_margin = min(2.0, self.lease_seconds / 5)
         self._valid_until = 0.0
         self.previous: LeaseInfo | None = None
+        # Wall-clock time (naive UTC) of our last successful renewal, and whether our trust in
+        # the lease lapsed before the renewal that followed (fires were refused meanwhile).
+        self.last_renewed_at: datetime | None = None
+        self.lapsed = False
 
     @property
     def heartbeat_seconds(self) -> float:
@@ -147,6 +151,8 @@ class Lease:
     async def acquire_or_renew(self) -> bool:
         """One attempt; True when we hold the lease afterwards. Never raises."""
         sent_at = time.monotonic()
+        sent_wall = utcnow()
+        had_trust = self._valid_until > 0.0
         try:
             async with self.engine.begin() as connection:
                 won, previous = await connection.run_sync(try_acquire, self.owner_id, self.lease_seconds)
@@ -154,11 +160,15 @@ class Lease:
             self._valid_until = 0.0
             return False
         if won:
-            if not self.held():
+            trusted = self.held()
+            if not trusted:
                 self.previous = previous
+            self.lapsed = had_trust and not trusted
             self._valid_until = sent_at + self.lease_seconds - self.safety_margin
+            self.last_renewed_at = sent_wall
         else:
             self._valid_until = 0.0
+            self.lapsed = False
         return won
 
     def drop(self) -> None:

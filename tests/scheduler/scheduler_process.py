@@ -9,6 +9,7 @@ dispatch is the production one). Stops cleanly (releasing the lease) on SIGTERM.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from tests.scheduler.conftest import InstantsTrigger
 
 
 async def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     env = os.environ
     settings = make_settings(
         env["DATABASE_URL"],
