@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -62,3 +63,38 @@ def rerun_seed(settings: Settings) -> None:
     command.stamp(config, FIRST_REVISION)
     command.upgrade(config, SEED_REVISION)
     command.stamp(config, "head")
+
+
+class MigrationChecks:
+    """Migration tests shared by both databases; a subclass provides `empty_database` (Settings)."""
+
+    def test_upgrade_head_creates_every_model_table(self, empty_database: Settings) -> None:
+        upgrade_to_head(empty_database)
+        assert table_names(empty_database) == set(Base.metadata.tables) | {"alembic_version"}
+
+    def test_autogenerate_finds_no_difference_between_models_and_migrations(
+        self, empty_database: Settings
+    ) -> None:
+        upgrade_to_head(empty_database)
+        assert schema_differences(empty_database) == []
+
+    def test_default_categories_are_seeded_once(self, empty_database: Settings) -> None:
+        upgrade_to_head(empty_database)
+        assert category_slug_counts(empty_database) == dict.fromkeys(DEFAULT_CATEGORY_SLUGS, 1)
+
+    def test_seed_migration_run_again_adds_no_duplicates(self, empty_database: Settings) -> None:
+        upgrade_to_head(empty_database)
+        rerun_seed(empty_database)
+        assert category_slug_counts(empty_database) == dict.fromkeys(DEFAULT_CATEGORY_SLUGS, 1)
+
+    def test_cli_migrate_twice_keeps_one_set_of_categories(
+        self, empty_database: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        from src.cli import main
+
+        monkeypatch.setenv("DATABASE_URL", empty_database.DATABASE_URL)
+        monkeypatch.setenv("FLASK_ENV", "development")
+        assert main(["migrate"]) == 0
+        assert main(["migrate"]) == 0
+        assert capsys.readouterr().out.count("database migrated to head") == 2
+        assert category_slug_counts(empty_database) == dict.fromkeys(DEFAULT_CATEGORY_SLUGS, 1)

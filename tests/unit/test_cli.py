@@ -9,24 +9,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from src.cli import main
-from src.config import Settings
 from src.core.passwords import verify_password
 from src.models import User
-
-SAFE_PRODUCTION = {
-    "FLASK_ENV": "production",
-    "SECRET_KEY": "a-long-random-secret-key-for-the-app-0123456789",
-    "JWT_SECRET_KEY": "another-long-random-jwt-secret-key-9876543210",
-    "CORS_ORIGINS": "https://cron.example.com",
-}
+from tests.settings_env import SAFE_PRODUCTION, isolate_settings
 
 
 @pytest.fixture(autouse=True)
 def cli_environment(monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
-    """The CLI reads settings like production does: from the environment only (no .env here)."""
-    monkeypatch.setitem(Settings.model_config, "env_file", None)
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name, raising=False)
+    """The CLI reads settings like production does, here from this test's environment only."""
+    isolate_settings(monkeypatch)
     monkeypatch.setenv("DATABASE_URL", database_url)
 
 

@@ -6,22 +6,13 @@ from typing import Any
 
 import pytest
 
-from src.config import DEFAULT_SECRET, Settings, UnsafeProductionSettings, load_settings
-
-SAFE_PRODUCTION: dict[str, Any] = {
-    "FLASK_ENV": "production",
-    "SECRET_KEY": "a-long-random-secret-key-for-the-app-0123456789",
-    "JWT_SECRET_KEY": "another-long-random-jwt-secret-key-9876543210",
-    "CORS_ORIGINS": "https://cron.example.com",
-}
+from src.config import DEFAULT_SECRET, UnsafeProductionSettings, load_settings
+from tests.settings_env import SAFE_PRODUCTION, isolate_settings
 
 
 @pytest.fixture(autouse=True)
 def no_outside_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Neither a developer's .env nor the shell may decide these tests."""
-    monkeypatch.setitem(Settings.model_config, "env_file", None)
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name, raising=False)
+    isolate_settings(monkeypatch)
 
 
 def refusal(**changes: Any) -> str:
