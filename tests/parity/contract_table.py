@@ -1,0 +1,43 @@
+"""Section 12 of the shared API contract (the endpoint table), parsed at test time."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+# The contract lives next to the repository (../shared), as the issue names it.
+CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "API_CONTRACT.md"
+ROW = re.compile(r"^\|\s*(\d+)\s*\|\s*(GET|POST|PUT|DELETE)\s*\|\s*`([^`]+)`\s*\|([^|]*)\|")
+
+
+@cache
+def table_rows() -> tuple[tuple[str, str, tuple[str, ...], bool], ...]:
+    """(method, canonical path, prefixed alias paths, has un-prefixed alias) per row of section 12."""
+    text = CONTRACT.read_text(encoding="utf-8")
+    section = text[text.index("## 12. Endpoint summary table"):]
+    rows = []
+    for line in section.splitlines():
+        match = ROW.match(line)
+        if not match:
+            continue
+        _number, method, path, alias_cell = match.groups()
+        unprefixed = "un-prefixed" in alias_cell
+        aliases = () if unprefixed else tuple(re.findall(r"`([^`]+)`", alias_cell))
+        rows.append((method, path, aliases, unprefixed))
+    return tuple(rows)
+
+
+def normalize(path: str) -> str:
+    """Parameter names don't matter: `/jobs/{job_id}` and `/jobs/{id}` are one path."""
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+def contract_endpoints(*, include_aliases: bool) -> list[tuple[str, str]]:
+    """(METHOD, normalized path relative to the prefix) for canonical paths (and aliases)."""
+    endpoints = []
+    for method, path, aliases, _unprefixed in table_rows():
+        endpoints.append((method, normalize(path)))
+        if include_aliases:
+            endpoints.extend((method, normalize(alias)) for alias in aliases)
+    return endpoints
