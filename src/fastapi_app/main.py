@@ -15,6 +15,7 @@ from src.database.engines import create_sync_engine_from_settings, make_session_
 from src.fastapi_app.docs import mount_docs
 from src.fastapi_app.errors import register_error_handlers
 from src.fastapi_app.routers import ROUTERS
+from src.scheduler.host import start_scheduler_host, stop_scheduler_host
 from src.scheduler.services import close_run_services, open_run_services
 
 API_PREFIX = "/api/v2"
@@ -30,9 +31,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sync_engine = create_sync_engine_from_settings(settings)
         app.state.services = services
         app.state.sync_session_factory = make_session_factory(sync_engine)
+        # Competes for the scheduler lease only when SCHEDULER_HOST=fastapi (cutover phase).
+        app.state.scheduler_host = await start_scheduler_host(services, "fastapi")
         try:
             yield
         finally:
+            await stop_scheduler_host(app.state.scheduler_host)
             await close_run_services(services)
             sync_engine.dispose()
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from src.core.health import health_body
 from src.fastapi_app.transactions import TransactionalRoute
@@ -12,6 +12,9 @@ router = APIRouter(tags=["health"], route_class=TransactionalRoute)
 
 
 @router.get("/health", response_model=HealthResponse)
-async def health() -> dict[str, Any]:
-    # The scheduler host reports through app state once the scheduler issue lands.
-    return health_body(scheduler_running=False, scheduled_jobs_count=0)
+async def health(request: Request) -> dict[str, Any]:
+    host = getattr(request.app.state, "scheduler_host", None)
+    if host is None:
+        return health_body(scheduler_running=False, scheduled_jobs_count=0)
+    state = host.process_state()
+    return health_body(scheduler_running=state.running, scheduled_jobs_count=state.scheduled_jobs_count)
