@@ -59,6 +59,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
 
     app.extensions["runtime"] = FlaskRuntime(settings)
+    if settings.SCHEDULER_HOST.strip().lower() == "flask":
+        # Side-by-side phase: this process competes for the scheduler lease on its runtime loop.
+        app.extensions["runtime"].start_scheduler()
 
     register_error_handlers(app)
     register_blueprints(app)

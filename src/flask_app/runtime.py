@@ -16,6 +16,9 @@ from typing import TypeVar
 from src.config import Settings
 from src.core.outbox import EmailMessage, SlackMessage
 from src.integrations.delivery import deliver
+from src.core.scheduler_status import NOT_RUNNING, SchedulerProcessState
+from src.scheduler.host import SchedulerHost, start_scheduler_host, stop_scheduler_host
+from src.scheduler.runtime import ResyncResult
 from src.scheduler.services import RunServices, close_run_services, open_run_services
 
 T = TypeVar("T")
@@ -30,6 +33,7 @@ class FlaskRuntime:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._services: RunServices | None = None
+        self._scheduler_host: SchedulerHost | None = None
 
     def _start(self) -> asyncio.AbstractEventLoop:
         with self._lock:
@@ -61,12 +65,35 @@ class FlaskRuntime:
     def loop(self) -> asyncio.AbstractEventLoop:
         return self._start()
 
+    def start_scheduler(self) -> None:
+        """Compete for the scheduler lease on this loop (when SCHEDULER_HOST=flask)."""
+        if self._scheduler_host is None:
+            self._scheduler_host = self.run(lambda services: start_scheduler_host(services, "flask"))
+
+    @property
+    def scheduler_host(self) -> SchedulerHost | None:
+        return self._scheduler_host
+
+    def scheduler_state(self) -> SchedulerProcessState:
+        """This process's scheduler, for /health and /scheduler/status."""
+        host = self._scheduler_host
+        return host.process_state() if host is not None else NOT_RUNNING
+
+    def resync_scheduler(self) -> ResyncResult:
+        """One full reconciliation on the loop; the caller checked this process leads."""
+        host = self._scheduler_host
+        assert host is not None
+        return self.run(lambda _services: host.resync())
+
     def close(self) -> None:
         with self._lock:
-            loop, services = self._loop, self._services
-            self._loop = self._services = None
+            loop, services, host = self._loop, self._services, self._scheduler_host
+            self._loop = self._services = self._scheduler_host = None
         if loop is None:
             return
+        if host is not None:
+            # Clean shutdown releases the lease so the next leader starts at once.
+            asyncio.run_coroutine_threadsafe(stop_scheduler_host(host), loop).result(30)
         if services is not None:
             asyncio.run_coroutine_threadsafe(close_run_services(services), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)

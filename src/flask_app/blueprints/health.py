@@ -1,12 +1,12 @@
 from flask import Blueprint, Response
 
 from src.core.health import health_body
-from src.flask_app.door import render
+from src.flask_app.door import render, runtime
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/health")
 def health() -> Response:
-    # The scheduler host reports through the app's runtime once the scheduler issue lands.
-    return render(health_body(scheduler_running=False, scheduled_jobs_count=0))
+    state = runtime().scheduler_state()
+    return render(health_body(scheduler_running=state.running, scheduled_jobs_count=state.scheduled_jobs_count))

@@ -6,15 +6,14 @@ from flask import Blueprint, Response
 
 from src.core import scheduler_status
 from src.core.roles import ADMIN
-from src.flask_app.door import auth_required, db_session, render, settings
-from src.schemas.scheduler import SchedulerStatusResponse
+from src.flask_app.door import auth_required, db_session, render, runtime, settings
+from src.schemas.scheduler import SchedulerResyncResponse, SchedulerStatusResponse
 
 bp = Blueprint("scheduler", __name__)
 
 
 def _process_state() -> scheduler_status.SchedulerProcessState:
-    # This process runs no scheduler yet; the scheduler runtime will report its state here.
-    return scheduler_status.NOT_RUNNING
+    return runtime().scheduler_state()
 
 
 @bp.get("/scheduler/status")
@@ -28,5 +27,5 @@ def status() -> Response:
 @auth_required(roles=ADMIN)
 def resync() -> Response:
     scheduler_status.require_running_leader(_process_state())
-    # Unreachable until the scheduler runtime lands: only a running leader gets past the check.
-    raise NotImplementedError("scheduler resync needs the scheduler runtime")
+    result = runtime().resync_scheduler()
+    return render(SchedulerResyncResponse.model_validate(result.as_dict()))
