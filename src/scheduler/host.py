@@ -58,7 +58,8 @@ class SchedulerHost:
 
     @property
     def is_leader(self) -> bool:
-        return self.runtime.running and self.lease.held()
+        """Leading and started (first reconciliation done), with a lease we still trust."""
+        return self.became_leader.is_set() and self.runtime.running and self.lease.held()
 
     def process_state(self) -> SchedulerProcessState:
         """What /health and /scheduler/status report for this process."""
@@ -117,7 +118,8 @@ class SchedulerHost:
                 # We kept the lease but stopped trusting it for a while (fires were refused):
                 # restart so those fires follow the misfire rule instead of being lost.
                 log.warning("scheduler lease renewal was late; restarting the schedule")
-                await self.runtime.drain(self.runtime.halt(), 0)
+                self.became_leader.clear()
+                self._drain_in_background(self.runtime.halt())
                 await self._become_leader(covered_until=renewed_before)
             elif won and not self.runtime.running:
                 await self._become_leader()
@@ -141,7 +143,11 @@ class SchedulerHost:
     def _step_down(self) -> None:
         self.lease.drop()
         self.became_leader.clear()
-        task = asyncio.create_task(self.runtime.drain(self.runtime.halt()))
+        self._drain_in_background(self.runtime.halt())
+
+    def _drain_in_background(self, in_flight: set[asyncio.Future[Any]]) -> None:
+        # Runs already dispatched finish on their own timeouts; only new fires stop.
+        task = asyncio.create_task(self.runtime.drain(in_flight))
         self._stopping.add(task)
         task.add_done_callback(self._stopping.discard)
 
