@@ -14,6 +14,7 @@ from src.core.login_throttle import LoginThrottle
 from src.database.engines import create_sync_engine_from_settings, make_session_factory
 from src.fastapi_app.docs import mount_docs
 from src.fastapi_app.errors import register_error_handlers
+from src.fastapi_app.openapi_docs import drop_validation_error_responses
 from src.fastapi_app.routers import ROUTERS
 from src.scheduler.host import start_scheduler_host, stop_scheduler_host
 from src.scheduler.services import close_run_services, open_run_services
@@ -74,4 +75,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_api_route("/health", health.health, methods=["GET"], include_in_schema=False)
     mount_docs(app, API_PREFIX)
+    drop_validation_error_responses(app)
     return app

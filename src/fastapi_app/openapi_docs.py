@@ -6,8 +6,10 @@ FastAPI's validation; the request models are therefore attached as documentation
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from fastapi import FastAPI
 from pydantic import BaseModel
 
 from src.schemas.common import ErrorBody
@@ -42,3 +44,24 @@ def json_body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any
 def form_body(model: type[BaseModel], media_type: str = "application/x-www-form-urlencoded") -> dict[str, Any]:
     """`openapi_extra=` documenting a form body (login form, CSV upload)."""
     return {"requestBody": {"required": True, "content": {media_type: {"schema": model.model_json_schema()}}}}
+
+
+def drop_validation_error_responses(app: FastAPI) -> None:
+    """Keep FastAPI's automatic 422 out of the document: this door answers 400 envelopes instead."""
+    build_default = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build_default()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                operation.get("responses", {}).pop("422", None)
+        schemas = schema.get("components", {}).get("schemas", {})
+        if "#/components/schemas/HTTPValidationError" not in json.dumps(schema.get("paths", {})):
+            schemas.pop("HTTPValidationError", None)
+            schemas.pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import SerializerFunctionWrapHandler, model_serializer
 
 from src.schemas.common import ApiModel
@@ -35,13 +33,15 @@ class BulkRowError(ApiModel):
     pic_team: str | None = None
     pic_team_slug: str | None = None
 
+    # No return annotation: pydantic then documents the model's own fields in OpenAPI
+    # (an annotation would replace them with a bare object).
     @model_serializer(mode="wrap")
-    def _only_given_keys(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    def _only_given_keys(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
         data = handler(self)
         for key in ("job_name", "message", "pic_team", "pic_team_slug"):
             if key not in self.model_fields_set:
                 data.pop(key, None)
-        return data  # type: ignore[no-any-return]
+        return data
 
 
 class BulkCreatedJob(ApiModel):

@@ -148,13 +148,15 @@ class JobDeletedResponse(ApiModel):
 class _DropNoneErrorKeys(ApiModel):
     """Result bodies whose `error`/`message` keys appear only when they have a value."""
 
+    # No return annotation: pydantic then documents the model's own fields in OpenAPI
+    # (an annotation would replace them with a bare object).
     @model_serializer(mode="wrap")
-    def _drop_unset_error(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    def _drop_unset_error(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
         data = handler(self)
         for key in ("error", "message"):
             if key in data and data[key] is None:
                 del data[key]
-        return data  # type: ignore[no-any-return]
+        return data
 
 
 class CronValidationResponse(_DropNoneErrorKeys):
