@@ -18,6 +18,7 @@ from src.core.broadcasts import notify_all_users
 from src.core.cron import check_cron
 from src.core.errors import Forbidden, Invalid, NotFound
 from src.core.request_parsing import truthy
+from src.core.scheduler_sync import record_job_deletion
 from src.models import Job, JobExecution, Notification, User, utcnow
 
 REQUIRED_CREATE_KEYS = ("name", "cron_expression", "end_date")
@@ -299,6 +300,8 @@ def delete_job(session: Session, actor: User, job_id: str) -> DeletedJob:
         delete(JobExecution).where(JobExecution.job_id == job.id).execution_options(synchronize_session=False)
     )
     session.delete(job)
+    # A tombstone in the same transaction: the scheduler's incremental sync sees the deletion.
+    record_job_deletion(session, job.id)
     session.flush()
 
     notify_all_users(

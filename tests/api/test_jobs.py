@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from src.config import Settings
 from src.core.clock import local_today
-from src.models import Job, JobExecution, Notification, User
+from src.models import Job, JobDeletion, JobExecution, Notification, User
 from tests.api.conftest import ApiClient
 from tests.conftest import Factory
 
@@ -881,6 +881,15 @@ def test_delete_removes_executions_and_unlinks_notifications(
     untouched = db.get(Notification, other.id)
     assert untouched is not None
     assert (untouched.related_job_id, untouched.related_execution_id) == (kept_job.id, kept_execution.id)
+
+
+def test_delete_leaves_a_deletion_record_for_the_scheduler_sync(
+    api: ApiClient, factory: Factory, user: User, admin_token: str, db: Session
+) -> None:
+    job = factory.job(user)
+    assert api.delete(f"/jobs/{job.id}", token=admin_token).status_code == 200
+    db.expire_all()
+    assert db.scalars(select(JobDeletion.job_id)).all() == [job.id]
 
 
 def test_delete_broadcasts_job_deleted_without_a_job_reference(
