@@ -886,10 +886,10 @@ def test_delete_removes_executions_and_unlinks_notifications(
 def test_delete_leaves_a_deletion_record_for_the_scheduler_sync(
     api: ApiClient, factory: Factory, user: User, admin_token: str, db: Session
 ) -> None:
-    job = factory.job(user)
-    assert api.delete(f"/jobs/{job.id}", token=admin_token).status_code == 200
+    job_id = factory.job(user).id
+    assert api.delete(f"/jobs/{job_id}", token=admin_token).status_code == 200
     db.expire_all()
-    assert db.scalars(select(JobDeletion.job_id)).all() == [job.id]
+    assert db.scalars(select(JobDeletion.job_id)).all() == [job_id]
 
 
 def test_delete_broadcasts_job_deleted_without_a_job_reference(
