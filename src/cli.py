@@ -1,4 +1,4 @@
-"""Operator commands: `python -m src.cli migrate | create-admin | ensure-admin`.
+"""Operator commands: `python -m src.cli migrate | create-admin | ensure-admin | scheduler status`.
 
 Thin on purpose: each command builds settings, opens one session, calls the core, commits.
 """
@@ -102,10 +102,22 @@ def cmd_ensure_admin(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scheduler_status(settings: Settings, _args: argparse.Namespace) -> int:
+    """Print what `GET /scheduler/status` answers, read from the database (this CLI runs no scheduler)."""
+    from src.core.scheduler_status import scheduler_status
+    from src.schemas.scheduler import SchedulerStatusResponse
+
+    with _session(settings) as session:
+        status = SchedulerStatusResponse.model_validate(scheduler_status(session, settings))
+    print(status.model_dump_json(indent=2))
+    return 0
+
+
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "migrate": cmd_migrate,
     "create-admin": cmd_create_admin,
     "ensure-admin": cmd_ensure_admin,
+    "scheduler": cmd_scheduler_status,
 }
 
 
@@ -118,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--email")
     create.add_argument("--password", help="prefer the prompt: a flag lands in the shell history")
     commands.add_parser("ensure-admin", help="create the first admin if there is none")
+    scheduler = commands.add_parser("scheduler", help="scheduler operations")
+    scheduler.add_argument("action", choices=["status"], help="status: leader, lease expiry, next fires")
     return parser
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from src.cli import main
 from src.core.passwords import verify_password
 from src.models import User
+from tests.conftest import Factory
 from tests.settings_env import SAFE_PRODUCTION, isolate_settings
 
 
@@ -96,3 +97,24 @@ def test_commands_refuse_unsafe_production_settings(
     monkeypatch.setenv("FLASK_ENV", "production")
     assert main(["ensure-admin"]) == 2
     assert "SECRET_KEY" in capsys.readouterr().err
+
+
+def test_scheduler_status_prints_the_lease_holder_and_next_fires(
+    db: Session, factory: Factory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    from datetime import timedelta
+
+    from src.models import SchedulerLease, utcnow
+
+    factory.job(None, name="every-minute", cron_expression="* * * * *")
+    now = utcnow()
+    db.add(SchedulerLease(name="scheduler", owner_id="host-a:1", hostname="host-a", pid=1,
+                          acquired_at=now, expires_at=now + timedelta(seconds=30)))
+    db.commit()
+    assert main(["scheduler", "status"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["leader"]["owner_id"] == "host-a:1"
+    assert status["leader"]["hostname"] == "host-a"
+    assert len(status["next_runs"]) == 10
+    assert {run["job_name"] for run in status["next_runs"]} == {"every-minute"}
