@@ -1,0 +1,209 @@
+"""Tokens cross the doors through the real HTTP stack: gunicorn (Flask) and uvicorn (FastAPI).
+
+Both servers run as separate processes on 127.0.0.1 against one SQLite file, configured only by
+environment variables, as in production.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from src.database.engines import create_sync_engine_from_settings, make_session_factory
+from tests.conftest import PASSWORD, Factory, make_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "cross-door-jwt-secret-of-32-bytes!!"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Door:
+    name: str
+    base: str  # e.g. http://127.0.0.1:5123/api
+
+    def call(self, method: str, path: str, token: str | None = None, **kwargs: object) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = httpx.request(method, self.base + path, headers=headers, timeout=10, **kwargs)  # type: ignore[arg-type]
+        assert response.headers.get("x-served-by") == self.name
+        return response
+
+    def login(self, username: str) -> dict[str, str]:
+        response = self.call("POST", "/auth/login", json={"username": username, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+
+def wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise AssertionError(f"server did not answer: {log.read_text()[-2000:]}")
+
+
+@pytest.fixture(scope="module")
+def doors(migrated_template: Path | str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Door]]:
+    """Users admin/user/viewer in one database, served by both doors as real processes."""
+    if not isinstance(migrated_template, Path):
+        pytest.skip("the servers share a SQLite file")
+    folder = tmp_path_factory.mktemp("cross-door")
+    shutil.copyfile(migrated_template, folder / "app.db")
+    url = f"sqlite:///{folder / 'app.db'}"
+    settings = make_settings(url, JWT_SECRET_KEY=SECRET)
+    engine = create_sync_engine_from_settings(settings)
+    with make_session_factory(engine)() as session:
+        seed(Factory(session, settings))
+    engine.dispose()
+
+    env = {key: value for key, value in os.environ.items() if key != "TEST_DATABASE_URL"}
+    env.update(DATABASE_URL=url, FLASK_ENV="development", SECRET_KEY="cross-door-secret-key",
+               JWT_SECRET_KEY=SECRET, SCHEDULER_HOST="none", MAIL_ENABLED="false", ALLOW_PRIVATE_TARGETS="true",
+               DEFAULT_GITHUB_OWNER="default-org", PYTHONPATH=str(ROOT))
+    flask_port, fastapi_port = free_port(), free_port()
+    commands = {
+        "flask": [str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{flask_port}", "--workers", "1",
+                  "src.flask_app.wsgi:create_wsgi_app()"],
+        "fastapi": [str(ROOT / ".venv/bin/uvicorn"), "--factory", "src.fastapi_app.main:create_app",
+                    "--host", "127.0.0.1", "--port", str(fastapi_port)],
+    }
+    bases = {"flask": f"http://127.0.0.1:{flask_port}/api", "fastapi": f"http://127.0.0.1:{fastapi_port}/api/v2"}
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for name, command in commands.items():
+            log = folder / f"{name}.log"
+            with log.open("wb") as out:
+                processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
+            wait_until_up(processes[-1], bases[name] + "/health", log)
+        yield {name: Door(name, base) for name, base in bases.items()}
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def seed(factory: Factory) -> None:
+    for role in ("admin", "user", "viewer"):
+        factory.user(role, username=f"{role}-x", email=f"{role}-x@example.com")
+    # Fresh users for the logout tests, so revoking their tokens can't disturb other tests.
+    for door in ("flask", "fastapi"):
+        factory.user("user", username=f"leaver-{door}", email=f"leaver-{door}@example.com")
+    team = factory.team("Team A", slug="team-a")
+    assert team.id
+
+
+DIRECTIONS = [("flask", "fastapi"), ("fastapi", "flask")]
+IDS = ["flask-to-fastapi", "fastapi-to-flask"]
+
+
+@pytest.mark.parametrize(("issuer", "verifier"), DIRECTIONS, ids=IDS)
+def test_access_token_from_one_door_is_accepted_by_the_other(
+    doors: dict[str, Door], issuer: str, verifier: str
+) -> None:
+    login = doors[issuer].login("user-x")
+    me = doors[verifier].call("GET", "/auth/me", login["access_token"])
+    assert me.status_code == 200
+    assert me.json()["user"] == login["user"]
+    verify = doors[verifier].call("GET", "/auth/verify", login["access_token"])
+    assert verify.json() == {"valid": True, "user_id": login["user"]["id"], "username": "user-x",
+                             "role": "user", "message": "Token is valid"}
+
+
+@pytest.mark.parametrize(("issuer", "verifier"), DIRECTIONS, ids=IDS)
+def test_refresh_token_from_one_door_refreshes_on_the_other_and_the_new_token_works_back(
+    doors: dict[str, Door], issuer: str, verifier: str
+) -> None:
+    login = doors[issuer].login("viewer-x")
+    refreshed = doors[verifier].call("POST", "/auth/refresh", login["refresh_token"])
+    assert refreshed.status_code == 200, refreshed.text
+    assert set(refreshed.json()) == {"access_token", "token_type", "expires_in"}
+    me = doors[issuer].call("GET", "/auth/me", refreshed.json()["access_token"])
+    assert me.status_code == 200
+    assert me.json()["username"] == "viewer-x"
+
+
+@pytest.mark.parametrize(("issuer", "verifier"), DIRECTIONS, ids=IDS)
+def test_each_token_type_is_refused_where_the_other_is_required_across_doors(
+    doors: dict[str, Door], issuer: str, verifier: str
+) -> None:
+    login = doors[issuer].login("user-x")
+    as_access = doors[verifier].call("GET", "/jobs", login["refresh_token"])
+    assert (as_access.status_code, as_access.json()) == (
+        401, {"error": "Invalid token type", "message": "Only non-refresh tokens are allowed"})
+    as_refresh = doors[verifier].call("POST", "/auth/refresh", login["access_token"])
+    assert (as_refresh.status_code, as_refresh.json()) == (
+        401, {"error": "Invalid token type", "message": "Only refresh tokens are allowed"})
+
+
+@pytest.mark.parametrize(("issuer", "verifier"), DIRECTIONS, ids=IDS)
+def test_logout_on_one_door_revokes_access_and_refresh_tokens_on_the_other(
+    doors: dict[str, Door], issuer: str, verifier: str
+) -> None:
+    login = doors[issuer].login(f"leaver-{issuer}")
+    assert doors[verifier].call("GET", "/auth/me", login["access_token"]).status_code == 200
+    logout = doors[issuer].call("POST", "/auth/logout", login["access_token"],
+                                json={"refresh_token": login["refresh_token"]})
+    assert logout.status_code == 200
+    revoked = {"error": "Token has been revoked", "message": "Token has been revoked"}
+    for door in (doors[verifier], doors[issuer]):
+        me = door.call("GET", "/auth/me", login["access_token"])
+        assert (me.status_code, me.json()) == (401, revoked)
+        refresh = door.call("POST", "/auth/refresh", login["refresh_token"])
+        assert (refresh.status_code, refresh.json()) == (401, revoked)
+
+
+# (method, path, json) → expected status per role; the role gate answers before any 404.
+GATES = [
+    ("GET", "/jobs", None, {"admin": 200, "user": 200, "viewer": 200}),
+    ("POST", "/jobs", {}, {"admin": 400, "user": 400, "viewer": 403}),
+    ("POST", "/jobs/nonexistent/execute", None, {"admin": 404, "user": 404, "viewer": 403}),
+    ("POST", "/jobs/test-run", {}, {"admin": 400, "user": 400, "viewer": 403}),
+    ("GET", "/auth/users", None, {"admin": 200, "user": 403, "viewer": 403}),
+    ("DELETE", "/auth/users/nonexistent", None, {"admin": 404, "user": 403, "viewer": 403}),
+    ("GET", "/settings/slack", None, {"admin": 200, "user": 403, "viewer": 403}),
+    ("GET", "/scheduler/status", None, {"admin": 200, "user": 403, "viewer": 403}),
+    ("POST", "/job-categories", {}, {"admin": 400, "user": 403, "viewer": 403}),
+    ("PUT", "/pic-teams/nonexistent", {}, {"admin": 404, "user": 403, "viewer": 403}),
+]
+
+
+@pytest.mark.parametrize("role", ["admin", "user", "viewer"])
+@pytest.mark.parametrize(("issuer", "verifier"), DIRECTIONS, ids=IDS)
+def test_every_role_meets_the_same_gates_on_both_doors_with_either_doors_token(
+    doors: dict[str, Door], issuer: str, verifier: str, role: str
+) -> None:
+    token = doors[issuer].login(f"{role}-x")["access_token"]
+    for method, path, body, expected in GATES:
+        kwargs = {} if body is None else {"json": body}
+        here = doors[issuer].call(method, path, token, **kwargs)
+        there = doors[verifier].call(method, path, token, **kwargs)
+        assert (here.status_code, there.status_code) == (expected[role], expected[role]), (method, path)
+        if expected[role] == 403:
+            assert there.json()["error"] == "Insufficient permissions"
+            assert there.json()["message"].startswith("This endpoint requires one of the following roles: ")
+        if expected[role] >= 400:
+            assert here.json() == there.json(), (method, path)
