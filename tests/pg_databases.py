@@ -44,11 +44,12 @@ class PostgresServer:
             hide_password=False
         )
 
-    def _connect(self) -> psycopg.Connection:
+    def _connect(self, timeout: int = 30) -> psycopg.Connection:
+        # Generous by default: a loaded machine can be slow to accept while tests hammer the server.
         conninfo = make_url(self.url).set(drivername="postgresql", database="postgres").render_as_string(
             hide_password=False
         )
-        return psycopg.connect(conninfo, autocommit=True, connect_timeout=3)
+        return psycopg.connect(conninfo, autocommit=True, connect_timeout=timeout)
 
     def create(self, database: str, template: str | None = None) -> str:
         """Create `database` (as a copy of `template` if given); returns its URL."""
@@ -71,7 +72,16 @@ class PostgresServer:
 
     def drop_later(self, database: str) -> None:
         """Drop `database` in the background; `wait_for_drops` collects the outcome."""
-        _pending_drops.append(_dropper.submit(self.drop, database))
+        _pending_drops.append(_dropper.submit(self._drop_with_retries, database))
+
+    def _drop_with_retries(self, database: str, attempts: int = 3) -> None:
+        for attempt in range(1, attempts + 1):
+            try:
+                self.drop(database)
+                return
+            except psycopg.OperationalError:
+                if attempt == attempts:
+                    raise
 
     def drop_stale(self) -> None:
         """Drop test databases whose pytest process is gone (a crashed or killed earlier run)."""
@@ -113,7 +123,7 @@ def server_or_skip(url: str | None = None) -> PostgresServer:
     """The server at `url` (default TEST_DATABASE_URL, then the local default) if it answers."""
     server = PostgresServer(url or requested_url() or DEFAULT_TEST_DATABASE_URL)
     try:
-        with server._connect():
+        with server._connect(timeout=3):
             pass
     except psycopg.OperationalError as exc:
         detail = " ".join(str(exc).split())
