@@ -4,6 +4,8 @@ PY := $(VENV)/bin/python
 # PostgreSQL used by `make test-postgres`; each test gets its own database cloned from a template.
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
+# Both cores: the suites are I/O- and process-heavy, and CI's clock is finite.
+PYTEST_WORKERS ?= 2
 
 .PHONY: venv run test test-sqlite test-postgres lint-imports
 
@@ -22,10 +24,10 @@ test: venv lint-imports
 	exit $$status
 
 test-sqlite: venv
-	env -u TEST_DATABASE_URL $(PY) -m pytest -q --ignore=tests/postgres $(PYTEST_ARGS)
+	env -u TEST_DATABASE_URL $(PY) -m pytest -q -n $(PYTEST_WORKERS) --ignore=tests/postgres $(PYTEST_ARGS)
 
 test-postgres: venv
-	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -q tests/api tests/postgres $(PYTEST_ARGS)
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -q -n $(PYTEST_WORKERS) tests/api tests/postgres $(PYTEST_ARGS)
 
 lint-imports: venv
 	$(VENV)/bin/lint-imports

@@ -28,8 +28,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "DATABASE_URL": database_url,
         "FLASK_ENV": "development",
-        "SECRET_KEY": "test-secret-key",
-        "JWT_SECRET_KEY": "test-jwt-secret-key",
+        "SECRET_KEY": "test-secret-key-of-at-least-32-bytes",
+        "JWT_SECRET_KEY": "test-jwt-secret-key-of-at-least-32-bytes",
         "ALLOW_PRIVATE_TARGETS": True,
         "SCHEDULER_HOST": "none",
         "DEFAULT_GITHUB_OWNER": "default-org",
