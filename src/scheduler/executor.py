@@ -9,42 +9,21 @@ the finalized row.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, TypeVar
+from typing import Literal
 
 import httpx
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from src.core import outbox, run_records
+from src.core import run_records
 from src.core.job_runs import RunPlan, TrialRunPlan
 from src.integrations import github, webhook
-from src.integrations.delivery import deliver
 from src.integrations.results import DispatchResult
 from src.scheduler.services import RunServices
+from src.scheduler.transactions import in_transaction
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-
-async def _in_transaction(services: RunServices, step: Callable[[Session], T]) -> T:
-    """Run one sync core step in its own transaction, commit, then deliver what it queued."""
-    async with services.session_factory() as session:
-        try:
-            result = await session.run_sync(step)
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            outbox.discard(session.sync_session)
-            raise
-        messages = outbox.take(session.sync_session)
-    if messages:
-        await deliver(services, messages)
-    return result
-
-
 async def dispatch(services: RunServices, plan: RunPlan) -> DispatchResult:
     """Call the run's target (GitHub first, then webhook); never raises for HTTP problems."""
     if plan.github is not None:
@@ -69,7 +48,7 @@ async def run_job(
     """Run the job once; returns the execution id, or None when nothing ran. Never raises."""
     settings = services.settings
     try:
-        started = await _in_transaction(
+        started = await in_transaction(
             services,
             lambda s: run_records.begin_run(
                 s, settings, job_id, trigger_type, plan=plan, scheduled_for=scheduled_for
@@ -103,14 +82,14 @@ async def run_job(
             return execution_id
 
     try:
-        await _in_transaction(services, lambda s: run_records.announce_run(s, settings, execution_id))
+        await in_transaction(services, lambda s: run_records.announce_run(s, settings, execution_id))
     except Exception:  # noqa: BLE001 - notifications never change the run's outcome
         log.exception("could not notify about execution %s", execution_id)
     return execution_id
 
 
 async def _finish(services: RunServices, execution_id: str, result: DispatchResult) -> None:
-    await _in_transaction(
+    await in_transaction(
         services,
         lambda s: run_records.finish_run(
             s, execution_id,

@@ -15,13 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from src.config import Settings
-from src.core import outbox, slack_alerts
+from src.core import slack_alerts
 from src.core.broadcasts import notify_owner_and_admins
 from src.core.clock import local_today
 from src.core.end_dates import auto_pause
-from src.integrations.delivery import deliver
 from src.models import Job
 from src.scheduler.services import RunServices
+from src.scheduler.transactions import in_transaction
 
 log = logging.getLogger(__name__)
 
@@ -68,17 +68,10 @@ def end_date_maintenance(session: Session, settings: Settings, today: date | Non
 
 async def run_end_date_maintenance(services: RunServices) -> MaintenanceResult | None:
     """One maintenance pass in its own transaction, then deliver the queued Slack messages."""
-    async with services.session_factory() as session:
-        try:
-            result = await session.run_sync(lambda s: end_date_maintenance(s, services.settings))
-            await session.commit()
-        except Exception:  # noqa: BLE001 - the next week's pass retries; never crash the scheduler
-            await session.rollback()
-            outbox.discard(session.sync_session)
-            log.exception("end-date maintenance failed")
-            return None
-        messages = outbox.take(session.sync_session)
-    if messages:
-        await deliver(services, messages)
+    try:
+        result = await in_transaction(services, lambda s: end_date_maintenance(s, services.settings))
+    except Exception:  # noqa: BLE001 - the next week's pass retries; never crash the scheduler
+        log.exception("end-date maintenance failed")
+        return None
     log.info("end-date maintenance: %d auto-paused, %d ending soon", result.auto_paused, result.ending_soon)
     return result

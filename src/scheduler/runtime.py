@@ -50,14 +50,14 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from src.core import outbox, scheduler_sync
+from src.core import scheduler_sync
 from src.core.clock import local_today, to_naive_utc, utcnow
 from src.core.end_dates import auto_pause
 from src.core.scheduler_sync import JobScheduleRow
-from src.integrations.delivery import deliver
 from src.models import Job
 from src.scheduler.maintenance import MAINTENANCE_JOB_ID, run_end_date_maintenance
 from src.scheduler.services import RunServices
+from src.scheduler.transactions import in_transaction
 from src.scheduler.triggers import InvalidCron, build_trigger, last_fire_between
 
 log = logging.getLogger(__name__)
@@ -338,18 +338,7 @@ class SchedulerRuntime:
     # --- reconciliation --------------------------------------------------------------------
 
     async def _load(self, since: datetime | None) -> _Loaded:
-        async with self.services.session_factory() as session:
-            try:
-                loaded = await session.run_sync(lambda s: _load(s, self.settings, since))
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                outbox.discard(session.sync_session)
-                raise
-            messages = outbox.take(session.sync_session)
-        if messages:
-            await deliver(self.services, messages)
-        return loaded
+        return await in_transaction(self.services, lambda s: _load(s, self.settings, since))
 
     async def full_reconcile(self, covered_until: datetime | None = None) -> ResyncResult:
         """Make the schedules match the database (leader start and POST /scheduler/resync)."""
@@ -403,9 +392,9 @@ class SchedulerRuntime:
         self._last_interrupted_check = time.monotonic()
         cutoff = utcnow() - timedelta(seconds=interrupted_after_seconds(self.services))
         try:
-            async with self.services.session_factory() as session:
-                closed = await session.run_sync(lambda s: scheduler_sync.close_interrupted_runs(s, cutoff))
-                await session.commit()
+            closed = await in_transaction(
+                self.services, lambda s: scheduler_sync.close_interrupted_runs(s, cutoff)
+            )
         except Exception:  # noqa: BLE001 - retried at the next check
             log.exception("closing interrupted runs failed")
             return 0
