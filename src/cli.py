@@ -1,4 +1,4 @@
-"""Operator commands: `python -m src.cli migrate | create-admin | ensure-admin | scheduler status`.
+"""Operator commands: `python -m src.cli migrate | create-admin | ensure-admin | scheduler status | phase | serve`.
 
 Thin on purpose: each command builds settings, opens one session, calls the core, commits.
 """
@@ -113,11 +113,43 @@ def cmd_scheduler_status(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_phase(settings: Settings, args: argparse.Namespace) -> int:
+    """Show the deployment phase, or switch to side-by-side (rollback) / cutover."""
+    from src.deploy.nginx import NginxError, NginxInstance, default_prefix, find_nginx
+    from src.deploy.phases import PhaseSwitchRefused, stored_phase, switch_phase
+
+    binary = find_nginx()
+    nginx = NginxInstance(binary, default_prefix()) if binary else None
+    if args.action == "show":
+        print(stored_phase(settings).describe())
+        if nginx is None:
+            print("nginx: no binary found (embedded composition)")
+        else:
+            pid = nginx.running_pid()
+            print(f"nginx: {'running, pid ' + str(pid) if pid else 'not running'} (prefix {nginx.prefix})")
+        return 0
+    try:
+        switch_phase(settings, args.action, nginx, force=args.force)
+    except (PhaseSwitchRefused, NginxError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
+    """Run nginx, gunicorn and uvicorn (or the embedded composition) in the foreground."""
+    from src.deploy.supervisor import serve
+
+    return serve(settings)
+
+
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "migrate": cmd_migrate,
     "create-admin": cmd_create_admin,
     "ensure-admin": cmd_ensure_admin,
     "scheduler": cmd_scheduler_status,
+    "phase": cmd_phase,
+    "serve": cmd_serve,
 }
 
 
@@ -132,6 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("ensure-admin", help="create the first admin if there is none")
     scheduler = commands.add_parser("scheduler", help="scheduler operations")
     scheduler.add_argument("action", choices=["status"], help="status: leader, lease expiry, next fires")
+    phase = commands.add_parser("phase", help="deployment phase: show, side-by-side (rollback), cutover")
+    phase.add_argument("action", choices=["show", "side-by-side", "cutover"])
+    phase.add_argument("--force", action="store_true",
+                       help="switch even when the door that will serve /api does not answer")
+    commands.add_parser("serve", help="run nginx + gunicorn + uvicorn in the foreground (what `make run` does)")
     return parser
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+import time
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
@@ -11,6 +12,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from src import APP_VERSION
 from src.config import Settings, load_settings
 from src.core.login_throttle import LoginThrottle
+from src.core.request_log import (
+    REQUEST_ID_HEADER,
+    configure_process_logging,
+    log_request,
+    request_id_from,
+)
 from src.database.engines import create_sync_engine_from_settings, make_session_factory
 from src.fastapi_app.docs import mount_docs
 from src.fastapi_app.errors import register_error_handlers
@@ -25,6 +32,8 @@ API_PREFIX = "/api/v2"
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the new door; nothing connects until the lifespan starts."""
     settings = settings or load_settings()
+    # Under uvicorn only its own loggers have handlers; the request lines need one too.
+    configure_process_logging()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,8 +73,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def served_by(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+        started = time.perf_counter()
         response = await call_next(request)
         response.headers["X-Served-By"] = "fastapi"
+        response.headers[REQUEST_ID_HEADER] = request_id
+        log_request("fastapi", request_id, request.method, request.url.path, response.status_code,
+                    (time.perf_counter() - started) * 1000)
         return response
 
     register_error_handlers(app)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g
+import time
+
+from flask import Flask, Response, g, request
 from flask_cors import CORS
 from flask_jwt_extended import JWTManager
 from flask_sqlalchemy import SQLAlchemy
 
 from src.config import Settings, load_settings
 from src.core import outbox
+from src.core.phases import scheduler_kind
+from src.core.request_log import REQUEST_ID_HEADER, log_request, request_id_from
 from src.database.engines import install_sqlite_pragmas, sync_engine_options, sync_url
 from src.flask_app.blueprints import register_blueprints
 from src.flask_app.errors import register_error_handlers
@@ -59,12 +63,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
 
     app.extensions["runtime"] = FlaskRuntime(settings)
-    if settings.SCHEDULER_HOST.strip().lower() == "flask":
-        # Side-by-side phase: this process competes for the scheduler lease on its runtime loop.
+    if scheduler_kind(None, settings.SCHEDULER_HOST) != "none":
+        # The host competes for the lease when the deployment phase (or, before any phase was
+        # set, SCHEDULER_HOST) names flask; it runs on the runtime loop and follows phase changes.
         app.extensions["runtime"].start_scheduler()
 
     register_error_handlers(app)
     register_blueprints(app)
+
+    @app.before_request
+    def _start_request_log() -> None:
+        g.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+        g.request_started = time.perf_counter()
 
     @app.after_request
     def _finish(response: Response) -> Response:
@@ -80,6 +90,15 @@ def create_app(settings: Settings | None = None) -> Flask:
             session.rollback()
             outbox.discard(session)
         response.headers["X-Served-By"] = "flask"
+        _finish_request_log(response)
         return response
+
+    def _finish_request_log(response: Response) -> None:
+        # A request rejected before before_request ran (none today) still gets an id.
+        request_id = g.get("request_id") or request_id_from(request.headers.get(REQUEST_ID_HEADER))
+        started = g.get("request_started", time.perf_counter())
+        response.headers[REQUEST_ID_HEADER] = request_id
+        log_request("flask", request_id, request.method, request.path, response.status_code,
+                    (time.perf_counter() - started) * 1000)
 
     return app

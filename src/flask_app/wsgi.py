@@ -6,20 +6,14 @@ opens nothing.
 
 from __future__ import annotations
 
-import logging
-import sys
-
 from flask import Flask
 
 from src.config import load_settings
+from src.core.request_log import configure_process_logging
 from src.flask_app.app import create_app
 
 
 def create_wsgi_app() -> Flask:
     """Build the legacy app from the environment / .env, logging to stdout."""
-    logging.basicConfig(
-        stream=sys.stdout,
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s [%(name)s] %(message)s",
-    )
+    configure_process_logging()
     return create_app(load_settings())

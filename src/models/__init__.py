@@ -1,7 +1,7 @@
 """The shared model package: imported by both doors, free of any web framework."""
 
 from src.models.base import Base, new_id, utcnow
-from src.models.infrastructure import JobDeletion, RevokedToken, SchedulerLease
+from src.models.infrastructure import DeploymentPhase, JobDeletion, LoginFailure, RevokedToken, SchedulerLease
 from src.models.job import Job
 from src.models.job_category import JobCategory
 from src.models.job_execution import JobExecution
@@ -13,9 +13,11 @@ from src.models.user_preferences import UserNotificationPreferences, UserUiPrefe
 
 __all__ = [
     "Base",
+    "DeploymentPhase",
     "Job",
     "JobCategory",
     "JobDeletion",
+    "LoginFailure",
     "JobExecution",
     "Notification",
     "PicTeam",

@@ -1,4 +1,4 @@
-"""Tables that are not part of the wire contract: token revocation and the scheduler lease."""
+"""Tables that are not part of the wire contract: token revocation, scheduler lease, deployment phase."""
 
 from __future__ import annotations
 
@@ -41,3 +41,30 @@ class JobDeletion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     job_id: Mapped[str] = mapped_column(String(36))
     deleted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class DeploymentPhase(Base):
+    """The operator's migration phase (`side-by-side` or `cutover`), one row for the deployment.
+
+    In the database rather than a file so every process on every host reads the same answer.
+    """
+
+    __tablename__ = "deployment_phase"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    phase: Mapped[str] = mapped_column(String(20))
+    changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class LoginFailure(Base):
+    """Recent failed logins per counter (pair, client or account), shared by every process.
+
+    `key_hash` is a SHA-256 of the counter's subject, so typed identifiers are not kept readable.
+    """
+
+    __tablename__ = "login_failures"
+
+    scope: Mapped[str] = mapped_column(String(10), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime, index=True)

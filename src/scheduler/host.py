@@ -1,13 +1,16 @@
 """Hosting the scheduler in a process: compete for the lease, run APScheduler while leader.
 
 `SCHEDULER_HOST` names the process kind that competes (`flask` in the side-by-side phase,
-`fastapi` after cutover, `none` for tests and API-only replicas). A process of another kind gets
-an inert host that reports "not running". The host runs on the event loop of its process (the
-Flask runtime's background loop, or the FastAPI lifespan's loop); it never touches a web
-framework.
+`fastapi` after cutover, `none` for tests and API-only replicas: their host is inert). Once the
+operator sets a deployment phase (`python -m src.cli phase ...`, a database row), the phase names
+the kind instead: every host re-reads it at each heartbeat, competes only when it names its own
+kind, and a leader of the other kind steps down and releases the lease so the right kind takes
+over within one heartbeat (the lease and the fire-once key keep every fire single). The host runs
+on the event loop of its process (the Flask runtime's background loop, or the FastAPI lifespan's
+loop); it never touches a web framework.
 
 Two background tasks while enabled:
-- heartbeat, every lease/3 s: acquire or renew the lease; on winning start the runtime (close
+- heartbeat, every lease/3 s: read the phase; acquire or renew the lease; on winning start the runtime (close
   interrupted runs, maintenance job, full reconciliation incl. missed fires); on losing stop
   firing at once (in-flight runs finish in the background);
 - sync, every SCHEDULER_SYNC_SECONDS while leader: incremental reconciliation.
@@ -21,6 +24,7 @@ import logging
 from datetime import datetime
 from typing import Any, Literal
 
+from src.core.phases import read_phase, scheduler_kind
 from src.core.scheduler_status import NOT_RUNNING, SchedulerProcessState
 from src.database.engines import create_async_engine_from_settings
 from src.scheduler.lease import Lease
@@ -44,7 +48,10 @@ class SchedulerHost:
         settings = services.settings
         self.services = services
         self.kind = kind
-        self.enabled = settings.SCHEDULER_HOST.strip().lower() == kind
+        # Enabled: may ever compete (SCHEDULER_HOST is not `none`); competing: the phase (or,
+        # before any phase was set, SCHEDULER_HOST) names this kind right now.
+        self.enabled = scheduler_kind(None, settings.SCHEDULER_HOST) != "none"
+        self.competing = scheduler_kind(None, settings.SCHEDULER_HOST) == kind
         # The lease has its own one-connection engine: a burst of runs holding every pooled
         # connection must never delay the heartbeat past the lease.
         self._lease_engine = create_async_engine_from_settings(settings, pool_size=1, max_overflow=1)
@@ -110,8 +117,29 @@ class SchedulerHost:
 
     # --- background tasks ------------------------------------------------------------------
 
+    async def _follow_phase(self) -> bool:
+        """Re-read the deployment phase; on a database hiccup keep the last answer."""
+        try:
+            async with self._lease_engine.connect() as connection:
+                phase = await connection.run_sync(read_phase)
+        except Exception:  # noqa: BLE001 - the lease logic handles an unreachable database
+            return self.competing
+        competing = scheduler_kind(phase, self.services.settings.SCHEDULER_HOST) == self.kind
+        if competing != self.competing:
+            log.info("deployment phase %s: the %s host %s", phase, self.kind,
+                     "competes for the scheduler lease" if competing else "steps aside")
+        self.competing = competing
+        return competing
+
     async def _heartbeat(self) -> None:
         while True:
+            if not await self._follow_phase():
+                if self.runtime.running or self.lease.held():
+                    # The phase moved the scheduler to the other kind: stop firing, hand over now.
+                    self._step_down()
+                    await self.lease.release()
+                await asyncio.sleep(self.lease.heartbeat_seconds)
+                continue
             renewed_before = self.lease.last_renewed_at
             won = await self.lease.acquire_or_renew()
             if won and self.runtime.running and self.lease.lapsed:

@@ -1,0 +1,127 @@
+"""The private nginx instance: render a phase's config from settings, check it, reload it.
+
+The instance lives in its own prefix directory (default `var/nginx`, or `NGINX_PREFIX`):
+`conf/nginx.conf`, `logs/{nginx.pid,error.log,access.log}`, `temp/`. It never uses the system
+service's files, so it runs next to a Debian nginx and needs no root.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from src.config import PROJECT_ROOT, Settings
+
+TEMPLATES_DIR = PROJECT_ROOT / "deploy" / "nginx"
+# Multipart framing and form fields around the largest accepted body.
+BODY_OVERHEAD_BYTES = 64 * 1024
+# Manual execute is synchronous: GitHub dispatch retries within OUTBOUND_TIMEOUT_SECONDS each.
+MIN_PROXY_READ_TIMEOUT_SECONDS = 60
+
+
+class NginxError(RuntimeError):
+    """nginx refused a config or a signal; the message carries its output."""
+
+
+def find_nginx() -> str | None:
+    """The nginx binary: `NGINX_BIN`, else PATH, else Debian's /usr/sbin/nginx."""
+    configured = os.environ.get("NGINX_BIN")
+    if configured:
+        return configured if Path(configured).exists() else None
+    found = shutil.which("nginx")
+    if found:
+        return found
+    return "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+
+
+def default_prefix() -> Path:
+    return Path(os.environ.get("NGINX_PREFIX") or PROJECT_ROOT / "var" / "nginx").resolve()
+
+
+def render(phase: str, settings: Settings, http_host: str | None = None) -> str:
+    """The nginx config of `phase` with this deployment's ports and limits filled in."""
+    template = (TEMPLATES_DIR / f"{phase}.conf.template").read_text()
+    body_limit = max(settings.BULK_UPLOAD_MAX_BYTES, settings.MAX_JSON_BODY_BYTES) + BODY_OVERHEAD_BYTES
+    # Several GitHub attempts of OUTBOUND_TIMEOUT_SECONDS each, and never under a minute.
+    read_timeout = max(MIN_PROXY_READ_TIMEOUT_SECONDS, int(settings.OUTBOUND_TIMEOUT_SECONDS * 4) + 10)
+    values = {
+        "HTTP_HOST": http_host or os.environ.get("HTTP_HOST") or "127.0.0.1",
+        "HTTP_PORT": settings.HTTP_PORT,
+        "FLASK_PORT": settings.FLASK_PORT,
+        "FASTAPI_PORT": settings.FASTAPI_PORT,
+        "CLIENT_MAX_BODY_SIZE": body_limit,
+        "PROXY_READ_TIMEOUT": read_timeout,
+    }
+    for name, value in values.items():
+        template = template.replace("{{" + name + "}}", str(value))
+    if "{{" in template:
+        raise ValueError(f"unrendered placeholder left in {phase}.conf.template")
+    return template
+
+
+@dataclass(frozen=True)
+class NginxInstance:
+    """One private nginx: its binary and prefix directory."""
+
+    binary: str
+    prefix: Path
+
+    @property
+    def conf_path(self) -> Path:
+        return self.prefix / "conf" / "nginx.conf"
+
+    @property
+    def pid_path(self) -> Path:
+        return self.prefix / "logs" / "nginx.pid"
+
+    @property
+    def error_log(self) -> Path:
+        return self.prefix / "logs" / "error.log"
+
+    def command(self, *args: str, conf: Path | None = None) -> list[str]:
+        # -e: the startup error log goes under the prefix too, not /var/log/nginx.
+        return [self.binary, "-p", f"{self.prefix}/", "-c", str(conf or self.conf_path),
+                "-e", str(self.error_log), *args]
+
+    def foreground_command(self) -> list[str]:
+        return self.command("-g", "daemon off;")
+
+    def prepare(self) -> None:
+        for sub in ("conf", "logs", "temp"):
+            (self.prefix / sub).mkdir(parents=True, exist_ok=True)
+
+    def install(self, config_text: str) -> Path:
+        """Check a config with `nginx -t`, then put it in place atomically; raises NginxError."""
+        self.prepare()
+        candidate = self.conf_path.with_name("nginx.conf.next")
+        candidate.write_text(config_text)
+        checked = subprocess.run(self.command("-t", "-q", conf=candidate), capture_output=True, text=True)
+        if checked.returncode != 0:
+            candidate.unlink(missing_ok=True)
+            raise NginxError(f"nginx -t refused the config:\n{checked.stderr.strip()}")
+        os.replace(candidate, self.conf_path)
+        return self.conf_path
+
+    def running_pid(self) -> int | None:
+        """The master's pid when it is alive, else None."""
+        try:
+            pid = int(self.pid_path.read_text().strip())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return None
+        return pid
+
+    def reload(self) -> None:
+        """Graceful reload: new workers take the new config, old ones finish their requests."""
+        done = subprocess.run(self.command("-s", "reload"), capture_output=True, text=True)
+        if done.returncode != 0:
+            raise NginxError(f"nginx -s reload failed:\n{done.stderr.strip()}")
+
+    def stop_gracefully(self) -> None:
+        pid = self.running_pid()
+        if pid is not None:
+            os.kill(pid, signal.SIGQUIT)

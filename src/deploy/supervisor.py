@@ -1,0 +1,179 @@
+"""`python -m src.cli serve`: run the deployment in the foreground, logs labelled and interleaved.
+
+With nginx: gunicorn (Flask) on FLASK_PORT, uvicorn (FastAPI) on FASTAPI_PORT, and the private
+nginx on HTTP_PORT with the stored phase's config. Without an nginx binary: one uvicorn serving
+the embedded composition (src/asgi.py) on HTTP_PORT. Each child runs in its own session so a
+terminal's Ctrl-C reaches only this supervisor, which then stops nginx first (no new requests),
+then the apps, each gracefully and within a bound.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from typing import IO
+
+from src.config import PROJECT_ROOT, Settings
+from src.deploy.nginx import NginxError, NginxInstance, default_prefix, find_nginx, render
+from src.deploy.phases import stored_phase
+
+STOP_GRACE_SECONDS = 10.0
+_print_lock = threading.Lock()
+
+
+def say(label: str, line: str, stream: IO[str] = sys.stdout) -> None:
+    with _print_lock:
+        stream.write(f"[{label}] {line}\n")
+        stream.flush()
+
+
+@dataclass
+class Child:
+    """One supervised process and the thread copying its output, line by line, labelled."""
+
+    label: str
+    argv: Sequence[str]
+    stop_signal: signal.Signals = signal.SIGTERM
+    process: subprocess.Popen[bytes] | None = None
+    pump: threading.Thread | None = field(default=None, repr=False)
+
+    def start(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            list(self.argv), cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.pump = threading.Thread(target=self._copy_output, name=f"log-{self.label}", daemon=True)
+        self.pump.start()
+        say("serve", f"started {self.label} (pid {self.process.pid})")
+
+    def _copy_output(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for raw in iter(self.process.stdout.readline, b""):
+            say(self.label, raw.decode("utf-8", "replace").rstrip("\n"))
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, deadline: float) -> None:
+        if not self.running():
+            return
+        assert self.process is not None
+        self.process.send_signal(self.stop_signal)
+        try:
+            self.process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            say("serve", f"{self.label} did not stop in time; killing it")
+            self.process.kill()
+            self.process.wait()
+        if self.pump is not None:
+            self.pump.join(2)
+
+
+def _python_module(*args: str) -> list[str]:
+    return [sys.executable, "-m", *args]
+
+
+def _gunicorn_control_socket_off() -> list[str]:
+    # gunicorn >= 25.1 opens a control socket at one per-user path (~/.gunicorn/gunicorn.ctl);
+    # several deployments (or test runs) on one machine would fight over it.
+    try:
+        major, minor = (int(part) for part in version("gunicorn").split(".")[:2])
+    except (PackageNotFoundError, ValueError):
+        return []
+    return ["--no-control-socket"] if (major, minor) >= (25, 1) else []
+
+
+def split_children(settings: Settings, nginx: NginxInstance) -> list[Child]:
+    """Flask, FastAPI and nginx, each on its own port."""
+    return [
+        Child("flask", _python_module(
+            "gunicorn", "src.flask_app.wsgi:create_wsgi_app()",
+            "--bind", f"127.0.0.1:{settings.FLASK_PORT}",
+            "--workers", os.environ.get("GUNICORN_WORKERS", "2"),
+            "--threads", os.environ.get("GUNICORN_THREADS", "4"),
+            "--graceful-timeout", "8", "--error-logfile", "-",
+            "--forwarded-allow-ips", "127.0.0.1", *_gunicorn_control_socket_off(),
+        )),
+        Child("fastapi", _python_module(
+            "uvicorn", "--factory", "src.fastapi_app.main:create_app",
+            "--host", "127.0.0.1", "--port", str(settings.FASTAPI_PORT),
+            "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1",
+            "--no-access-log", "--timeout-graceful-shutdown", "8",
+        )),
+        # SIGQUIT: nginx's graceful shutdown (finish requests in flight, then exit).
+        Child("nginx", nginx.foreground_command(), stop_signal=signal.SIGQUIT),
+    ]
+
+
+def embedded_children(settings: Settings) -> list[Child]:
+    host = os.environ.get("HTTP_HOST", "127.0.0.1")
+    return [Child("embedded", _python_module(
+        "uvicorn", "--factory", "src.asgi:create_app", "--host", host, "--port", str(settings.HTTP_PORT),
+        "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1",
+        "--no-access-log", "--timeout-graceful-shutdown", "8",
+    ))]
+
+
+def serve(settings: Settings) -> int:
+    """Run in the foreground until SIGINT/SIGTERM or a child's exit; returns the exit status."""
+    binary = find_nginx()
+    if binary is None:
+        say("serve", "no nginx binary found (install nginx or set NGINX_BIN): serving the embedded "
+                     f"composition (src/asgi.py) on port {settings.HTTP_PORT}")
+        children = embedded_children(settings)
+    else:
+        nginx = NginxInstance(binary, default_prefix())
+        state = stored_phase(settings)
+        try:
+            nginx.install(render(state.phase, settings))
+        except NginxError as exc:
+            say("serve", str(exc), sys.stderr)
+            return 1
+        say("serve", f"phase {state.phase}; nginx on port {settings.HTTP_PORT} "
+                     f"(prefix {nginx.prefix}), Flask on {settings.FLASK_PORT}, FastAPI on {settings.FASTAPI_PORT}")
+        children = split_children(settings, nginx)
+
+    stop_requested = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        stop_requested.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    status = 0
+    try:
+        for child in children:
+            child.start(env)
+        while not stop_requested.wait(0.2):
+            exited = [child for child in children if not child.running()]
+            if exited:
+                for child in exited:
+                    assert child.process is not None
+                    say("serve", f"{child.label} exited with status {child.process.returncode}; stopping the rest")
+                status = 1
+                break
+    finally:
+        say("serve", "stopping: nginx first, then the apps")
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        # nginx stops taking requests first; the apps then finish what they have.
+        for child in reversed(children):
+            if child.label == "nginx":
+                child.stop(deadline)
+        others = [child for child in children if child.label != "nginx"]
+        for child in others:
+            if child.running():
+                assert child.process is not None
+                child.process.send_signal(child.stop_signal)
+        for child in others:
+            child.stop(deadline)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        say("serve", "stopped")
+    return status
