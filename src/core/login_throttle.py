@@ -1,83 +1,188 @@
-"""Failed-login throttling (contract 1.3, status 429): bounds password guessing per account and client.
+"""Failed-login throttling (contract 1.3, status 429), counted in the database.
 
-In-process and in-memory: each worker counts on its own, so a deployment of N workers allows at
-most N times the limit. The key is (identifier, client address): behind a proxy every client shares
-one address and the limit becomes per account, which still bounds guessing without letting one
-noisy client lock everybody out.
+Counts live in `login_failures`, so every process behind either door sees the same numbers.
+Three counters, each keyed by a SHA-256 of its subject (a mistyped password in the username
+field is never stored readable, and hostile identifiers cannot grow a row):
+
+- pair (identifier, client address): `PAIR_LIMIT` failures lock that pair for `WINDOW` after its
+  last failure. This is the limit a user mistyping their own password meets; other clients of
+  the same account are not affected.
+- client address: `CLIENT_LIMIT` failures over any accounts (a spray from one address) lock that
+  address for `WINDOW`. It relies on the door seeing the real client address (behind a proxy:
+  trusted forwarded headers), otherwise every client shares one counter.
+- account: from `ACCOUNT_LIMIT` failures on, whatever the clients, each further attempt must wait
+  `min(2 ** (failures - ACCOUNT_LIMIT), ACCOUNT_BACKOFF_CAP)` seconds after the last failure.
+
+Why this shape: a stranger cannot lock a user out indefinitely. The per-pair lock only hits the
+stranger's own client; the per-account backoff is CAPPED (at most `ACCOUNT_BACKOFF_CAP` after the
+last failure) and refused attempts are not counted, so hammering cannot extend it, while a
+distributed guesser gets at most one guess per cap interval per account. Counters decay: a row
+whose last failure is older than its window starts again from one, and such rows are pruned.
+
+A success clears its pair's counter and adds no delay. A failure is one atomic
+`INSERT ... ON CONFLICT DO UPDATE` per counter (SQLite and PostgreSQL), so concurrent failures are
+all counted. The check is a read before the password is verified: requests already in flight
+when a limit is reached may finish their attempt (the overshoot is bounded by their number);
+every later one sees the count.
+
+Writes happen in the caller's session: the failed login's `Unauthorized` carries
+`keep_changes`, so the door commits the count although it answers 401.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from sqlalchemy import case, delete, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from src.core.clock import utcnow
 from src.core.errors import TooManyAttempts
+from src.models import LoginFailure
 
-MAX_FAILURES = 10
-WINDOW_SECONDS = 15 * 60
-PRUNE_ABOVE_KEYS = 10_000  # sprays of random usernames must not grow memory without bound
+PAIR_LIMIT = 10
+CLIENT_LIMIT = 100
+ACCOUNT_LIMIT = 30
+WINDOW = timedelta(minutes=15)
+ACCOUNT_WINDOW = timedelta(hours=1)
+ACCOUNT_BACKOFF_CAP = timedelta(minutes=5)
+# Kept for callers that speak of "the" limit: the one a single client meets on one account.
+MAX_FAILURES = PAIR_LIMIT
+WINDOW_SECONDS = int(WINDOW.total_seconds())
+
+PAIR, CLIENT, ACCOUNT = "pair", "client", "account"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The thresholds and durations of the three counters (tests shrink them)."""
+
+    pair: int = PAIR_LIMIT
+    client: int = CLIENT_LIMIT
+    account: int = ACCOUNT_LIMIT
+    window: timedelta = WINDOW
+    account_window: timedelta = ACCOUNT_WINDOW
+    backoff_cap: timedelta = ACCOUNT_BACKOFF_CAP
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _normalized(identifier: str) -> str:
+    return identifier.strip().lower()
 
 
 class LoginThrottle:
-    """A sliding window of failure instants per (identifier, client)."""
+    """Database-backed failure counters per (identifier, client), client and identifier."""
 
-    def __init__(self, max_failures: int = MAX_FAILURES, window_seconds: float = WINDOW_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.max_failures = max_failures
-        self.window_seconds = window_seconds
+    def __init__(self, limits: Limits | None = None, clock: Callable[[], datetime] = utcnow) -> None:
+        self.limits = limits or Limits()
         self._clock = clock
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
 
-    @staticmethod
-    def _key(identifier: str, client: str | None) -> tuple[str, str]:
-        return identifier.strip().lower(), client or ""
+    def _keys(self, identifier: str, client: str | None) -> dict[str, str]:
+        account, address = _normalized(identifier), client or ""
+        keys = {PAIR: _digest(PAIR, account, address), ACCOUNT: _digest(ACCOUNT, account)}
+        if address:  # no address (unit calls, odd transports): no shared anonymous counter
+            keys[CLIENT] = _digest(CLIENT, address)
+        return keys
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        failures = self._failures.get(key, deque())
-        while failures and failures[0] <= now - self.window_seconds:
-            failures.popleft()
-        return failures
+    def _decay(self, scope: str) -> timedelta:
+        return self.limits.account_window if scope == ACCOUNT else self.limits.window
 
-    def check(self, identifier: str, client: str | None) -> None:
-        """429 with a retry delay once the window holds `max_failures` failures."""
+    def backoff(self, failures: int) -> timedelta:
+        """The account's wait after its last failure once `failures` reached the account limit."""
+        excess = failures - self.limits.account
+        if excess < 0:
+            return timedelta(0)
+        # Past 2**20 s every cap that makes sense applies; the bound keeps timedelta from overflowing.
+        return min(timedelta(seconds=2 ** min(excess, 20)), self.limits.backoff_cap)
+
+    def _locked_until(self, scope: str, failures: int, last_failure_at: datetime) -> datetime | None:
+        if scope == ACCOUNT:
+            wait = self.backoff(failures)
+            return last_failure_at + wait if wait else None
+        limit = self.limits.pair if scope == PAIR else self.limits.client
+        return last_failure_at + self.limits.window if failures >= limit else None
+
+    def retry_after(self, session: Session, identifier: str, client: str | None) -> int | None:
+        """Seconds until this attempt would be admitted, or None when it is admitted now."""
         now = self._clock()
-        key = self._key(identifier, client)
-        with self._lock:
-            failures = self._recent(key, now)
-            if not failures:
-                self._failures.pop(key, None)
-                return
-            if len(failures) < self.max_failures:
-                return
-            retry_after = max(1, math.ceil(failures[0] + self.window_seconds - now))
+        keys = self._keys(identifier, client)
+        rows = session.execute(
+            select(LoginFailure.scope, LoginFailure.failures, LoginFailure.last_failure_at).where(
+                or_(*[(LoginFailure.scope == scope) & (LoginFailure.key_hash == key) for scope, key in keys.items()])
+            )
+        ).all()
+        waits = []
+        for scope, failures, last_failure_at in rows:
+            if last_failure_at <= now - self._decay(scope):
+                continue
+            locked_until = self._locked_until(scope, failures, last_failure_at)
+            if locked_until is not None and locked_until > now:
+                waits.append(locked_until - now)
+        if not waits:
+            return None
+        return max(1, math.ceil(max(waits).total_seconds()))
+
+    def check(self, session: Session, identifier: str, client: str | None) -> None:
+        """429 `Too many attempts` with `retry_after` seconds while any counter is locked."""
+        retry_after = self.retry_after(session, identifier, client)
+        if retry_after is None:
+            return
         error = TooManyAttempts(
             "Too many attempts", f"Too many failed login attempts. Try again in {retry_after} seconds."
         )
         error.retry_after = retry_after  # type: ignore[attr-defined]
         raise error
 
-    def record_failure(self, identifier: str, client: str | None) -> None:
+    def record_failure(self, session: Session, identifier: str, client: str | None) -> None:
+        """Count one failure on every counter (one atomic upsert each), then drop stale rows."""
         now = self._clock()
-        key = self._key(identifier, client)
-        with self._lock:
-            if len(self._failures) > PRUNE_ABOVE_KEYS:
-                self._prune(now)
-            failures = self._recent(key, now)
-            failures.append(now)
-            self._failures[key] = failures
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        for scope, key in self._keys(identifier, client).items():
+            statement = insert(LoginFailure).values(scope=scope, key_hash=key, failures=1, last_failure_at=now)
+            statement = statement.on_conflict_do_update(
+                index_elements=[LoginFailure.scope, LoginFailure.key_hash],
+                set_={
+                    "failures": case(
+                        (LoginFailure.last_failure_at <= now - self._decay(scope), 1),
+                        else_=LoginFailure.failures + 1,
+                    ),
+                    "last_failure_at": now,
+                },
+            )
+            session.execute(statement)
+        self.prune(session, now)
 
-    def _prune(self, now: float) -> None:
-        stale = [key for key, failures in self._failures.items() if failures[-1] <= now - self.window_seconds]
-        for key in stale:
-            del self._failures[key]
+    def record_success(self, session: Session, identifier: str, client: str | None) -> None:
+        """A success clears its (identifier, client) pair; account and client counters decay."""
+        session.execute(
+            delete(LoginFailure).where(
+                LoginFailure.scope == PAIR, LoginFailure.key_hash == self._keys(identifier, client)[PAIR]
+            )
+        )
 
-    def record_success(self, identifier: str, client: str | None) -> None:
-        with self._lock:
-            self._failures.pop(self._key(identifier, client), None)
+    def prune(self, session: Session, now: datetime | None = None) -> int:
+        """Delete rows no window still counts; returns how many went."""
+        now = now or self._clock()
+        result = session.execute(
+            delete(LoginFailure).where(
+                or_(
+                    (LoginFailure.scope == ACCOUNT) & (LoginFailure.last_failure_at <= now - self.limits.account_window),
+                    (LoginFailure.scope != ACCOUNT) & (LoginFailure.last_failure_at <= now - self.limits.window),
+                )
+            )
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-__all__ = ["LoginThrottle", "MAX_FAILURES", "WINDOW_SECONDS"]
+__all__ = [
+    "ACCOUNT_LIMIT", "CLIENT_LIMIT", "Limits", "LoginThrottle", "MAX_FAILURES", "PAIR_LIMIT", "WINDOW_SECONDS",
+]

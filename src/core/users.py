@@ -110,21 +110,24 @@ def authenticate_credentials(session: Session, settings: Settings, identifier: s
                              throttle: LoginThrottle | None = None, client: str | None = None) -> LoginResult:
     """Checks 2-5 of 3.2 in order (inactive before password), then a fresh token pair.
 
-    With a throttle, a (identifier, client) pair with too many recent failures gets 429 before
-    any password is verified; every 401 counts as a failure and a success clears the count.
+    With a throttle, an identifier or client with too many recent failures gets 429 before any
+    password is verified; every 401 is counted (and committed with it) and a success clears the
+    (identifier, client) pair.
     """
     # Passwords are not trimmed: surrounding spaces are part of the secret.
     if not identifier or not password:
         raise _credentials_required()
     if throttle is None:
         return _verify_credentials(session, settings, identifier, password)
-    throttle.check(identifier, client)
+    throttle.check(session, identifier, client)
     try:
         result = _verify_credentials(session, settings, identifier, password)
-    except Unauthorized:
-        throttle.record_failure(identifier, client)
+    except Unauthorized as error:
+        throttle.record_failure(session, identifier, client)
+        # The count must outlive the 401: the door commits this error's changes.
+        error.keep_changes = True
         raise
-    throttle.record_success(identifier, client)
+    throttle.record_success(session, identifier, client)
     return result
 
 

@@ -26,7 +26,7 @@ bp = Blueprint("auth", __name__)
 
 
 def _throttle() -> LoginThrottle:
-    # One per app (process); created on first login so the app factory needs no knowledge of it.
+    # One per app, created on first login; it holds only the limits, the counts are in the database.
     return current_app.extensions.setdefault("login_throttle", LoginThrottle())
 
 

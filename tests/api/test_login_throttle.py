@@ -1,0 +1,174 @@
+"""Failed-login limits kept in the database (contract 1.3, 429): both doors, one count."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from src.config import Settings
+from src.core.login_throttle import ACCOUNT_LIMIT, MAX_FAILURES, WINDOW, LoginThrottle
+from src.models import LoginFailure, User
+from tests.api.conftest import ApiClient
+from tests.conftest import PASSWORD
+
+TOO_MANY = "Too many attempts"
+
+
+def login(api: ApiClient, username: str, password: str = "wrong-password") -> httpx.Response:
+    return api.post("/auth/login", json={"username": username, "password": password})
+
+
+def fail_times(api: ApiClient, username: str, times: int) -> None:
+    for _ in range(times):
+        assert login(api, username).status_code == 401
+
+
+def assert_throttled(response: httpx.Response, max_wait: int) -> None:
+    assert response.status_code == 429
+    body = response.json()
+    assert set(body) == {"error", "message"}
+    assert body["error"] == TOO_MANY
+    assert 1 <= int(response.headers["Retry-After"]) <= max_wait
+
+
+def seed_failures(db: Session, identifier: str, clients: list[str]) -> None:
+    """Failures from other client addresses, recorded through the same core the doors use."""
+    throttle = LoginThrottle()
+    for client in clients:
+        throttle.record_failure(db, identifier, client)
+    db.commit()
+
+
+def rewind(db: Session, by: timedelta) -> None:
+    """Move every recorded failure into the past: the clock advancing, without sleeping."""
+    # Row by row in Python: date arithmetic in SQL differs between SQLite and PostgreSQL.
+    db.expire_all()
+    for row in db.scalars(select(LoginFailure)):
+        row.last_failure_at -= by
+    db.commit()
+
+
+def test_a_failed_login_is_counted_in_the_database_despite_the_401(api: ApiClient, user: User, db: Session) -> None:
+    fail_times(api, user.username, 2)
+    db.expire_all()
+    counts = dict(db.execute(select(LoginFailure.scope, LoginFailure.failures)).all())
+    assert counts == {"pair": 2, "client": 2, "account": 2}
+
+
+def test_pair_limit_answers_429_with_retry_after_even_for_the_right_password(api: ApiClient, user: User) -> None:
+    fail_times(api, user.username, MAX_FAILURES)
+    assert_throttled(login(api, user.username, PASSWORD), int(WINDOW.total_seconds()))
+
+
+def test_refused_attempts_are_not_counted(api: ApiClient, user: User, db: Session) -> None:
+    fail_times(api, user.username, MAX_FAILURES)
+    for _ in range(3):
+        assert login(api, user.username).status_code == 429
+    db.expire_all()
+    assert db.scalar(select(LoginFailure.failures).where(LoginFailure.scope == "pair")) == MAX_FAILURES
+
+
+def test_lockout_expires_a_window_after_the_last_failure(api: ApiClient, user: User, db: Session) -> None:
+    fail_times(api, user.username, MAX_FAILURES)
+    rewind(db, WINDOW)
+    assert login(api, user.username, PASSWORD).status_code == 200
+
+
+def test_success_clears_the_pair_count(api: ApiClient, user: User) -> None:
+    fail_times(api, user.username, MAX_FAILURES - 1)
+    assert login(api, user.username, PASSWORD).status_code == 200
+    fail_times(api, user.username, MAX_FAILURES - 1)
+    assert login(api, user.username, PASSWORD).status_code == 200
+
+
+def test_a_success_writes_no_failure_row(api: ApiClient, user: User, db: Session) -> None:
+    assert login(api, user.username, PASSWORD).status_code == 200
+    db.expire_all()
+    assert db.scalars(select(LoginFailure)).all() == []
+
+
+def test_another_client_locked_out_of_the_account_does_not_block_this_client(
+    api: ApiClient, user: User, db: Session
+) -> None:
+    seed_failures(db, user.username, ["203.0.113.9"] * (MAX_FAILURES + 5))
+    assert login(api, user.username, PASSWORD).status_code == 200
+
+
+def test_per_account_cap_blocks_guesses_from_every_client(api: ApiClient, user: User, db: Session) -> None:
+    # A distributed guesser: each address stays under the pair limit, the account counter does not.
+    seed_failures(db, user.username, [f"198.51.100.{n}" for n in range(ACCOUNT_LIMIT + 8)])
+    assert_throttled(login(api, user.username, PASSWORD), 300)
+
+
+def test_per_account_backoff_is_capped(api: ApiClient, user: User, db: Session) -> None:
+    seed_failures(db, user.username, [f"198.51.100.{n}" for n in range(ACCOUNT_LIMIT + 50)])
+    response = login(api, user.username, PASSWORD)
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) <= 300
+    rewind(db, timedelta(minutes=5))
+    assert login(api, user.username, PASSWORD).status_code == 200
+
+
+def test_a_locked_account_leaves_other_accounts_alone(api: ApiClient, user: User, viewer: User) -> None:
+    fail_times(api, user.username, MAX_FAILURES)
+    assert login(api, viewer.username, PASSWORD).status_code == 200
+
+
+def test_concurrent_failures_are_all_counted(api: ApiClient, user: User, db: Session) -> None:
+    # Sequential seeding from threads: the upsert must not lose increments under contention.
+    throttle = LoginThrottle()
+    engine = db.get_bind()
+
+    def one(n: int) -> None:
+        with Session(engine) as session:
+            throttle.record_failure(session, user.username, f"192.0.2.{n}")
+            session.commit()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(one, range(24)))
+    db.expire_all()
+    assert db.scalar(select(LoginFailure.failures).where(LoginFailure.scope == "account")) == 24
+
+
+# --- one count across both doors ---------------------------------------------------------------
+
+CLIENT = "198.51.100.77"
+
+
+@contextmanager
+def both_doors(settings: Settings) -> Iterator[dict[str, httpx.Client]]:
+    """Both apps on one database, seen from the same client address."""
+    from fastapi.testclient import TestClient
+
+    from src.fastapi_app.main import create_app as create_fastapi
+    from src.flask_app import create_app as create_flask
+
+    flask_app = create_flask(settings)
+    try:
+        transport = httpx.WSGITransport(app=flask_app, remote_addr=CLIENT)
+        with httpx.Client(transport=transport, base_url="http://testserver/api") as flask_client, \
+                TestClient(create_fastapi(settings), base_url="http://testserver/api/v2",
+                           client=(CLIENT, 50000)) as fastapi_client:
+            yield {"flask": flask_client, "fastapi": fastapi_client}
+    finally:
+        flask_app.extensions["runtime"].close()
+
+
+@pytest.mark.parametrize(("first", "second"), [("flask", "fastapi"), ("fastapi", "flask")])
+def test_failures_on_one_door_count_on_the_other(settings: Settings, user: User, first: str, second: str) -> None:
+    with both_doors(settings) as doors:
+        half = MAX_FAILURES // 2
+        for door, times in ((first, half), (second, MAX_FAILURES - half)):
+            for _ in range(times):
+                response = doors[door].post("/auth/login", json={"username": user.username, "password": "nope"})
+                assert response.status_code == 401
+        for door in (first, second):
+            response = doors[door].post("/auth/login", json={"username": user.username, "password": PASSWORD})
+            assert_throttled(response, int(WINDOW.total_seconds()))
