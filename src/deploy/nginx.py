@@ -88,7 +88,8 @@ class NginxInstance:
                 "-e", str(self.error_log), *args]
 
     def foreground_command(self) -> list[str]:
-        return self.command("-g", "daemon off;")
+        # In the foreground the error log also goes to stderr, so the supervisor labels it.
+        return self.command("-g", "daemon off; error_log stderr notice;")
 
     def prepare(self) -> None:
         for sub in ("conf", "logs", "temp"):
