@@ -114,8 +114,8 @@ def cmd_scheduler_status(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_phase(settings: Settings, args: argparse.Namespace) -> int:
-    """Show the deployment phase, or switch to side-by-side (rollback) / cutover."""
-    from src.deploy.nginx import NginxError, NginxInstance, default_prefix, find_nginx
+    """Show the phase, render its nginx config, or switch to side-by-side (rollback) / cutover."""
+    from src.deploy.nginx import NginxError, NginxInstance, default_prefix, find_nginx, render
     from src.deploy.phases import PhaseSwitchRefused, stored_phase, switch_phase
 
     binary = find_nginx()
@@ -127,6 +127,17 @@ def cmd_phase(settings: Settings, args: argparse.Namespace) -> int:
         else:
             pid = nginx.running_pid()
             print(f"nginx: {'running, pid ' + str(pid) if pid else 'not running'} (prefix {nginx.prefix})")
+        return 0
+    if args.action == "render":
+        if nginx is None:
+            print("error: no nginx binary found (set NGINX_BIN)", file=sys.stderr)
+            return 1
+        phase = stored_phase(settings).phase
+        try:
+            print(f"nginx config for {phase} checked and written: {nginx.install(render(phase, settings))}")
+        except NginxError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         return 0
     try:
         switch_phase(settings, args.action, nginx, force=args.force)
@@ -164,8 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("ensure-admin", help="create the first admin if there is none")
     scheduler = commands.add_parser("scheduler", help="scheduler operations")
     scheduler.add_argument("action", choices=["status"], help="status: leader, lease expiry, next fires")
-    phase = commands.add_parser("phase", help="deployment phase: show, side-by-side (rollback), cutover")
-    phase.add_argument("action", choices=["show", "side-by-side", "cutover"])
+    phase = commands.add_parser(
+        "phase", help="deployment phase: show, render (the current one's nginx config), side-by-side (rollback), cutover")
+    phase.add_argument("action", choices=["show", "render", "side-by-side", "cutover"])
     phase.add_argument("--force", action="store_true",
                        help="switch even when the door that will serve /api does not answer")
     commands.add_parser("serve", help="run nginx + gunicorn + uvicorn in the foreground (what `make run` does)")
