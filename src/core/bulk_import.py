@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from src.config import Settings
@@ -427,6 +428,33 @@ def _job_row(valid: ValidRow, actor: User, now: datetime) -> dict[str, Any]:
     }
 
 
+INSERT_REFUSED = "No jobs were created: the database refused a row. Try again."
+
+
+def _insert_all_or_nothing(session: Session, rows: list[dict[str, Any]], accepted: list[ValidRow],
+                           stats: Any) -> None:
+    """Insert every row or none; a refusal the checks could not foresee becomes the 4.7 400.
+
+    The usual cause is a concurrent request creating one of these names between validation and
+    insert (the unique index decides); those rows are reported as "Duplicate job name".
+    """
+    try:
+        with session.begin_nested():
+            session.execute(insert(Job), rows)
+    except IntegrityError:
+        taken = set(session.scalars(select(Job.name).where(Job.name.in_([valid.name for valid in accepted]))))
+        errors = [
+            BulkRowError(row=valid.row, job_name=valid.name, error=fields.DUPLICATE_NAME,
+                         message=fields.duplicate_name_error(valid.name, on_update=True).message)
+            for valid in accepted if valid.name in taken
+        ]
+        result = BulkUploadResponse(message=PROCESSED_MESSAGE, dry_run=False, stats=stats, created_count=0,
+                                    error_count=len(errors), errors=errors, jobs=[])
+        body = result.model_dump(mode="json", by_alias=True)
+        del body["message"]
+        raise Invalid("Bulk upload failed", INSERT_REFUSED, **body) from None
+
+
 def import_jobs(
     session: Session,
     settings: Settings,
@@ -469,7 +497,7 @@ def import_jobs(
         created = utcnow()
         rows = [_job_row(valid, actor, created) for valid in accepted]
         if rows:
-            session.execute(insert(Job), rows)
+            _insert_all_or_nothing(session, rows, accepted, table.stats)
         entries = [BulkCreatedJob(id=row["id"], name=row["name"], is_active=row["is_active"]) for row in rows]
 
     result = BulkUploadResponse(

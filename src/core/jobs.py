@@ -37,9 +37,20 @@ def list_jobs(session: Session) -> list[Any]:
     return list(session.execute(select(*Job.__table__.columns).order_by(Job.created_at.desc(), Job.id)))
 
 
-def get_job(session: Session, job_id: str) -> Job:
-    """The job with this id, or 404 "Job not found"."""
-    job = session.get(Job, job_id)
+def get_job(session: Session, job_id: str, *, for_update: bool = False) -> Job:
+    """The job with this id, or 404 "Job not found".
+
+    `for_update` first takes the row's write lock, so concurrent edits of one job run one after
+    another and each validates against the row the previous one committed (no mixed rows).
+    """
+    if for_update:
+        # A no-op UPDATE locks the row on PostgreSQL and takes SQLite's write lock (SQLite has no
+        # FOR UPDATE); the read after it sees the latest committed version.
+        session.execute(
+            update(Job).where(Job.id == job_id).values(updated_at=Job.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+    job = session.get(Job, job_id, populate_existing=for_update)
     if job is None:
         raise NotFound("Job not found", f"No job found with ID: {job_id}")
     return job
@@ -238,7 +249,7 @@ def update_job(
     read_body: Callable[[], dict[str, Any]],
 ) -> Job:
     """Partial update in the order of 4.4 (404, 403, body, fields, expiry, target); broadcasts."""
-    job = get_job(session, job_id)
+    job = get_job(session, job_id, for_update=True)
     _require_modify(actor, job, "update")
     payload = read_body()
     values = _validated_changes(session, settings, job, payload)
