@@ -113,9 +113,16 @@ def revoke(session: Session, claims: dict[str, Any]) -> None:
     jti = claims.get("jti")
     if not jti or session.get(RevokedToken, jti) is not None:
         return
-    expires_at = datetime.fromtimestamp(int(claims["exp"]), UTC).replace(tzinfo=None)
-    session.add(RevokedToken(jti=jti, expires_at=expires_at))
+    session.add(RevokedToken(jti=jti, expires_at=_revocation_expiry(claims["exp"])))
     session.flush()
+
+
+def _revocation_expiry(exp: int | float) -> datetime:
+    """Naive UTC of `exp`; an `exp` past what datetime holds (year 9999) is kept revoked until then."""
+    try:
+        return datetime.fromtimestamp(int(exp), UTC).replace(tzinfo=None)
+    except (OverflowError, OSError, ValueError):
+        return datetime.max.replace(microsecond=0)
 
 
 def prune_revoked(session: Session) -> int:
