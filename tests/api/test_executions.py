@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy import event
-
-from src.config import Settings
 from src.models import Job, JobExecution, User
 from tests.api.conftest import ApiClient
 from tests.conftest import Factory
@@ -313,45 +308,3 @@ def test_execution_detail_unknown_is_404(api: ApiClient, token: str) -> None:
 def test_execution_detail_requires_authentication(api: ApiClient) -> None:
     response = api.get("/executions/nope")
     assert response.status_code == 401
-
-
-# --- statement count (no N+1) ---------------------------------------------------------------
-
-
-@pytest.fixture
-def flask_counting(settings: Settings) -> Iterator[tuple[httpx.Client, list[str]]]:
-    """The Flask door with a statement counter on its engine."""
-    from src.flask_app import create_app
-
-    app = create_app(settings)
-    statements: list[str] = []
-    with app.app_context():
-        engine = app.extensions["sqlalchemy"].engine
-
-    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://testserver") as client:
-            yield client, statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-        app.extensions["runtime"].close()
-
-
-def test_list_executions_uses_the_same_number_of_statements_for_5_and_50_rows(
-    flask_counting: tuple[httpx.Client, list[str]], factory: Factory, token: str
-) -> None:
-    client, statements = flask_counting
-    counts = []
-    for added in (5, 45):
-        # One job per execution: a per-row job lookup would show up as extra statements.
-        for i in range(added):
-            factory.execution(factory.job(github_repo=f"repo-{i}"))
-        statements.clear()
-        response = client.get("/api/executions?limit=100", headers={"Authorization": f"Bearer {token}"})
-        assert response.status_code == 200
-        counts.append((len(response.json()["executions"]), len(statements)))
-    assert [rows for rows, _ in counts] == [5, 50]
-    assert counts[0][1] == counts[1][1]

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from src.config import Settings
@@ -902,50 +901,6 @@ def test_delete_broadcasts_job_deleted_without_a_job_reference(
     assert {(row.message, row.type, row.related_job_id) for row in rows} == {
         (f'Job "old job" was deleted by {admin.email}.', "warning", None)
     }
-
-
-# --- list cost: no N+1 (legacy door's engine) --------------------------------------------------
-
-
-@pytest.fixture
-def flask_app(settings: Settings) -> Iterator[Any]:
-    from src.flask_app import create_app
-
-    app = create_app(settings)
-    yield app
-    app.extensions["runtime"].close()
-
-
-def count_list_statements(app: Any, token: str) -> int:
-    with app.app_context():
-        engine = app.extensions["sqlalchemy"].engine
-    statements: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        response = app.test_client().get("/api/jobs", headers={"Authorization": f"Bearer {token}"})
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert response.status_code == 200
-    return len(statements)
-
-
-def test_list_jobs_uses_the_same_number_of_statements_for_5_and_50_jobs(
-    flask_app: Any, factory: Factory, user: User, user_token: str
-) -> None:
-    def add_jobs(n: int) -> None:
-        for _ in range(n):
-            job = factory.job(user)
-            factory.execution(job)
-
-    add_jobs(5)
-    few = count_list_statements(flask_app, user_token)
-    add_jobs(45)
-    many = count_list_statements(flask_app, user_token)
-    assert few == many
 
 
 # --- duplicate names decided by the database (concurrent creates) ------------------------------

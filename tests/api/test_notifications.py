@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from src.config import Settings
 from src.models import Notification, User, utcnow
 from tests.api.conftest import ApiClient
 from tests.conftest import Factory
@@ -322,45 +319,3 @@ def test_delete_read_alias_is_not_taken_for_an_id(api: ApiClient, factory: Facto
     factory.notification(user)
     response = api.delete("/notifications/read", token=token)
     assert response.json() == {"deleted_count": 0}
-
-
-# --- statement count (no N+1) ---------------------------------------------------------------
-
-
-@pytest.fixture
-def flask_counting(settings: Settings) -> Iterator[tuple[httpx.Client, list[str]]]:
-    """The Flask door with a statement counter on its engine."""
-    from src.flask_app import create_app
-
-    app = create_app(settings)
-    statements: list[str] = []
-    with app.app_context():
-        engine = app.extensions["sqlalchemy"].engine
-
-    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://testserver") as client:
-            yield client, statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-        app.extensions["runtime"].close()
-
-
-def test_list_uses_the_same_number_of_statements_for_5_and_50_rows(
-    flask_counting: tuple[httpx.Client, list[str]], factory: Factory, user: User, token: str
-) -> None:
-    client, statements = flask_counting
-    job = factory.job(user)
-    counts = []
-    for added in (5, 45):
-        for _ in range(added):
-            factory.notification(user, related_job_id=job.id)
-        statements.clear()
-        response = client.get("/api/notifications?per_page=100", headers={"Authorization": f"Bearer {token}"})
-        assert response.status_code == 200
-        counts.append((len(response.json()["notifications"]), len(statements)))
-    assert [rows for rows, _ in counts] == [5, 50]
-    assert counts[0][1] == counts[1][1]

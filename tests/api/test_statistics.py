@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from src.config import Settings
 from src.models import Job, JobExecution, User, new_id
 from tests.api.conftest import ApiClient
 from tests.conftest import Factory
+from tests.sql_statements import counting
 
 INVALID_DATE = {"error": "Invalid date", "message": "Invalid date format. Use YYYY-MM-DD or ISO datetime."}
 INVALID_RANGE = {"error": "Invalid date range", "message": '"from" must be earlier than "to".'}
@@ -146,19 +146,13 @@ def flask_counting(settings: Settings) -> Iterator[tuple[httpx.Client, list[str]
     from src.flask_app import create_app
 
     app = create_app(settings)
-    statements: list[str] = []
     with app.app_context():
         engine = app.extensions["sqlalchemy"].engine
-
-    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
     try:
-        with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://testserver") as client:
+        transport = httpx.WSGITransport(app=app)
+        with counting(engine) as statements, httpx.Client(transport=transport, base_url="http://testserver") as client:
             yield client, statements
     finally:
-        event.remove(engine, "before_cursor_execute", record)
         app.extensions["runtime"].close()
 
 
@@ -208,7 +202,7 @@ def test_statistics_is_one_aggregate_select(
     assert "count(" in aggregate.lower() and "avg(" in aggregate.lower()
 
 
-def test_statistics_on_100000_executions_is_fast_and_exact(
+def test_statistics_on_100000_executions_is_exact_in_one_select(
     flask_counting: tuple[httpx.Client, list[str]], factory: Factory, db: Session, token: str
 ) -> None:
     client, statements = flask_counting
@@ -217,14 +211,11 @@ def test_statistics_on_100000_executions_is_fast_and_exact(
     headers = {"Authorization": f"Bearer {token}"}
     client.get("/api/executions/statistics", headers=headers)  # warm the connection and page cache
     statements.clear()
-    started = time.perf_counter()
     response = client.get("/api/executions/statistics?from=2025-05-01&to=2025-06-01", headers=headers)
-    elapsed = time.perf_counter() - started
     body = response.json()
     assert body["total_executions"] == 100_000
     assert (body["successful_executions"], body["failed_executions"], body["running_executions"]) == (60_000, 20_000, 20_000)
     assert body["success_rate"] == 60.0
     assert body["average_duration_seconds"] == pytest.approx(4.0)  # durations 0-9 without the running rows (4, 9)
+    # Speed is measured by the benchmarks under bench/, never asserted here.
     assert len(_execution_selects(statements)) == 1
-    # One pass over the rows: well under a second on a laptop; the bound leaves room for slow CI.
-    assert elapsed < 2.0, f"statistics took {elapsed:.2f}s"

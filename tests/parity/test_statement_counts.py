@@ -9,13 +9,14 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, event, insert
+from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
 
 from src.config import Settings
 from src.models import Job, JobCategory, JobExecution, Notification, PicTeam, User
 from src.models.base import new_id
 from tests.conftest import Factory
+from tests.sql_statements import counting
 
 FEW, MANY = 5, 500
 LISTS = {
@@ -66,20 +67,6 @@ class Rows:
             self.db.execute(insert(model), values)
         self.db.commit()
         self.size = size
-
-
-@contextmanager
-def counting(engine: Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 @contextmanager
