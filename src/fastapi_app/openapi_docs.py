@@ -6,6 +6,7 @@ FastAPI's validation; the request models are therefore attached as documentation
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -31,19 +32,41 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody, "description": _DESCRIPTIONS.get(code, "Error")} for code in codes}
 
 
+def body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """`model`'s JSON schema with its `$defs` inlined.
+
+    Pydantic points nested models at `#/$defs/...`, which inside the OpenAPI document would
+    resolve against the document root, where nothing is: clients and fuzzers saw no usable body.
+    """
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            reference = node.get("$ref")
+            if isinstance(reference, str) and reference.startswith("#/$defs/"):
+                return inline(copy.deepcopy(definitions[reference.removeprefix("#/$defs/")]))
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    return inline(schema)  # type: ignore[no-any-return]
+
+
 def json_body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
     """`openapi_extra=` documenting a JSON request body with `model`'s schema."""
     return {
         "requestBody": {
             "required": required,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
+            "content": {"application/json": {"schema": body_schema(model)}},
         }
     }
 
 
 def form_body(model: type[BaseModel], media_type: str = "application/x-www-form-urlencoded") -> dict[str, Any]:
     """`openapi_extra=` documenting a form body (login form, CSV upload)."""
-    return {"requestBody": {"required": True, "content": {media_type: {"schema": model.model_json_schema()}}}}
+    return {"requestBody": {"required": True, "content": {media_type: {"schema": body_schema(model)}}}}
 
 
 def drop_validation_error_responses(app: FastAPI) -> None:
