@@ -69,5 +69,10 @@ def method_not_allowed() -> CoreError:
     return error
 
 
+def unstorable_value() -> Invalid:
+    """A value the database refuses to hold (PostgreSQL: a NUL byte in text, an integer overflow)."""
+    return Invalid("Invalid payload", "A value contains characters or a number the database cannot store.")
+
+
 def database_unavailable() -> ServiceUnavailable:
     return ServiceUnavailable("Service unavailable", "Database unavailable, retry shortly.")

@@ -7,10 +7,10 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from src.core.errors import CoreError, database_unavailable, method_not_allowed, route_not_found
+from src.core.errors import CoreError, database_unavailable, method_not_allowed, route_not_found, unstorable_value
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,10 @@ def register_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             return envelope(method_not_allowed())
         return JSONResponse({"error": str(exc.detail), "message": str(exc.detail)}, status_code=exc.status_code)
+
+    @app.exception_handler(DataError)
+    async def _unstorable(_request: Request, _exc: DataError) -> JSONResponse:
+        return envelope(unstorable_value())
 
     @app.exception_handler(OperationalError)
     async def _database_down(_request: Request, exc: OperationalError) -> JSONResponse:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, current_app, g, jsonify
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
-from src.core.errors import CoreError, database_unavailable, method_not_allowed, route_not_found
+from src.core.errors import CoreError, database_unavailable, method_not_allowed, route_not_found, unstorable_value
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,10 @@ def register_error_handlers(app: Flask) -> None:
         response = jsonify({"error": error.name, "message": error.description or error.name})
         response.status_code = error.code or 500
         return response
+
+    @app.errorhandler(DataError)
+    def _unstorable(_error: DataError) -> Response:
+        return error_response(unstorable_value())
 
     @app.errorhandler(OperationalError)
     def _database_down(error: OperationalError) -> Response:

@@ -172,3 +172,10 @@ def test_failures_on_one_door_count_on_the_other(settings: Settings, user: User,
         for door in (first, second):
             response = doors[door].post("/auth/login", json={"username": user.username, "password": PASSWORD})
             assert_throttled(response, int(WINDOW.total_seconds()))
+
+
+def test_nul_byte_in_the_identifier_is_an_envelope_not_a_500(api: ApiClient, user: User) -> None:
+    # SQLite stores NUL and answers the 401; PostgreSQL refuses it in text, which is the 400.
+    response = login(api, "a\x00b")
+    assert response.status_code in (400, 401)
+    assert response.json()["error"] in ("Invalid payload", "Invalid email/username or password")
