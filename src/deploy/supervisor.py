@@ -25,6 +25,9 @@ from src.deploy.nginx import NginxError, NginxInstance, default_prefix, find_ngi
 from src.deploy.phases import stored_phase
 
 STOP_GRACE_SECONDS = 10.0
+# Idle upstream connections outlive nginx's (keepalive_timeout 60 s by default), so nginx always
+# closes first and never reuses a connection the app is closing at that instant (a 502).
+APP_KEEPALIVE_SECONDS = 75
 _print_lock = threading.Lock()
 
 
@@ -100,12 +103,14 @@ def split_children(settings: Settings, nginx: NginxInstance) -> list[Child]:
             "--threads", os.environ.get("GUNICORN_THREADS", "4"),
             "--graceful-timeout", "8", "--error-logfile", "-",
             "--forwarded-allow-ips", "127.0.0.1", *_gunicorn_control_socket_off(),
+            "--keep-alive", str(APP_KEEPALIVE_SECONDS),
         )),
         Child("fastapi", _python_module(
             "uvicorn", "--factory", "src.fastapi_app.main:create_app",
             "--host", "127.0.0.1", "--port", str(settings.FASTAPI_PORT),
             "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1",
             "--no-access-log", "--timeout-graceful-shutdown", "8",
+            "--timeout-keep-alive", str(APP_KEEPALIVE_SECONDS),
         )),
         # SIGQUIT: nginx's graceful shutdown (finish requests in flight, then exit).
         Child("nginx", nginx.foreground_command(), stop_signal=signal.SIGQUIT),
