@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from src.config import Settings
 from src.database.engines import create_async_engine_from_settings
-from src.models import SchedulerLease, User, utcnow
+from src.models import JobExecution, SchedulerLease, User, utcnow
 from src.scheduler.lease import Lease
 from tests.conftest import Factory
 from tests.scheduler.conftest import TimedReceiver as Receiver
@@ -173,3 +173,37 @@ def test_a_process_of_another_kind_never_competes(processes: Processes, db: Sess
     processes.start([], kind="fastapi", host="flask")
     time.sleep(2.5)
     assert _leader_pid(db) is None
+
+
+def test_phase_switch_moves_the_scheduler_between_hosts_without_losing_or_doubling_a_fire(
+    processes: Processes, db: Session, factory: Factory, receiver: Receiver
+) -> None:
+    """Side-by-side (Flask hosts) → cutover (FastAPI hosts) → back, with jobs firing throughout."""
+    from src.core.phases import set_phase
+
+    owner: User = factory.user("user")
+    jobs = [factory.job(owner, target_url=f"{receiver.url}/hook/s{i}") for i in range(3)]
+    set_phase(db, "side-by-side")
+    db.commit()
+    start = time.time() + 4
+    # A fire every 3 s: longer than a handover (release + one heartbeat), so none coalesce.
+    fires = [start + 3 * n for n in range(6)]
+    flask = processes.start(fires, kind="flask", host="flask")
+    fastapi = processes.start(fires, kind="fastapi", host="flask")
+    _wait(lambda: _leader_pid(db) == flask.pid, 10)
+
+    _wait(lambda: len(receiver.requests) >= 2 * len(jobs), fires[1] - time.time() + 5)
+    set_phase(db, "cutover")
+    db.commit()
+    _wait(lambda: _leader_pid(db) == fastapi.pid, LEASE_SECONDS * 3)
+    _wait(lambda: len(receiver.requests) >= 4 * len(jobs), fires[3] - time.time() + 5)
+    set_phase(db, "side-by-side")
+    db.commit()
+    _wait(lambda: _leader_pid(db) == flask.pid, LEASE_SECONDS * 3)
+
+    _wait(lambda: len(receiver.requests) >= len(fires) * len(jobs), fires[-1] - time.time() + 5)
+    time.sleep(1.0)
+    assert Counter(r.path for r in receiver.requests) == {f"/hook/s{i}": len(fires) for i in range(len(jobs))}
+    db.expire_all()
+    recorded = db.scalars(select(JobExecution.scheduled_for).where(JobExecution.job_id == jobs[0].id)).all()
+    assert len(recorded) == len(set(recorded)) == len(fires)
