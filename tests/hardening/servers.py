@@ -5,12 +5,9 @@ The PostgreSQL variant skips when no server answers, and fails instead with REQU
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
@@ -21,7 +18,7 @@ from src.database.migrate import upgrade_to_head
 from src.models import User
 from tests import pg_databases
 from tests.conftest import Factory, make_settings
-from tests.parity.test_cross_door_tokens import ROOT, SECRET, Door, free_port, wait_until_up
+from tests.door_servers import SECRET, Door, start_doors, stop_processes
 
 
 @dataclass
@@ -36,44 +33,6 @@ class Deployment:
     def session(self) -> Session:
         engine = create_sync_engine_from_settings(self.settings)
         return make_session_factory(engine)()
-
-
-def _start(url: str, folder: Path) -> tuple[dict[str, Door], list[subprocess.Popen[bytes]]]:
-    env = {key: value for key, value in os.environ.items() if key != "TEST_DATABASE_URL"}
-    env.update(DATABASE_URL=url, FLASK_ENV="development", SECRET_KEY="hardening-secret-key",
-               JWT_SECRET_KEY=SECRET, SCHEDULER_HOST="none", MAIL_ENABLED="false", ALLOW_PRIVATE_TARGETS="true",
-               DEFAULT_GITHUB_OWNER="default-org", PYTHONPATH=str(ROOT))
-    flask_port, fastapi_port = free_port(), free_port()
-    commands = {
-        # Two sync workers: two processes really race on the database, as in production.
-        "flask": [str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{flask_port}", "--workers", "2",
-                  "src.flask_app.wsgi:create_wsgi_app()"],
-        "fastapi": [str(ROOT / ".venv/bin/uvicorn"), "--factory", "src.fastapi_app.main:create_app",
-                    "--host", "127.0.0.1", "--port", str(fastapi_port)],
-    }
-    bases = {"flask": f"http://127.0.0.1:{flask_port}/api", "fastapi": f"http://127.0.0.1:{fastapi_port}/api/v2"}
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        for name, command in commands.items():
-            log = folder / f"{name}.log"
-            with log.open("wb") as out:
-                processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
-            wait_until_up(processes[-1], bases[name] + "/health", log)
-    except BaseException:
-        _stop(processes)
-        raise
-    return {name: Door(name, base) for name, base in bases.items()}, processes
-
-
-def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -98,11 +57,11 @@ def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         token = factory.token(admin)
         session.expunge(admin)
     engine.dispose()
-    doors, processes = _start(url, folder)
+    doors, processes = start_doors(url, folder, flask_workers=2)  # two workers really race
     try:
         yield Deployment(doors, settings, admin, token)
     finally:
-        _stop(processes)
+        stop_processes(processes)
         if server is not None:
             server.drop(name)
         else:

@@ -6,60 +6,15 @@ environment variables, as in production.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from src.database.engines import create_sync_engine_from_settings, make_session_factory
-from tests.conftest import PASSWORD, Factory, make_settings
-
-ROOT = Path(__file__).resolve().parents[2]
-SECRET = "cross-door-jwt-secret-of-32-bytes!!"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Door:
-    name: str
-    base: str  # e.g. http://127.0.0.1:5123/api
-
-    def call(self, method: str, path: str, token: str | None = None, **kwargs: object) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = httpx.request(method, self.base + path, headers=headers, timeout=10, **kwargs)  # type: ignore[arg-type]
-        assert response.headers.get("x-served-by") == self.name
-        return response
-
-    def login(self, username: str) -> dict[str, str]:
-        response = self.call("POST", "/auth/login", json={"username": username, "password": PASSWORD})
-        assert response.status_code == 200, response.text
-        return response.json()  # type: ignore[no-any-return]
-
-
-def wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise AssertionError(f"server did not answer: {log.read_text()[-2000:]}")
-
+from tests.conftest import Factory, make_settings
+from tests.door_servers import SECRET, Door, start_doors, stop_processes
 
 @pytest.fixture(scope="module")
 def doors(migrated_template: Path | str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Door]]:
@@ -75,35 +30,11 @@ def doors(migrated_template: Path | str, tmp_path_factory: pytest.TempPathFactor
         seed(Factory(session, settings))
     engine.dispose()
 
-    env = {key: value for key, value in os.environ.items() if key != "TEST_DATABASE_URL"}
-    env.update(DATABASE_URL=url, FLASK_ENV="development", SECRET_KEY="cross-door-secret-key",
-               JWT_SECRET_KEY=SECRET, SCHEDULER_HOST="none", MAIL_ENABLED="false", ALLOW_PRIVATE_TARGETS="true",
-               DEFAULT_GITHUB_OWNER="default-org", PYTHONPATH=str(ROOT))
-    flask_port, fastapi_port = free_port(), free_port()
-    commands = {
-        "flask": [str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{flask_port}", "--workers", "1",
-                  "src.flask_app.wsgi:create_wsgi_app()"],
-        "fastapi": [str(ROOT / ".venv/bin/uvicorn"), "--factory", "src.fastapi_app.main:create_app",
-                    "--host", "127.0.0.1", "--port", str(fastapi_port)],
-    }
-    bases = {"flask": f"http://127.0.0.1:{flask_port}/api", "fastapi": f"http://127.0.0.1:{fastapi_port}/api/v2"}
-    processes: list[subprocess.Popen[bytes]] = []
+    doors, processes = start_doors(url, folder, flask_workers=1)
     try:
-        for name, command in commands.items():
-            log = folder / f"{name}.log"
-            with log.open("wb") as out:
-                processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
-            wait_until_up(processes[-1], bases[name] + "/health", log)
-        yield {name: Door(name, base) for name, base in bases.items()}
+        yield doors
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_processes(processes)
 
 
 def seed(factory: Factory) -> None:
