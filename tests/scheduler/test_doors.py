@@ -100,6 +100,57 @@ def test_job_created_through_the_door_fires_as_scheduled_with_its_fire_time(
     assert execution.scheduled_for == at.replace(tzinfo=None)
 
 
+def _scheduled_door_job(door: tuple[str, httpx.Client, SchedulerHost], factory: Factory,
+                        headers: dict[str, str], target: str) -> str:
+    prefix, client, host = door
+    factory.team("Team A", slug="team-a")
+    created = client.post(f"{prefix}/jobs", headers=headers, json={
+        "name": "door-edit-job", "cron_expression": "0 9 * * *", "target_url": target,
+        "end_date": (date.today() + timedelta(days=30)).isoformat(), "pic_team": "team-a",
+    })
+    assert created.status_code == 201, created.text
+    job_id: str = created.json()["job"]["id"]
+    _wait(lambda: job_id in host.runtime.scheduled_ids())
+    return job_id
+
+
+def test_job_paused_through_the_door_is_unscheduled_and_never_dispatched(
+    door: tuple[str, httpx.Client, SchedulerHost], factory: Factory, receiver: Receiver
+) -> None:
+    prefix, client, host = door
+    headers = _auth(factory, "user")
+    job_id = _scheduled_door_job(door, factory, headers, f"{receiver.url}/hook/paused")
+    fire_soon(host.runtime, job_id, delay=3.0)
+    assert client.put(f"{prefix}/jobs/{job_id}", headers=headers, json={"is_active": False}).status_code == 200
+    _wait(lambda: job_id not in host.runtime.scheduled_ids())
+    time.sleep(3.5)  # past the fire that was due
+    assert receiver.to("/hook/paused") == []
+
+
+def test_cron_changed_through_the_door_gives_the_new_next_run(
+    door: tuple[str, httpx.Client, SchedulerHost], factory: Factory, receiver: Receiver
+) -> None:
+    prefix, client, host = door
+    headers = _auth(factory, "user")
+    job_id = _scheduled_door_job(door, factory, headers, f"{receiver.url}/hook/cron")
+    before = host.runtime.scheduler.get_job(job_id).next_run_time
+    changed = client.put(f"{prefix}/jobs/{job_id}", headers=headers, json={"cron_expression": "30 21 * * *"})
+    assert changed.status_code == 200
+    expected = changed.json()["job"]["next_execution_at"]
+    _wait(lambda: (job := host.runtime.scheduler.get_job(job_id)) is not None and job.next_run_time != before)
+    assert host.runtime.scheduler.get_job(job_id).next_run_time.isoformat() == expected
+
+
+def test_job_deleted_through_the_door_is_removed_from_the_scheduler(
+    door: tuple[str, httpx.Client, SchedulerHost], factory: Factory, receiver: Receiver
+) -> None:
+    prefix, client, host = door
+    headers = _auth(factory, "user")
+    job_id = _scheduled_door_job(door, factory, headers, f"{receiver.url}/hook/deleted")
+    assert client.delete(f"{prefix}/jobs/{job_id}", headers=headers).status_code == 200
+    _wait(lambda: job_id not in host.runtime.scheduled_ids())
+
+
 def test_health_reports_the_running_scheduler_without_the_maintenance_job(
     door: tuple[str, httpx.Client, SchedulerHost], factory: Factory
 ) -> None:
