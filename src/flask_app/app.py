@@ -18,6 +18,7 @@ from src.core.request_log import REQUEST_ID_HEADER, log_request, request_id_from
 from src.database.engines import install_sqlite_pragmas, sync_engine_options, sync_url
 from src.flask_app.blueprints import register_blueprints
 from src.flask_app.errors import register_error_handlers
+from src.flask_app.proxy_headers import TrustedProxyFix
 from src.flask_app.runtime import FlaskRuntime
 from src.models import Base
 
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     register_error_handlers(app)
     register_blueprints(app)
+    app.wsgi_app = TrustedProxyFix(app.wsgi_app)  # type: ignore[method-assign]
 
     @app.before_request
     def _start_request_log() -> None:
