@@ -6,6 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +54,19 @@ class Settings(BaseSettings):
     SCHEDULER_MISFIRE_GRACE_SECONDS: int = 60
     SCHEDULER_MAX_CONCURRENT_RUNS: int = 50
 
+    # --- retention (0 days = keep forever) ---
+    # 180 days keeps two quarters of run history for "when did this start failing" questions, far
+    # beyond the dashboard's 30-day preset, while bounding the table on a busy deployment.
+    EXECUTION_RETENTION_DAYS: int = Field(default=180, ge=0)
+    # Notifications are an inbox, multiplied by the number of users (broadcasts); after 90 days
+    # an entry, read or unread, is no longer actionable.
+    NOTIFICATION_RETENTION_DAYS: int = Field(default=90, ge=0)
+    # Rows deleted per transaction: short write locks on SQLite, bounded bind-parameter lists.
+    RETENTION_BATCH_SIZE: int = Field(default=1000, ge=1, le=10000)
+    # Daily prune time (HH:MM) in SCHEDULER_TIMEZONE: a quiet hour, off the minute where
+    # "0 * * * *"-style jobs bunch up.
+    RETENTION_TIME: str = "03:17"
+
     # --- outbound: GitHub, webhooks ---
     GITHUB_TOKEN: str = ""
     GITHUB_API_BASE_URL: str = "https://api.github.com"
@@ -72,6 +86,20 @@ class Settings(BaseSettings):
     ADMIN_USERNAME: str = ""
     ADMIN_EMAIL: str = ""
     ADMIN_PASSWORD: str = ""
+
+    @field_validator("RETENTION_TIME")
+    @classmethod
+    def _check_retention_time(cls, value: str) -> str:
+        hour, _, minute = value.strip().partition(":")
+        if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+            raise ValueError("RETENTION_TIME must be HH:MM (24-hour), e.g. 03:17")
+        return f"{int(hour):02d}:{int(minute):02d}"
+
+    @property
+    def retention_hour_minute(self) -> tuple[int, int]:
+        """RETENTION_TIME as (hour, minute) in the scheduler timezone."""
+        hour, minute = self.RETENTION_TIME.split(":")
+        return int(hour), int(minute)
 
     @property
     def is_production(self) -> bool:

@@ -13,6 +13,8 @@ class Notification(Base):
     __table_args__ = (
         Index("ix_notifications_user_id_created_at", "user_id", "created_at"),
         Index("ix_notifications_user_id_is_read", "user_id", "is_read"),
+        # Retention walks old rows oldest first in batches (src/core/retention.py).
+        Index("ix_notifications_created_at", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
