@@ -4,7 +4,8 @@ Setup (contract 8.9): `AsyncIOScheduler` on the host's event loop, in-memory job
 database is the source of truth), schedule id = job id, name = job name, crontab trigger in the
 scheduler timezone (`triggers.build_trigger`), job defaults `coalesce=True` and
 `misfire_grace_time=SCHEDULER_MISFIRE_GRACE_SECONDS`, plus the internal `end_date_maintenance`
-job (Mondays 09:00).
+job (Mondays 09:00) and `retention_prune` job (daily at RETENTION_TIME); internal jobs are never
+counted, reconciled away or reported as missed fires.
 
 Firing: `FireExecutor` hands each fire's scheduled time to `SchedulerRuntime._fire`, which
 checks the lease is still trusted, waits for the job's previous run (one slot per job) and for
@@ -56,6 +57,7 @@ from src.core.end_dates import auto_pause
 from src.core.scheduler_sync import JobScheduleRow
 from src.models import Job
 from src.scheduler.maintenance import MAINTENANCE_JOB_ID, run_end_date_maintenance
+from src.scheduler.retention import RETENTION_JOB_ID, run_retention_prune
 from src.scheduler.services import RunServices
 from src.scheduler.transactions import in_transaction
 from src.scheduler.triggers import InvalidCron, build_trigger, last_fire_between
@@ -72,6 +74,8 @@ SYNC_OVERLAP = timedelta(seconds=120)
 INTERRUPTED_CHECK_SECONDS = 60.0
 # Cap of trigger steps when looking for missed fires with a non-cron trigger (tests).
 _MAX_TRIGGER_STEPS = 10_000
+# APScheduler jobs of the scheduler itself, not job schedules.
+INTERNAL_JOB_IDS = frozenset({MAINTENANCE_JOB_ID, RETENTION_JOB_ID})
 
 
 async def _default_run_fire(services: RunServices, job_id: str, scheduled_for: datetime) -> Any:
@@ -233,15 +237,15 @@ class SchedulerRuntime:
         return self.scheduler is not None and self.scheduler.running
 
     def scheduled_jobs_count(self) -> int:
-        """Job schedules, excluding the maintenance job (health and status, 3.1 / 6.11)."""
+        """Job schedules, excluding the internal jobs (health and status, 3.1 / 6.11)."""
         if self.scheduler is None:
             return 0
-        return sum(1 for job in self.scheduler.get_jobs() if job.id != MAINTENANCE_JOB_ID)
+        return sum(1 for job in self.scheduler.get_jobs() if job.id not in INTERNAL_JOB_IDS)
 
     def scheduled_ids(self) -> set[str]:
         if self.scheduler is None:
             return set()
-        return {job.id for job in self.scheduler.get_jobs() if job.id != MAINTENANCE_JOB_ID}
+        return {job.id for job in self.scheduler.get_jobs() if job.id not in INTERNAL_JOB_IDS}
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -269,6 +273,11 @@ class SchedulerRuntime:
         scheduler.add_job(
             self._maintenance, CronTrigger(day_of_week="mon", hour=9, minute=0, timezone=self.tz),
             id=MAINTENANCE_JOB_ID, name=MAINTENANCE_JOB_ID, replace_existing=True,
+        )
+        hour, minute = self.settings.retention_hour_minute
+        scheduler.add_job(
+            self._prune, CronTrigger(hour=hour, minute=minute, timezone=self.tz),
+            id=RETENTION_JOB_ID, name=RETENTION_JOB_ID, replace_existing=True,
         )
         scheduler.start()
         return await self.full_reconcile(covered_until=covered_until)
@@ -328,8 +337,12 @@ class SchedulerRuntime:
         if self.lease_valid():
             await run_end_date_maintenance(self.services)
 
+    async def _prune(self, *, scheduled_for: datetime | None = None) -> None:  # noqa: ARG002
+        if self.lease_valid():
+            await run_retention_prune(self.services, keep_going=self.lease_valid)
+
     def _on_missed(self, event: Any) -> None:
-        if event.job_id == MAINTENANCE_JOB_ID:
+        if event.job_id in INTERNAL_JOB_IDS:
             return
         self.missed_fires += 1
         log.warning("scheduled fire of job %s at %s skipped: later than the misfire grace time",
