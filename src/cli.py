@@ -1,4 +1,4 @@
-"""Operator commands: `python -m src.cli migrate | create-admin | ensure-admin | scheduler status | phase | serve`.
+"""Operator commands: `python -m src.cli migrate | create-admin | ensure-admin | scheduler status | phase | prune | serve`.
 
 Thin on purpose: each command builds settings, opens one session, calls the core, commits.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
@@ -147,6 +148,50 @@ def cmd_phase(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prune(settings: Settings, args: argparse.Namespace) -> int:
+    """Delete executions and notifications past their retention now, one transaction per batch."""
+    from src.core.retention import (
+        BATCH_PAUSE_SECONDS,
+        PruneCounts,
+        add_batch,
+        batch_steps,
+        prunable_counts,
+        retention_policy,
+    )
+    from src.database.engines import create_sync_engine_from_settings, make_session_factory
+
+    policy = retention_policy(settings)
+    engine = create_sync_engine_from_settings(settings)
+    try:
+        with make_session_factory(engine)() as session:
+            if args.dry_run:
+                counts = prunable_counts(session, policy)
+            else:
+                counts = PruneCounts()
+                for table, step in batch_steps(policy):
+                    while True:
+                        with session.begin():
+                            removed = step(session)
+                        add_batch(counts, table, removed)
+                        if removed < policy.batch_size:
+                            break
+                        time.sleep(BATCH_PAUSE_SECONDS)
+    finally:
+        engine.dispose()
+    verb = "would remove" if args.dry_run else "removed"
+    for table, count, cutoff, setting, column in (
+        ("executions", counts.executions, policy.execution_cutoff, "EXECUTION_RETENTION_DAYS", "started"),
+        ("notifications", counts.notifications, policy.notification_cutoff, "NOTIFICATION_RETENTION_DAYS", "created"),
+    ):
+        if cutoff is None:
+            print(f"{table}: kept forever ({setting}=0)")
+        else:
+            print(f"{table}: {verb} {count} {column} before {cutoff:%Y-%m-%d %H:%M} UTC")
+    if not args.dry_run:
+        print(f"{counts.batches} batch(es) of at most {policy.batch_size}, each committed on its own")
+    return 0
+
+
 def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
     """Run nginx, gunicorn and uvicorn (or the embedded composition) in the foreground."""
     from src.deploy.supervisor import serve
@@ -160,6 +205,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "ensure-admin": cmd_ensure_admin,
     "scheduler": cmd_scheduler_status,
     "phase": cmd_phase,
+    "prune": cmd_prune,
     "serve": cmd_serve,
 }
 
@@ -180,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     phase.add_argument("action", choices=["show", "render", "side-by-side", "cutover"])
     phase.add_argument("--force", action="store_true",
                        help="switch even when the door that will serve /api does not answer")
+    prune = commands.add_parser(
+        "prune", help="delete executions and notifications older than their retention (what the daily job does)")
+    prune.add_argument("--dry-run", action="store_true", help="only count what would be removed")
     commands.add_parser("serve", help="run nginx + gunicorn + uvicorn in the foreground (what `make run` does)")
     return parser
 
