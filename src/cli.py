@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
@@ -150,32 +149,14 @@ def cmd_phase(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_prune(settings: Settings, args: argparse.Namespace) -> int:
     """Delete executions and notifications past their retention now, one transaction per batch."""
-    from src.core.retention import (
-        BATCH_PAUSE_SECONDS,
-        PruneCounts,
-        add_batch,
-        batch_steps,
-        prunable_counts,
-        retention_policy,
-    )
+    from src.core.retention import prunable_counts, prune_in_batches, retention_policy
     from src.database.engines import create_sync_engine_from_settings, make_session_factory
 
     policy = retention_policy(settings)
     engine = create_sync_engine_from_settings(settings)
     try:
         with make_session_factory(engine)() as session:
-            if args.dry_run:
-                counts = prunable_counts(session, policy)
-            else:
-                counts = PruneCounts()
-                for table, step in batch_steps(policy):
-                    while True:
-                        with session.begin():
-                            removed = step(session)
-                        add_batch(counts, table, removed)
-                        if removed < policy.batch_size:
-                            break
-                        time.sleep(BATCH_PAUSE_SECONDS)
+            counts = prunable_counts(session, policy) if args.dry_run else prune_in_batches(session, policy)
     finally:
         engine.dispose()
     verb = "would remove" if args.dry_run else "removed"

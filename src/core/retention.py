@@ -8,12 +8,14 @@ Rules (settings EXECUTION_RETENTION_DAYS, NOTIFICATION_RETENTION_DAYS; 0 keeps r
 - notifications that point at a deleted execution keep existing with `related_execution_id`
   null, as when a job is deleted (contract 4.5).
 
-Each function handles one batch and never commits: the caller commits every batch on its own,
-so no prune holds a write lock for longer than one batch.
+Each batch function never commits: the caller commits every batch on its own (the scheduler
+through `in_transaction`, the CLI through `prune_in_batches`), so no prune holds a write lock for
+longer than one batch.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -131,3 +133,21 @@ def add_batch(counts: PruneCounts, table: str, removed: int) -> None:
         counts.executions += removed
     else:
         counts.notifications += removed
+
+
+def prune_in_batches(session: Session, policy: RetentionPolicy, *, pause: float = BATCH_PAUSE_SECONDS) -> PruneCounts:
+    """The synchronous prune (CLI): every step until a batch comes up short, committing each batch."""
+    counts = PruneCounts()
+    for table, step in batch_steps(policy):
+        while True:
+            try:
+                removed = step(session)
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            add_batch(counts, table, removed)
+            if removed < policy.batch_size:
+                break
+            time.sleep(pause)
+    return counts

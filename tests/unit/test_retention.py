@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from src.config import Settings
 from src.core.retention import (
     PruneCounts,
-    add_batch,
     batch_steps,
     prunable_counts,
     prune_executions_batch,
+    prune_in_batches,
     retention_policy,
 )
 from src.models import Job, JobExecution, Notification, User, utcnow
@@ -46,17 +46,8 @@ def job(factory: Factory, owner: User) -> Job:
 
 
 def prune(db: Session, settings: Settings) -> PruneCounts:
-    """What the CLI and the scheduler do: each batch in its own transaction until one comes up short."""
-    policy = retention_policy(settings, now=NOW)
-    counts = PruneCounts()
-    for table, step in batch_steps(policy):
-        while True:
-            removed = step(db)
-            db.commit()
-            add_batch(counts, table, removed)
-            if removed < policy.batch_size:
-                break
-    return counts
+    """What the CLI does: each batch in its own transaction until one comes up short."""
+    return prune_in_batches(db, retention_policy(settings, now=NOW), pause=0)
 
 
 def execution_ids(db: Session) -> set[str]:
