@@ -1,0 +1,291 @@
+"""Start and stop what the API benchmark measures, all on free loopback ports.
+
+- the deployment as `python -m src.cli serve` runs it: gunicorn (Flask, 1 worker, gthread, 8
+  threads) and uvicorn (FastAPI, 1 worker) behind the private nginx, phase side-by-side;
+- the ceiling: bench/api/hello.py under uvicorn with the door's flags, behind a second private
+  nginx rendered from the same template (its /api/v2 upstream is the hello app);
+- the slow receiver for test-run.
+
+The scheduler is off (SCHEDULER_HOST=none) so nothing but the benchmark's requests runs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from src.config import PROJECT_ROOT, Settings
+from src.deploy.nginx import NginxInstance, find_nginx, render
+from src.deploy.supervisor import APP_KEEPALIVE_SECONDS
+
+START_TIMEOUT_SECONDS = 60
+STOP_TIMEOUT_SECONDS = 20
+DRAIN_TIMEOUT_SECONDS = 60
+# A health probe this quick (or 3x its idle time, if more) means no backlog is left in front of it.
+DRAINED_PROBE_SECONDS = 0.05
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bench_environment(database_url: str, ports: dict[str, int], nginx_prefix: Path) -> dict[str, str]:
+    """The deployment's settings: production mode, explicit secrets, loopback targets allowed."""
+    return {
+        **{key: value for key, value in os.environ.items() if not key.startswith(("SCHEDULER_", "ADMIN_"))},
+        "DATABASE_URL": database_url,
+        "FLASK_ENV": "production",
+        "SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
+        "JWT_SECRET_KEY": "bench-jwt-secret-key-0123456789abcdef01234",
+        # A full run takes about 25 minutes; the tokens are minted once, at the start.
+        "JWT_ACCESS_TOKEN_EXPIRES": "86400",
+        "CORS_ORIGINS": "http://localhost:5173",
+        # test-run calls the slow receiver on 127.0.0.1, which production refuses by default.
+        "ALLOW_PRIVATE_TARGETS": "true",
+        "SCHEDULER_HOST": "none",
+        "MAIL_ENABLED": "false",
+        "GITHUB_TOKEN": "",
+        "GITHUB_API_BASE_URL": "http://127.0.0.1:9",
+        "DEFAULT_GITHUB_OWNER": "bench-org",
+        "HTTP_PORT": str(ports["http"]),
+        "FLASK_PORT": str(ports["flask"]),
+        "FASTAPI_PORT": str(ports["fastapi"]),
+        "GUNICORN_WORKERS": "1",
+        "GUNICORN_THREADS": "8",
+        "NGINX_PREFIX": str(nginx_prefix),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found += [int(child) for child in (task / "children").read_text().split()]
+    except OSError:
+        pass
+    return found
+
+
+def process_tree(pid: int) -> list[int]:
+    """The process and all its descendants."""
+    tree, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        tree.append(current)
+        pending += _children(current)
+    return tree
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def rss_mb(pid: int, tree: bool = True) -> float:
+    """Resident memory (VmRSS) of the process (and its descendants), in MB."""
+    total_kb = 0
+    for member in process_tree(pid) if tree else [pid]:
+        try:
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kb += int(line.split()[1])
+        except OSError:
+            continue
+    return total_kb / 1024
+
+
+def cpu_seconds(pid: int, tree: bool = True) -> float:
+    """User + system CPU time of the process (and its living descendants)."""
+    total = 0
+    for member in process_tree(pid) if tree else [pid]:
+        try:
+            # Fields after the command (which may hold spaces) start after the last ')'.
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / _CLOCK_TICKS
+
+
+def _probe(url: str, timeout: float) -> float:
+    """Seconds a GET took to answer 200, or infinity."""
+    started = time.monotonic()
+    try:
+        ok = httpx.get(url, timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        ok = False
+    return time.monotonic() - started if ok else float("inf")
+
+
+@dataclass
+class Stack:
+    """The running processes; `servers` maps a label to the pid whose tree is measured."""
+
+    folder: Path
+    database_url: str
+    ports: dict[str, int] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    servers: dict[str, int] = field(default_factory=dict)
+    # Health-probe latency of each door when nothing else runs (calibrated on first use, before load).
+    idle_probe_seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['http']}"
+
+    @property
+    def hello_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['hello_http']}"
+
+    @property
+    def receiver_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['receiver']}"
+
+    def start(self) -> None:
+        self.ports = {name: free_port() for name in ("http", "flask", "fastapi", "hello", "hello_http", "receiver")}
+        env = bench_environment(self.database_url, self.ports, self.folder / "nginx")
+        try:
+            self._spawn("serve", [sys.executable, "-m", "src.cli", "serve"], env)
+            self._spawn("hello", [sys.executable, "-m", "uvicorn", "bench.api.hello:app",
+                                  "--host", "127.0.0.1", "--port", str(self.ports["hello"]),
+                                  "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1", "--no-access-log",
+                                  "--timeout-keep-alive", str(APP_KEEPALIVE_SECONDS)], env)
+            self._start_hello_nginx(env)
+            self._spawn("receiver", [sys.executable, "-m", "bench.api.slow_receiver",
+                                     "--port", str(self.ports["receiver"]), "--delay", "0.2"], env)
+            self._wait_until_up()
+            self._find_servers()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _spawn(self, label: str, command: list[str], env: dict[str, str]) -> None:
+        # Own session: a Ctrl-C in the terminal reaches only the benchmark, which stops these in order.
+        with (self.folder / f"{label}.log").open("wb") as log:
+            self.processes[label] = subprocess.Popen(
+                command, cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True)
+
+    def _start_hello_nginx(self, env: dict[str, str]) -> None:
+        binary = find_nginx()
+        if binary is None:
+            raise RuntimeError("the API benchmark needs nginx (apt-get install nginx, or set NGINX_BIN)")
+        # The door's own template: /api/v2/* (and, unused, /api/*) go to the hello app.
+        settings = Settings(_env_file=None, HTTP_PORT=self.ports["hello_http"],  # type: ignore[call-arg]
+                            FLASK_PORT=self.ports["hello"], FASTAPI_PORT=self.ports["hello"])
+        nginx = NginxInstance(binary, self.folder / "nginx-hello")
+        nginx.install(render("side-by-side", settings))
+        self._spawn("hello-nginx", nginx.foreground_command(), env)
+
+    def _wait_until_up(self) -> None:
+        probes = {
+            f"{self.url}/api/health": "flask",
+            f"{self.url}/api/v2/health": "fastapi",
+            f"{self.hello_url}/api/v2/hello": None,
+            f"{self.receiver_url}/count": None,
+        }
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        for url, served_by in probes.items():
+            while not self._answers(url, served_by):
+                for label, process in self.processes.items():
+                    if process.poll() is not None:
+                        raise RuntimeError(f"{label} exited with {process.returncode}:\n{self.log_tail(label)}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{url} did not answer within {START_TIMEOUT_SECONDS} s:\n"
+                                       f"{self.log_tail('serve')}")
+                time.sleep(0.2)
+
+    @staticmethod
+    def _answers(url: str, served_by: str | None) -> bool:
+        try:
+            response = httpx.get(url, timeout=2)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200 and (served_by is None or response.headers.get("x-served-by") == served_by)
+
+    def _find_servers(self) -> None:
+        """The pids to measure: the supervisor's children, told apart by their command line."""
+        self.servers = {"supervisor": self.processes["serve"].pid}
+        for child in _children(self.processes["serve"].pid):
+            command = _cmdline(child)
+            for label, marker in (("flask", "gunicorn"), ("fastapi", "uvicorn"), ("nginx", "nginx")):
+                if marker in command:
+                    self.servers[label] = child
+        self.servers["hello"] = self.processes["hello"].pid
+        missing = {"flask", "fastapi", "nginx"} - set(self.servers)
+        if missing:
+            raise RuntimeError(f"serve started no {', '.join(sorted(missing))}:\n{self.log_tail('serve')}")
+
+    def receiver_count(self) -> int:
+        return int(httpx.get(f"{self.receiver_url}/count", timeout=5).json()["answered"])
+
+    def memory(self) -> dict[str, float]:
+        # The supervisor alone: its descendants are the servers, counted under their own labels.
+        return {label: round(rss_mb(pid, tree=label != "supervisor"), 1) for label, pid in self.servers.items()}
+
+    def cpu(self) -> dict[str, float]:
+        return {label: cpu_seconds(pid, tree=label != "supervisor") for label, pid in self.servers.items()}
+
+    def calibrate(self, health_urls: list[str]) -> None:
+        """Each door's health-probe latency with no load, the yardstick of `wait_until_drained`."""
+        for url in health_urls:
+            self.idle_probe_seconds[url] = statistics.median(_probe(url, 2) for _ in range(5))
+
+    def wait_until_drained(self, health_url: str, timeout: float = DRAIN_TIMEOUT_SECONDS) -> bool:
+        """Wait until the door answers its health probe quickly again, twice in a row.
+
+        wrk stops with requests still queued in the server (nginx drops the client, the app still
+        runs what it accepted); measuring before they are done would charge one run's backlog to
+        the next run, or to the other door through the shared CPUs.
+        """
+        if health_url not in self.idle_probe_seconds:
+            self.calibrate([health_url])
+        quick = max(DRAINED_PROBE_SECONDS, 3 * self.idle_probe_seconds[health_url])
+        deadline = time.monotonic() + timeout
+        quick_in_a_row = 0
+        while time.monotonic() < deadline:
+            quick_in_a_row = quick_in_a_row + 1 if _probe(health_url, timeout) < quick else 0
+            if quick_in_a_row == 2:
+                return True
+            time.sleep(0.1)
+        return False
+
+    def log_tail(self, label: str, lines: int = 40) -> str:
+        try:
+            return "\n".join((self.folder / f"{label}.log").read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        """nginx and the apps stop through the supervisor (nginx first); the rest directly."""
+        order = [("serve", signal.SIGTERM), ("hello-nginx", signal.SIGQUIT), ("hello", signal.SIGTERM),
+                 ("receiver", signal.SIGTERM)]
+        for label, stop_signal in order:
+            process = self.processes.get(label)
+            if process is not None and process.poll() is None:
+                process.send_signal(stop_signal)
+        for label, _signal in order:
+            process = self.processes.get(label)
+            if process is None:
+                continue
+            try:
+                process.wait(STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                # Its own session: the group holds it and anything it started.
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
