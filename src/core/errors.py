@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+
+# How long a client should wait before retrying a 503 (`Retry-After`): a restarting database is
+# usually back within seconds, and the pools reconnect on the first request after that.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
 
 class CoreError(Exception):
     """An expected failure with an HTTP status and the `{"error", "message"}` body."""
 
     status_code = 400
+    # Seconds for a `Retry-After` header (429, 503); None sends none.
+    retry_after: int | None = None
     # True when the work done before the error must still be committed (e.g. a manual run of an
     # expired job auto-pauses it, then answers 400).
     keep_changes = False
@@ -75,4 +83,19 @@ def unstorable_value() -> Invalid:
 
 
 def database_unavailable() -> ServiceUnavailable:
-    return ServiceUnavailable("Service unavailable", "Database unavailable, retry shortly.")
+    error = ServiceUnavailable("Service unavailable", "Database unavailable, retry shortly.")
+    error.retry_after = DATABASE_RETRY_AFTER_SECONDS
+    return error
+
+
+# Errors that mean "the database cannot be reached right now" (refused, dropped, shutting down,
+# a closed connection); each door answers them with `database_unavailable()`, never a 500.
+DATABASE_UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError, DisconnectionError)
+
+
+def is_database_unavailable(exc: BaseException | None) -> bool:
+    """True when `exc` says the database is unreachable rather than that a statement was wrong."""
+    if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
+        return True
+    # A driver may report a dropped connection with another error class; SQLAlchemy flags it.
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated

@@ -7,16 +7,33 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from src.core.errors import CoreError, database_unavailable, method_not_allowed, route_not_found, unstorable_value
+from src.core.errors import (
+    DATABASE_UNAVAILABLE_ERRORS,
+    CoreError,
+    database_unavailable,
+    is_database_unavailable,
+    method_not_allowed,
+    route_not_found,
+    unstorable_value,
+)
 
 log = logging.getLogger(__name__)
 
 
 def envelope(error: CoreError) -> JSONResponse:
-    return JSONResponse(error.body(), status_code=error.status_code)
+    response = JSONResponse(error.body(), status_code=error.status_code)
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def database_down(exc: BaseException) -> JSONResponse:
+    # The class only: a driver's message may name the host, port and user.
+    log.warning("database unavailable: %s", exc.__class__.__name__)
+    return envelope(database_unavailable())
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -33,11 +50,7 @@ def _validation_message(exc: RequestValidationError) -> str:
 def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CoreError)
     async def _core_error(_request: Request, exc: CoreError) -> JSONResponse:
-        response = envelope(exc)
-        retry_after = getattr(exc, "retry_after", None)
-        if retry_after is not None:
-            response.headers["Retry-After"] = str(retry_after)
-        return response
+        return envelope(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -55,13 +68,16 @@ def register_error_handlers(app: FastAPI) -> None:
     async def _unstorable(_request: Request, _exc: DataError) -> JSONResponse:
         return envelope(unstorable_value())
 
-    @app.exception_handler(OperationalError)
-    async def _database_down(_request: Request, exc: OperationalError) -> JSONResponse:
-        log.warning("database unavailable: %s", exc.__class__.__name__)
-        return envelope(database_unavailable())
+    async def _database_down(_request: Request, exc: Exception) -> JSONResponse:
+        return database_down(exc)
+
+    for error_class in DATABASE_UNAVAILABLE_ERRORS:
+        app.add_exception_handler(error_class, _database_down)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_database_unavailable(exc):
+            return database_down(exc)
         log.exception("unexpected error")
         settings = request.app.state.settings
         message = str(exc) if settings.expose_error_details else "Internal server error"

@@ -5,10 +5,18 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, current_app, g, jsonify
-from sqlalchemy.exc import DataError, OperationalError
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from sqlalchemy.exc import DataError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
-from src.core.errors import CoreError, database_unavailable, method_not_allowed, route_not_found, unstorable_value
+from src.core.errors import (
+    DATABASE_UNAVAILABLE_ERRORS,
+    CoreError,
+    database_unavailable,
+    is_database_unavailable,
+    method_not_allowed,
+    route_not_found,
+    unstorable_value,
+)
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +24,24 @@ log = logging.getLogger(__name__)
 def error_response(error: CoreError) -> Response:
     response = jsonify(error.body())
     response.status_code = error.status_code
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def database_down(error: BaseException) -> Response:
+    # The class only: a driver's message may name the host, port and user.
+    log.warning("database unavailable: %s", error.__class__.__name__)
+    return error_response(database_unavailable())
+
+
+def unexpected_error(error: BaseException) -> Response:
+    """The contract's 500, with the exception text only when EXPOSE_ERROR_DETAILS is on."""
+    log.error("unexpected error", exc_info=error)
+    settings = current_app.extensions["settings"]
+    message = str(error) if settings.expose_error_details else "Internal server error"
+    response = jsonify({"error": "Internal server error", "message": message})
+    response.status_code = 500
     return response
 
 
@@ -51,16 +77,20 @@ def register_error_handlers(app: Flask) -> None:
     def _unstorable(_error: DataError) -> Response:
         return error_response(unstorable_value())
 
-    @app.errorhandler(OperationalError)
-    def _database_down(error: OperationalError) -> Response:
-        log.warning("database unavailable: %s", error.__class__.__name__)
-        return error_response(database_unavailable())
+    for error_class in DATABASE_UNAVAILABLE_ERRORS:
+        app.register_error_handler(error_class, database_down)
+
+    @app.errorhandler(InternalServerError)
+    def _failed_outside_the_view(error: InternalServerError) -> Response:
+        # An exception raised after the view (the commit in after_request) reaches Flask as a
+        # 500 wrapping it; a database that went away still answers the 503.
+        original = error.original_exception
+        if is_database_unavailable(original):
+            return database_down(original)
+        return unexpected_error(original or error)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
-        log.exception("unexpected error")
-        settings = current_app.extensions["settings"]
-        message = str(error) if settings.expose_error_details else "Internal server error"
-        response = jsonify({"error": "Internal server error", "message": message})
-        response.status_code = 500
-        return response
+        if is_database_unavailable(error):
+            return database_down(error)
+        return unexpected_error(error)
