@@ -14,6 +14,10 @@ from sqlalchemy import create_engine
 from src.config import Settings
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# A PostgreSQL host that accepts TCP but never answers (frozen, black-holed) would otherwise hold a
+# request for the OS's TCP timeout; with this bound it gets the 503 instead. A URL's own
+# `?connect_timeout=` wins.
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
 
 
 def sync_url(database_url: str) -> str:
@@ -58,11 +62,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _postgres_connect_args(database_url: str) -> dict[str, Any]:
+    if "connect_timeout" in make_url(database_url).query:
+        return {}
+    return {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
+
+
 def sync_engine_options(database_url: str) -> dict[str, Any]:
     """Engine keyword arguments shared by our engines and Flask-SQLAlchemy's."""
     if is_sqlite(database_url):
         return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    # pre-ping: after a database restart every pooled connection is dead; each is replaced on
+    # checkout instead of failing one request apiece.
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10,
+            "connect_args": _postgres_connect_args(database_url)}
 
 
 def install_sqlite_pragmas(engine: Engine) -> None:
@@ -95,7 +108,7 @@ def create_async_engine_from_settings(
         )
     else:
         engine = create_async_engine(
-            url, pool_pre_ping=True,
+            url, pool_pre_ping=True, connect_args=_postgres_connect_args(url),
             pool_size=10 if pool_size is None else pool_size,
             max_overflow=10 if max_overflow is None else max_overflow,
         )
