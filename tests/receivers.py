@@ -1,4 +1,5 @@
-"""Real loopback servers for outbound tests: an HTTP receiver that records requests, an SMTP sink.
+"""Real loopback servers for outbound tests: an HTTP receiver that records requests, an SMTP sink,
+and TCP servers that reset or never answer (FaultyServer).
 
 Import the fixtures into a test module: `from tests.receivers import receiver, smtp  # noqa: F401`.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope
@@ -120,6 +122,81 @@ def receiver() -> Iterator[Receiver]:
         server.stop()
 
 
+class FaultyServer:
+    """A TCP server on 127.0.0.1 that accepts connections and then misbehaves.
+
+    `reset`: reads what the client sends, then closes with a TCP reset (SO_LINGER 0).
+    `silent`: reads what the client sends and never answers (the connection stays open until
+    `stop`), like a frozen server or a black hole past the handshake. Also used as a "database"
+    that accepts TCP but never speaks.
+    """
+
+    def __init__(self, mode: Literal["reset", "silent"], port: int = 0) -> None:
+        self.mode = mode
+        self.accepted = 0
+        self._held: list[socket.socket] = []
+        self._stopping = threading.Event()
+        self._listener = socket.socket()
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", port))
+        self._listener.listen(64)
+        self._listener.settimeout(0.05)
+        self.port: int = self._listener.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                connection, _address = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.accepted += 1
+            connection.settimeout(0.5)
+            try:
+                connection.recv(65536)  # the request (or a startup packet) has arrived
+            except OSError:
+                pass
+            if self.mode == "reset":
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                connection.close()
+            else:
+                self._held.append(connection)
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self) -> FaultyServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(5)
+        self._listener.close()
+        for connection in self._held:
+            connection.close()
+
+
+@pytest.fixture
+def resetting_server() -> Iterator[FaultyServer]:
+    server = FaultyServer("reset").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[FaultyServer]:
+    server = FaultyServer("silent").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def closed_port_url(path: str = "/hook") -> str:
     """A loopback URL nothing listens on (the port was just free)."""
     with socket.socket() as sock:
@@ -154,9 +231,13 @@ class Mail:
 
 
 class SmtpSink:
-    """An aiosmtpd server on its own loop thread, collecting every accepted message."""
+    """An aiosmtpd server on its own loop thread, collecting every accepted message.
 
-    def __init__(self) -> None:
+    `data_reply` is the answer to each message; a 5xx one refuses it (nothing is collected).
+    """
+
+    def __init__(self, data_reply: str = "250 Message accepted") -> None:
+        self.data_reply = data_reply
         self.mails: list[Mail] = []
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -164,10 +245,12 @@ class SmtpSink:
         self._server: asyncio.base_events.Server | None = None
 
     async def handle_DATA(self, _server: SMTP, _session: Any, envelope: Envelope) -> str:  # noqa: N802
+        if not self.data_reply.startswith("250"):
+            return self.data_reply
         raw = envelope.original_content or envelope.content or b""
         data = raw if isinstance(raw, bytes) else raw.encode()
         self.mails.append(Mail(envelope.mail_from or "", list(envelope.rcpt_tos), message_from_bytes(data)))
-        return "250 Message accepted"
+        return self.data_reply
 
     def start(self) -> SmtpSink:
         self.thread.start()
