@@ -29,7 +29,7 @@ class SchedulerProcessState:
 
     running: bool = False
     is_leader: bool = False
-    scheduled_jobs_count: int = 0  # excludes the maintenance job
+    scheduled_jobs_count: int = 0  # excludes the internal maintenance and retention jobs
     last_resync_at: datetime | None = None
 
 
