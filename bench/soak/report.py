@@ -44,10 +44,11 @@ def print_report(result: dict[str, Any]) -> None:
     print()
     print(f"fires over {window['covered_minutes']} whole minutes: expected {fires['expected']}, "
           f"arrived {fires['arrived']} ({fires['distinct']} distinct), lost {fires['lost']}, "
-          f"duplicates {fires['duplicates']}, stray {fires['stray_arrivals']}")
+          f"duplicates {fires['duplicates']}, unmatched {fires['unmatched_arrivals']}, stray {fires['stray_arrivals']}")
     print(f"  execution rows {fires['db_rows']} ({fires['db_distinct']} distinct, missing {fires['db_lost']}) "
           f"by status {fires['db_by_status']}")
-    print(f"  arrival after the minute: p50 {fires['lag_p50_s']} s, max {fires['lag_max_s']} s; "
+    print(f"  arrival after the scheduled minute: p50 {fires['lag_p50_s']} s, p99 {fires['lag_p99_s']} s, "
+          f"max {fires['lag_max_s']} s; "
           f"per minute {fires['per_minute']}")
     print()
     print(f"{'process':9} {'RSS start':>12} {'RSS end':>12} {'growth':>8}  pids")

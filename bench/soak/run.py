@@ -195,7 +195,7 @@ async def soak(args: argparse.Namespace, stack: Stack, url: str, users: dict[str
         if open_runs == 0 and (not minutes or time.time() > minutes[-1] + 5):
             break
         await asyncio.sleep(2)
-    rows = await asyncio.to_thread(db_query, url, lambda s: scheduled_rows(s, job_ids, minutes))
+    rows = await asyncio.to_thread(db_query, url, lambda s: scheduled_rows(s, job_ids))
     fires = count_fires(receiver.snapshot(), fired, minutes, rows)
     stray = sum(1 for a in receiver.snapshot() if a.path.startswith("/stray/"))
     return {
@@ -212,12 +212,17 @@ def log_findings(log_path: Path) -> dict[str, int]:
     text = log_path.read_text(errors="replace")
     patterns = {
         "tracebacks": r"Traceback \(most recent call last\)",
-        "errors": r" ERROR ",
+        "error_lines": r'"level": "ERROR"| ERROR ',
         "missed_fires": r"skipped: later than the misfire grace time",
-        "lease_lost": r"scheduler lease lost|lease renewal was late|lease not held",
+        "fires_refused_not_leader": r"lease not held: fire of",
+        "lease_late_or_lost": r"scheduler lease renewal was late|scheduler lease lost",
+        "leader_starts": r"scheduler lease acquired by",
         "gunicorn_worker_boots": r"Booting worker with pid",
     }
-    return {name: len(re.findall(pattern, text)) for name, pattern in patterns.items()}
+    found = {name: len(re.findall(pattern, text)) for name, pattern in patterns.items()}
+    found["interrupted_runs_closed"] = sum(
+        int(n) for n in re.findall(r"closed (\d+) run\(s\) left running by a process that stopped", text))
+    return found
 
 
 def growth_percent(rss: dict[str, Any], kind: str) -> float:
