@@ -32,5 +32,5 @@ def auto_pause(session: Session, settings: Settings, job: Job) -> bool:
     job.is_active = False
     session.flush()
     notify_owner_and_admins(session, job, AUTO_PAUSE_TITLE, auto_pause_message(job), "warning")
-    slack_alerts.queue_alert(session, slack_alerts.auto_paused_text(session, settings, job))
+    slack_alerts.queue_alert(session, slack_alerts.auto_paused_text(session, settings, job), job_name=job.name)
     return True

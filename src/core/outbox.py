@@ -20,6 +20,8 @@ class SlackMessage:
     webhook_url: str
     text: str
     channel: str | None = None
+    # The job the message is about, named in the log when it cannot be delivered.
+    job_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class EmailMessage:
     subject: str
     html: str
     text: str
+    job_name: str | None = None
 
 
 @dataclass

@@ -135,9 +135,10 @@ def announce_run(session: Session, settings: Settings, execution_id: str) -> Non
         slack_alerts.queue_alert(
             session,
             slack_alerts.failed_text(session, settings, job, execution.trigger_type, execution.error_message),
+            job_name=job.name,
         )
     elif _previous_run_failed(session, execution):
-        slack_alerts.queue_alert(session, slack_alerts.recovered_text(session, settings, job))
+        slack_alerts.queue_alert(session, slack_alerts.recovered_text(session, settings, job), job_name=job.name)
 
 
 def _previous_run_failed(session: Session, execution: JobExecution) -> bool:
@@ -179,7 +180,7 @@ def _queue_email(session: Session, job: Job, execution: JobExecution) -> None:
     if not recipients:
         return
     message = failure_email(job, execution) if failed else success_email(job, execution)
-    outbox.queue(session, outbox.EmailMessage(recipients=tuple(recipients), **message))
+    outbox.queue(session, outbox.EmailMessage(recipients=tuple(recipients), job_name=job.name, **message))
 
 
 def failure_email(job: Job, execution: JobExecution) -> dict[str, str]:

@@ -54,11 +54,11 @@ def ending_soon_text(session: Session, settings: Settings, job: Job, days_left: 
     )
 
 
-def queue_alert(session: Session, text: str) -> bool:
-    """Queue `text` for the configured Slack webhook; False (nothing queued) when Slack is off."""
+def queue_alert(session: Session, text: str, *, job_name: str) -> bool:
+    """Queue `text` about job `job_name` for the configured Slack webhook; False when Slack is off."""
     target = slack_target(session)
     if target is None:
         return False
     webhook_url, channel = target
-    outbox.queue(session, outbox.SlackMessage(webhook_url=webhook_url, text=text, channel=channel))
+    outbox.queue(session, outbox.SlackMessage(webhook_url=webhook_url, text=text, channel=channel, job_name=job_name))
     return True

@@ -1,8 +1,7 @@
-"""Email through fastapi-mail (contract 8.6): multipart HTML + text; failures logged, never raised."""
+"""Email through fastapi-mail (contract 8.6): multipart HTML + text; a failure is a DeliveryFailed."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 from fastapi_mail import ConnectionConfig, FastMail, MessageSchema, MessageType
@@ -10,8 +9,7 @@ from fastapi_mail.schemas import MultipartSubtypeEnum
 from pydantic import NameEmail, SecretStr
 
 from src.config import Settings
-
-log = logging.getLogger(__name__)
+from src.integrations.results import DeliveryFailed, without_secrets
 
 SMTP_TIMEOUT_SECONDS = 30
 
@@ -50,7 +48,8 @@ class Mailer:
         )
 
     async def send(self, recipients: Sequence[str], subject: str, html: str, text: str) -> bool:
-        """Send one message to `recipients`; True when the SMTP server accepted it."""
+        """Send one message to `recipients`: True once the SMTP server accepted it, False when email is
+        off or nobody is to receive it; raises DeliveryFailed when the server is down or refuses."""
         if not self.enabled or not recipients:
             return False
         # model_construct for the same reason as above: recipient addresses are not re-validated.
@@ -74,6 +73,6 @@ class Mailer:
         try:
             await FastMail(self._config()).send_message(message)
         except Exception as exc:  # noqa: BLE001 - mail problems never fail a run
-            log.warning("Email %r to %d recipient(s) failed: %s", subject, len(recipients), exc)
-            return False
+            reason = f"SMTP to {len(recipients)} recipient(s) failed: {exc}"
+            raise DeliveryFailed(without_secrets(reason, self.settings.MAIL_PASSWORD)) from exc
         return True

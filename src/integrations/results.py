@@ -1,4 +1,4 @@
-"""What one dispatch produced, in the terms of the execution row (contract 8.2)."""
+"""What one dispatch produced, in the terms of the execution row (contract 8.2), and a failed delivery."""
 
 from __future__ import annotations
 
@@ -13,3 +13,22 @@ class DispatchResult:
     output: str | None = None
     # Set when the call used a different target than planned (GitHub `.yml`/`.yaml` retry).
     target: str | None = None
+
+
+class DeliveryFailed(Exception):
+    """A Slack or email message that was due could not be delivered.
+
+    `reason` is safe to log: it never holds a webhook URL or a password.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def without_secrets(text: str, *secrets: str | None) -> str:
+    """`text` with every non-empty secret replaced by `***`."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text

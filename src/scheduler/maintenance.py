@@ -61,7 +61,9 @@ def end_date_maintenance(session: Session, settings: Settings, today: date | Non
         assert job.end_date is not None
         days_left = (job.end_date - today).days
         notify_owner_and_admins(session, job, ENDING_SOON_TITLE, ending_soon_message(job, days_left), "warning")
-        slack_alerts.queue_alert(session, slack_alerts.ending_soon_text(session, settings, job, days_left))
+        slack_alerts.queue_alert(
+            session, slack_alerts.ending_soon_text(session, settings, job, days_left), job_name=job.name
+        )
     session.flush()
     return MaintenanceResult(auto_paused=paused, ending_soon=len(ending))
 
