@@ -68,7 +68,7 @@ class Bench:
                 body = case.bodies[0].replace("__N__", f"preflight-{door}") if case.bodies else None
                 if body is not None:
                     headers["Content-Type"] = "application/json"
-                response = httpx.request(case.method, self.stack.url + prefix + case.paths[0],
+                response = self.stack.client.request(case.method, self.stack.url + prefix + case.paths[0],
                                          headers=headers, content=body, timeout=30)
                 problem = None if response.is_success else f"status {response.status_code}: {response.text[:300]}"
                 if problem is None and case.check is not None:
@@ -128,8 +128,8 @@ class Bench:
                          case.wrk_env(prefix, token, "__RUN__"), case.connections)
 
 
-def login(base: str) -> str:
-    response = httpx.post(f"{base}/auth/login", timeout=30,
+def login(client: httpx.Client, base: str) -> str:
+    response = client.post(f"{base}/auth/login", timeout=30,
                           json={"username": BENCH_ADMIN_USERNAME, "password": BENCH_ADMIN_PASSWORD})
     response.raise_for_status()
     return str(response.json()["access_token"])
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
           f"receiver {stack.receiver_url}", flush=True)
     try:
         # One request to each door (a login) before the idle memory reading.
-        tokens = {door: login(stack.url + prefix) for door, prefix in DOORS.items()}
+        tokens = {door: login(stack.client, stack.url + prefix) for door, prefix in DOORS.items()}
         idle = stack.memory()
         admin = {"username": BENCH_ADMIN_USERNAME, "password": BENCH_ADMIN_PASSWORD}
         cases = endpoints(bench_data(bench_settings(database_url)), admin, stack.receiver_url)

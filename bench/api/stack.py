@@ -122,16 +122,6 @@ def cpu_seconds(pid: int, tree: bool = True) -> float:
     return total / _CLOCK_TICKS
 
 
-def _probe(url: str, timeout: float) -> float:
-    """Seconds a GET took to answer 200, or infinity."""
-    started = time.monotonic()
-    try:
-        ok = httpx.get(url, timeout=timeout).status_code == 200
-    except httpx.HTTPError:
-        ok = False
-    return time.monotonic() - started if ok else float("inf")
-
-
 @dataclass
 class Stack:
     """The running processes; `servers` maps a label to the pid whose tree is measured."""
@@ -143,6 +133,8 @@ class Stack:
     servers: dict[str, int] = field(default_factory=dict)
     # Health-probe latency of each door when nothing else runs (calibrated on first use, before load).
     idle_probe_seconds: dict[str, float] = field(default_factory=dict)
+    # One client for every probe: a new httpx client per call costs an SSL context (tens of ms).
+    client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=DRAIN_TIMEOUT_SECONDS))
 
     @property
     def url(self) -> str:
@@ -210,10 +202,9 @@ class Stack:
                                        f"{self.log_tail('serve')}")
                 time.sleep(0.2)
 
-    @staticmethod
-    def _answers(url: str, served_by: str | None) -> bool:
+    def _answers(self, url: str, served_by: str | None) -> bool:
         try:
-            response = httpx.get(url, timeout=2)
+            response = self.client.get(url, timeout=2)
         except httpx.HTTPError:
             return False
         return response.status_code == 200 and (served_by is None or response.headers.get("x-served-by") == served_by)
@@ -232,7 +223,7 @@ class Stack:
             raise RuntimeError(f"serve started no {', '.join(sorted(missing))}:\n{self.log_tail('serve')}")
 
     def receiver_count(self) -> int:
-        return int(httpx.get(f"{self.receiver_url}/count", timeout=5).json()["answered"])
+        return int(self.client.get(f"{self.receiver_url}/count", timeout=5).json()["answered"])
 
     def memory(self) -> dict[str, float]:
         # The supervisor alone: its descendants are the servers, counted under their own labels.
@@ -241,10 +232,19 @@ class Stack:
     def cpu(self) -> dict[str, float]:
         return {label: cpu_seconds(pid, tree=label != "supervisor") for label, pid in self.servers.items()}
 
+    def probe(self, url: str, timeout: float) -> float:
+        """Seconds a GET took to answer 200, or infinity."""
+        started = time.monotonic()
+        try:
+            ok = self.client.get(url, timeout=timeout).status_code == 200
+        except httpx.HTTPError:
+            ok = False
+        return time.monotonic() - started if ok else float("inf")
+
     def calibrate(self, health_urls: list[str]) -> None:
         """Each door's health-probe latency with no load, the yardstick of `wait_until_drained`."""
         for url in health_urls:
-            self.idle_probe_seconds[url] = statistics.median(_probe(url, 2) for _ in range(5))
+            self.idle_probe_seconds[url] = statistics.median(self.probe(url, 2) for _ in range(5))
 
     def wait_until_drained(self, health_url: str, timeout: float = DRAIN_TIMEOUT_SECONDS) -> bool:
         """Wait until the door answers its health probe quickly again, twice in a row.
@@ -259,7 +259,7 @@ class Stack:
         deadline = time.monotonic() + timeout
         quick_in_a_row = 0
         while time.monotonic() < deadline:
-            quick_in_a_row = quick_in_a_row + 1 if _probe(health_url, timeout) < quick else 0
+            quick_in_a_row = quick_in_a_row + 1 if self.probe(health_url, timeout) < quick else 0
             if quick_in_a_row == 2:
                 return True
             time.sleep(0.1)
@@ -279,6 +279,7 @@ class Stack:
             process = self.processes.get(label)
             if process is not None and process.poll() is None:
                 process.send_signal(stop_signal)
+        self.client.close()
         for label, _signal in order:
             process = self.processes.get(label)
             if process is None:
