@@ -172,6 +172,17 @@ def test_door_serves_again_once_the_database_is_back_without_a_restart(
 
 
 @pytest.mark.parametrize("door", DOORS)
+def test_a_restart_between_two_requests_costs_no_request(
+    doors: Doors, cluster_restarted_after: PrivateCluster, door: str
+) -> None:
+    assert {r.status_code for r in _concurrently(doors, door, "list jobs")} == {200}
+    # Every pooled connection is now dead, and no failed request has told the pool so.
+    cluster_restarted_after.stop("immediate")
+    cluster_restarted_after.start()
+    assert [r.status_code for r in _concurrently(doors, door, "list jobs")] == [200] * 8
+
+
+@pytest.mark.parametrize("door", DOORS)
 def test_a_database_that_accepts_but_never_answers_gives_503_after_the_connect_timeout(
     doors: Doors, cluster_restarted_after: PrivateCluster, door: str
 ) -> None:
