@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import jwt
-from sqlalchemy import delete
+from sqlalchemy import delete, false, select
 from sqlalchemy.orm import Session
 
 from src.config import Settings
@@ -100,9 +100,15 @@ def authenticate(
     """The active user behind the header, after the seven checks of contract 1.4, in order."""
     claims = decode_token(settings, bearer_token(authorization))
     check_token_type(claims, expected)
-    if is_revoked(session, claims.get("jti")):
+    jti = claims.get("jti")
+    # One statement for the user and the revocation check (every request pays it); a missing
+    # user falls back to the plain check so the revocation message keeps its precedence.
+    revoked_flag = select(RevokedToken.jti).where(RevokedToken.jti == jti).exists() if jti else false()
+    row = session.execute(select(User, revoked_flag).where(User.id == claims["sub"])).first()
+    revoked = bool(row[1]) if row is not None else is_revoked(session, jti)
+    if revoked:
         raise Unauthorized("Token has been revoked", "Token has been revoked")
-    user = session.get(User, claims["sub"])
+    user = row[0] if row is not None else None
     if user is None or not user.is_active:
         raise Unauthorized("User not found or inactive", "User not found or inactive")
     return user, claims

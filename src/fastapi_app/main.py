@@ -23,10 +23,14 @@ from src.fastapi_app.docs import mount_docs
 from src.fastapi_app.errors import register_error_handlers
 from src.fastapi_app.openapi_docs import drop_validation_error_responses
 from src.fastapi_app.routers import ROUTERS
+from src.fastapi_app.threaded_session import ThreadedSessionFactory
 from src.scheduler.host import start_scheduler_host, stop_scheduler_host
 from src.scheduler.services import close_run_services, open_run_services
 
 API_PREFIX = "/api/v2"
+# Requests doing database work at once; the sync pool holds 10+10 connections (PostgreSQL) and
+# more threads than cores only queue on the GIL.
+REQUEST_DB_THREADS = 8
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,7 +44,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services = await open_run_services(settings)
         sync_engine = create_sync_engine_from_settings(settings)
         app.state.services = services
+        app.state.sync_engine = sync_engine
         app.state.sync_session_factory = make_session_factory(sync_engine)
+        app.state.request_sessions = ThreadedSessionFactory(app.state.sync_session_factory, REQUEST_DB_THREADS)
         # Competes for the scheduler lease only when SCHEDULER_HOST=fastapi (cutover phase).
         app.state.scheduler_host = await start_scheduler_host(services, "fastapi")
         try:

@@ -1,6 +1,6 @@
 """The route class that owns each request's database transaction.
 
-The handler gets an AsyncSession (via `SessionDep`); when it returns a success response the
+The handler gets a ThreadedSession (via `SessionDep`); when it returns a success response the
 session commits *before* the response leaves, then the Slack/email messages the committed work
 queued are sent in the background. Errors roll back (unless the error says to keep changes).
 """
@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 
 from src.core import outbox
 from src.core.errors import CoreError
+from src.fastapi_app.threaded_session import ThreadedSession
 from src.integrations.delivery import deliver
 from src.scheduler.services import RunServices
 
@@ -36,25 +37,22 @@ class TransactionalRoute(APIRoute):
 
         async def transactional(request: Request) -> Response:
             services: RunServices = request.app.state.services
-            async with services.session_factory() as session:
-                request.state.db = session
-                try:
-                    response = await handler(request)
-                except CoreError as error:
-                    if error.keep_changes:
-                        await session.commit()
-                        deliver_later(services, outbox.take(session.sync_session))
-                    else:
-                        await session.rollback()
-                    raise
-                except BaseException:
-                    await session.rollback()
-                    raise
-                if response.status_code < 400:
-                    await session.commit()
+            session: ThreadedSession = request.app.state.request_sessions()
+            request.state.db = session
+            try:
+                response = await handler(request)
+            except CoreError as error:
+                await session.finish(commit=error.keep_changes)
+                if error.keep_changes:
                     deliver_later(services, outbox.take(session.sync_session))
-                else:
-                    await session.rollback()
-                return response
+                raise
+            except BaseException:
+                await session.finish(commit=False)
+                raise
+            succeeded = response.status_code < 400
+            await session.finish(commit=succeeded)
+            if succeeded:
+                deliver_later(services, outbox.take(session.sync_session))
+            return response
 
         return transactional

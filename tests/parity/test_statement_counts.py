@@ -92,7 +92,7 @@ def fastapi_door(settings: Settings) -> Iterator[tuple[httpx.Client, Engine, str
     app = create_app(settings)
     with TestClient(app, base_url="http://testserver") as client:
         # The lifespan has opened the engine; every request's statements go through it.
-        yield client, app.state.services.engine.sync_engine, "/api/v2"
+        yield client, app.state.sync_engine, "/api/v2"
 
 
 DOORS: dict[str, Callable[[Settings], Any]] = {"flask": flask_door, "fastapi": fastapi_door}

@@ -1,28 +1,32 @@
-"""The request's AsyncSession (opened by TransactionalRoute), settings and run services."""
+"""The request's ThreadedSession (opened by TransactionalRoute), settings and run services.
+
+They are `async def` on purpose: FastAPI runs a plain `def` dependency in its thread pool, a
+thread hop per request for what is an attribute lookup.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.config import Settings
+from src.fastapi_app.threaded_session import ThreadedSession
 from src.scheduler.services import RunServices
 
 
-def get_session(request: Request) -> AsyncSession:
+async def get_session(request: Request) -> ThreadedSession:
     return request.state.db  # type: ignore[no-any-return]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_services(request: Request) -> RunServices:
+async def get_services(request: Request) -> RunServices:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SessionDep = Annotated[ThreadedSession, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ServicesDep = Annotated[RunServices, Depends(get_services)]
