@@ -1,0 +1,104 @@
+"""Prometheus series of one process: HTTP requests of each door, scheduler fires, lease, notifications.
+
+Each app factory creates its own `Metrics` (its own registry, never prometheus_client's global
+one: tests build many apps in one process) and hands it down to the scheduler's `RunServices`,
+so whatever runs in that process counts into the registry its `/metrics` serves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+
+# The route label of a request no route matched (404s): raw paths would be unbounded.
+UNMATCHED_ROUTE = "unmatched"
+# The classic text format: every Prometheus version and prometheus_client's parser read it.
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+
+# Fire outcomes. success/failed: the run was recorded and its target answered 2xx / did not;
+# duplicate: another scheduler already ran this fire; skipped: the job was gone or paused at fire
+# time; not_leader: the lease was lost before dispatch; missed: later than the misfire grace time;
+# error: the run could not be recorded at all.
+FIRE_OUTCOMES = ("success", "failed", "duplicate", "skipped", "not_leader", "missed", "error")
+FAILED_FIRE_OUTCOMES = frozenset({"failed", "error"})
+NOTIFICATION_CHANNELS = ("slack", "email")
+
+_LAG_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+
+
+class Metrics:
+    """The registry `/metrics` renders and the series the doors and the scheduler update."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=False)
+        registry = self.registry
+        self.http_requests = Counter(
+            "http_requests", "HTTP requests answered, by door, method, route template and status.",
+            ["door", "method", "route", "status"], registry=registry,
+        )
+        self.http_request_duration = Histogram(
+            "http_request_duration_seconds", "Time to answer an HTTP request, by door, method and route template.",
+            ["door", "method", "route"], registry=registry,
+        )
+        self.scheduler_fires = Counter(
+            "scheduler_fires", "Scheduled fires handled by this process's scheduler, by outcome.",
+            ["outcome"], registry=registry,
+        )
+        self.scheduler_fire_failures = Counter(
+            "scheduler_fire_failures", "Scheduled fires whose run failed or could not be recorded.",
+            registry=registry,
+        )
+        self.scheduler_fire_lag = Histogram(
+            "scheduler_fire_lag_seconds", "Actual start of a scheduled run minus its scheduled fire time.",
+            buckets=_LAG_BUCKETS, registry=registry,
+        )
+        self.scheduler_lease_holder = Gauge(
+            "scheduler_lease_holder", "1 while this process's scheduler host holds the lease and fires, else 0.",
+            ["host_kind"], registry=registry,
+        )
+        self.notification_delivery_failures = Counter(
+            "notification_delivery_failures", "Slack or email notifications that could not be delivered.",
+            ["channel"], registry=registry,
+        )
+        # Known label values start at 0, so rate() and alerts see a series before the first event.
+        for outcome in FIRE_OUTCOMES:
+            self.scheduler_fires.labels(outcome)
+        for channel in NOTIFICATION_CHANNELS:
+            self.notification_delivery_failures.labels(channel)
+
+    # --- HTTP ----------------------------------------------------------------------------------
+
+    def observe_request(self, door: str, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one answered request; `route` is the matched template or UNMATCHED_ROUTE."""
+        self.http_requests.labels(door, method, route, str(status)).inc()
+        self.http_request_duration.labels(door, method, route).observe(seconds)
+
+    # --- scheduler -----------------------------------------------------------------------------
+
+    def fire(self, outcome: str) -> None:
+        """Count one scheduled fire by outcome (one of FIRE_OUTCOMES)."""
+        self.scheduler_fires.labels(outcome).inc()
+        if outcome in FAILED_FIRE_OUTCOMES:
+            self.scheduler_fire_failures.inc()
+
+    def fire_started(self, lag_seconds: float) -> None:
+        """A scheduled run starts `lag_seconds` after its fire time (slot waits included)."""
+        self.scheduler_fire_lag.observe(max(0.0, lag_seconds))
+
+    def track_lease_holder(self, host_kind: str, holds: Callable[[], bool] = lambda: False) -> None:
+        """Report `holds()` (read at each scrape) as the lease-holder gauge of `host_kind`."""
+        self.scheduler_lease_holder.labels(host_kind).set_function(lambda: 1.0 if holds() else 0.0)
+
+    # --- notifications -------------------------------------------------------------------------
+
+    def notification_failed(self, channel: str) -> None:
+        """One Slack or email message that was due but not delivered."""
+        self.notification_delivery_failures.labels(channel).inc()
+
+    # --- exposition ----------------------------------------------------------------------------
+
+    def render(self) -> bytes:
+        """The text exposition format of every series in this registry."""
+        return generate_latest(self.registry)
