@@ -20,6 +20,7 @@ from src.config import Settings, load_settings
 from src.fastapi_app.main import API_PREFIX
 from src.fastapi_app.main import create_app as create_fastapi_app
 from src.flask_app import create_app as create_flask_app
+from src.observability.metrics import Metrics
 
 Scope = dict[str, Any]
 LEGACY_PREFIX = "/api"
@@ -58,6 +59,10 @@ class EmbeddedApp:
 
 
 def create_app(settings: Settings | None = None) -> EmbeddedApp:
-    """Both doors over one settings object, composed on one port."""
+    """Both doors over one settings object, composed on one port, counted in one registry.
+
+    FastAPI answers `/metrics` here, with both doors' series (label `door`).
+    """
     settings = settings or load_settings()
-    return EmbeddedApp(create_fastapi_app(settings), create_flask_app(settings))
+    metrics = Metrics()
+    return EmbeddedApp(create_fastapi_app(settings, metrics), create_flask_app(settings, metrics))

@@ -58,16 +58,18 @@ def wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path) -> None
 
 
 def start_doors(
-    database_url: str, folder: Path, *, flask_workers: int = 1
+    database_url: str, folder: Path, *, flask_workers: int = 1, env_overrides: dict[str, str] | None = None
 ) -> tuple[dict[str, Door], list[subprocess.Popen[bytes]]]:
     """gunicorn and uvicorn on free ports over `database_url`, logs in `folder`; both answering."""
     env = {key: value for key, value in os.environ.items() if key != "TEST_DATABASE_URL"}
     env.update(DATABASE_URL=database_url, FLASK_ENV="development", SECRET_KEY="door-servers-secret-key",
                JWT_SECRET_KEY=SECRET, SCHEDULER_HOST="none", MAIL_ENABLED="false", ALLOW_PRIVATE_TARGETS="true",
                DEFAULT_GITHUB_OWNER="default-org", PYTHONPATH=str(ROOT))
+    env.update(env_overrides or {})
     flask_port, fastapi_port = free_port(), free_port()
     commands = {
-        "flask": [str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{flask_port}",
+        "flask": [str(ROOT / ".venv/bin/gunicorn"), "--config", "python:src.deploy.gunicorn_conf",
+                  "--bind", f"127.0.0.1:{flask_port}",
                   "--workers", str(flask_workers), "src.flask_app.wsgi:create_wsgi_app()"],
         "fastapi": [str(ROOT / ".venv/bin/uvicorn"), "--factory", "src.fastapi_app.main:create_app",
                     "--host", "127.0.0.1", "--port", str(fastapi_port)],

@@ -1,15 +1,15 @@
-"""One access-log line per request with its `X-Request-ID`, the same format on both doors.
+"""One access-log line per request with its `X-Request-ID`, the same fields on both doors.
 
 nginx sets `X-Request-ID` (its `$request_id`) when the client sent none; a door reached without
 nginx makes one up. The id is echoed in the response so a client report can be matched with the
-log lines of nginx and of the app.
+log lines of nginx and of the app. The line carries the path without its query string and no
+header: nothing a client sends as a credential reaches the log.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import sys
 import uuid
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -25,15 +25,12 @@ def request_id_from(header_value: str | None) -> str:
     return uuid.uuid4().hex
 
 
-def log_request(door: str, request_id: str, method: str, path: str, status: int, duration_ms: float) -> None:
-    """`request_id=<id> door=<flask|fastapi> GET /api/jobs 200 3.1ms`."""
-    log.info("request_id=%s door=%s %s %s %d %.1fms", request_id, door, method, path, status, duration_ms)
-
-
-def configure_process_logging() -> None:
-    """INFO lines on stdout for a server process; a no-op where logging is configured already."""
-    logging.basicConfig(
-        stream=sys.stdout,
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s [%(name)s] %(message)s",
+def log_request(
+    door: str, request_id: str, method: str, path: str, route: str, status: int, duration_ms: float
+) -> None:
+    """`GET /api/jobs 200 3.1ms`, with request_id, door, method, path, route, status, duration_ms fields."""
+    log.info(
+        "%s %s %d %.1fms", method, path, status, duration_ms,
+        extra={"request_id": request_id, "door": door, "method": method, "path": path, "route": route,
+               "status": status, "duration_ms": round(duration_ms, 1)},
     )

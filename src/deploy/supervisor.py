@@ -97,7 +97,7 @@ def split_children(settings: Settings, nginx: NginxInstance) -> list[Child]:
     """Flask, FastAPI and nginx, each on its own port."""
     return [
         Child("flask", _python_module(
-            "gunicorn", "src.flask_app.wsgi:create_wsgi_app()",
+            "gunicorn", "src.flask_app.wsgi:create_wsgi_app()", "--config", "python:src.deploy.gunicorn_conf",
             "--bind", f"127.0.0.1:{settings.FLASK_PORT}",
             "--workers", os.environ.get("GUNICORN_WORKERS", "2"),
             "--threads", os.environ.get("GUNICORN_THREADS", "4"),

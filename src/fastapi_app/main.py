@@ -6,24 +6,24 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import time
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
 from src import APP_VERSION
 from src.config import Settings, load_settings
+from src.core.job_list_cache import JobListCache
 from src.core.login_throttle import LoginThrottle
-from src.core.request_log import (
-    REQUEST_ID_HEADER,
-    configure_process_logging,
-    log_request,
-    request_id_from,
-)
+from src.core.request_log import REQUEST_ID_HEADER, log_request, request_id_from
 from src.database.engines import create_sync_engine_from_settings, make_session_factory
 from src.fastapi_app.docs import mount_docs
 from src.fastapi_app.errors import register_error_handlers
 from src.fastapi_app.openapi_docs import drop_validation_error_responses
 from src.fastapi_app.routers import ROUTERS
 from src.fastapi_app.threaded_session import ThreadedSessionFactory
+from src.observability.json_logs import bind_request_id, configure_process_logging, unbind_request_id
+from src.observability.metrics import CONTENT_TYPE, UNMATCHED_ROUTE, Metrics
 from src.scheduler.host import start_scheduler_host, stop_scheduler_host
 from src.scheduler.services import close_run_services, open_run_services
 
@@ -33,15 +33,19 @@ API_PREFIX = "/api/v2"
 REQUEST_DB_THREADS = 8
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the new door; nothing connects until the lifespan starts."""
+def create_app(settings: Settings | None = None, metrics: Metrics | None = None) -> FastAPI:
+    """Build the new door; nothing connects until the lifespan starts.
+
+    `metrics` is shared when another door runs in the same process (src/asgi.py).
+    """
     settings = settings or load_settings()
+    metrics = metrics or Metrics()
     # Under uvicorn only its own loggers have handlers; the request lines need one too.
     configure_process_logging()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = await open_run_services(settings)
+        services = await open_run_services(settings, metrics)
         sync_engine = create_sync_engine_from_settings(settings)
         app.state.services = services
         app.state.sync_engine = sync_engine
@@ -66,7 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = metrics
     app.state.login_throttle = LoginThrottle()
+    app.state.job_list_cache = JobListCache()
 
     origins = settings.cors_origins or ["*"]
     app.add_middleware(
@@ -77,16 +83,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_credentials="*" not in origins,
     )
 
+    route_template = _route_templates(ROUTERS, API_PREFIX)
+
     @app.middleware("http")
     async def served_by(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+        bound = bind_request_id(request_id)
         started = time.perf_counter()
-        response = await call_next(request)
-        response.headers["X-Served-By"] = "fastapi"
-        response.headers[REQUEST_ID_HEADER] = request_id
-        log_request("fastapi", request_id, request.method, request.url.path, response.status_code,
-                    (time.perf_counter() - started) * 1000)
-        return response
+        status = 500  # an exception no handler turned into a response
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            response.headers["X-Served-By"] = "fastapi"
+            response.headers[REQUEST_ID_HEADER] = request_id
+            return response
+        finally:
+            seconds = time.perf_counter() - started
+            route = route_template(request.scope.get("route"))
+            metrics.observe_request("fastapi", request.method, route, status, seconds)
+            log_request("fastapi", request_id, request.method, request.url.path, route, status, seconds * 1000)
+            unbind_request_id(bound)
 
     register_error_handlers(app)
     for router in ROUTERS:
@@ -94,6 +110,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from src.fastapi_app.routers import health
 
     app.add_api_route("/health", health.health, methods=["GET"], include_in_schema=False)
+
+    # Scraped on the process's own port; nginx answers 404 for /metrics (deploy/nginx).
+    async def prometheus_metrics() -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    app.add_api_route("/metrics", prometheus_metrics, methods=["GET"], include_in_schema=False)
     mount_docs(app, API_PREFIX)
     drop_validation_error_responses(app)
     return app
+
+
+def _route_templates(routers: list[APIRouter], prefix: str) -> Callable[[BaseRoute | None], str]:
+    """The matched route's full path template (`/api/v2/jobs/{job_id}`), never the raw path.
+
+    FastAPI may put an included router's own route (path without the include prefix) in
+    `scope["route"]`, so the prefixed templates of those routes are looked up by identity.
+    """
+    included = {id(route): prefix + route.path for router in routers for route in router.routes
+                if isinstance(route, APIRoute)}
+
+    def template(route: BaseRoute | None) -> str:
+        if route is None:
+            return UNMATCHED_ROUTE
+        path = included.get(id(route)) or getattr(route, "path", None)
+        return path if isinstance(path, str) and path else UNMATCHED_ROUTE
+
+    return template

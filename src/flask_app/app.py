@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-
 import time
 
 from flask import Flask, Response, g, request
@@ -13,6 +12,7 @@ from flask_sqlalchemy import SQLAlchemy
 
 from src.config import Settings, load_settings
 from src.core import outbox
+from src.core.job_list_cache import JobListCache
 from src.core.phases import scheduler_kind
 from src.core.request_log import REQUEST_ID_HEADER, log_request, request_id_from
 from src.database.engines import install_sqlite_pragmas, sync_engine_options, sync_url
@@ -21,13 +21,19 @@ from src.flask_app.errors import register_error_handlers
 from src.flask_app.proxy_headers import TrustedProxyFix
 from src.flask_app.runtime import FlaskRuntime
 from src.models import Base
+from src.observability.json_logs import bind_request_id, unbind_request_id
+from src.observability.metrics import CONTENT_TYPE, UNMATCHED_ROUTE, Metrics
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """Build the legacy app; every resource it opens hangs off `app.extensions`."""
+def create_app(settings: Settings | None = None, metrics: Metrics | None = None) -> Flask:
+    """Build the legacy app; every resource it opens hangs off `app.extensions`.
+
+    `metrics` is shared when another door runs in the same process (src/asgi.py).
+    """
     settings = settings or load_settings()
+    metrics = metrics or Metrics()
     app = Flask(__name__)
     url = sync_url(settings.DATABASE_URL)
     app.config.update(
@@ -47,6 +53,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["settings"] = settings
+    app.extensions["job_list_cache"] = JobListCache()
+    app.extensions["metrics"] = metrics
 
     db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
     db.init_app(app)
@@ -63,7 +71,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         supports_credentials="*" not in origins,
     )
 
-    app.extensions["runtime"] = FlaskRuntime(settings)
+    app.extensions["runtime"] = FlaskRuntime(settings, metrics)
     if scheduler_kind(None, settings.SCHEDULER_HOST) != "none":
         # The host competes for the lease when the deployment phase (or, before any phase was
         # set, SCHEDULER_HOST) names flask; it runs on the runtime loop and follows phase changes.
@@ -76,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.before_request
     def _start_request_log() -> None:
         g.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+        g.request_id_binding = bind_request_id(g.request_id)
         g.request_started = time.perf_counter()
 
     @app.after_request
@@ -100,7 +109,21 @@ def create_app(settings: Settings | None = None) -> Flask:
         request_id = g.get("request_id") or request_id_from(request.headers.get(REQUEST_ID_HEADER))
         started = g.get("request_started", time.perf_counter())
         response.headers[REQUEST_ID_HEADER] = request_id
-        log_request("flask", request_id, request.method, request.path, response.status_code,
-                    (time.perf_counter() - started) * 1000)
+        seconds = time.perf_counter() - started
+        route = request.url_rule.rule if request.url_rule is not None else UNMATCHED_ROUTE
+        metrics.observe_request("flask", request.method, route, response.status_code, seconds)
+        log_request("flask", request_id, request.method, request.path, route, response.status_code,
+                    seconds * 1000)
+
+    @app.teardown_request
+    def _forget_request_id(_error: BaseException | None) -> None:
+        binding = g.pop("request_id_binding", None)
+        if binding is not None:
+            unbind_request_id(binding)
+
+    # Scraped on the process's own port; nginx answers 404 for /metrics (deploy/nginx).
+    @app.get("/metrics")
+    def prometheus_metrics() -> Response:
+        return Response(metrics.render(), content_type=CONTENT_TYPE)
 
     return app

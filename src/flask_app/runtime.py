@@ -17,6 +17,7 @@ from src.config import Settings
 from src.core.outbox import EmailMessage, SlackMessage
 from src.integrations.delivery import deliver
 from src.core.scheduler_status import NOT_RUNNING, SchedulerProcessState
+from src.observability.metrics import Metrics
 from src.scheduler.host import SchedulerHost, start_scheduler_host, stop_scheduler_host
 from src.scheduler.runtime import ResyncResult
 from src.scheduler.services import RunServices, close_run_services, open_run_services
@@ -27,8 +28,11 @@ T = TypeVar("T")
 class FlaskRuntime:
     """Starts lazily on first use, so importing or building the app opens nothing."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
         self.settings = settings
+        self.metrics = metrics or Metrics()
+        # 0 until a scheduler host of this process leads (none starts when SCHEDULER_HOST=none).
+        self.metrics.track_lease_holder("flask")
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -43,7 +47,7 @@ class FlaskRuntime:
                 thread.start()
                 self._loop, self._thread = loop, thread
                 self._services = asyncio.run_coroutine_threadsafe(
-                    open_run_services(self.settings), loop
+                    open_run_services(self.settings, self.metrics), loop
                 ).result()
             return self._loop
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -11,6 +11,7 @@ from src.config import Settings
 from src.database.engines import create_async_engine_from_settings, make_async_session_factory
 from src.integrations.http_client import create_http_client
 from src.integrations.email import Mailer
+from src.observability.metrics import Metrics
 
 
 @dataclass
@@ -20,9 +21,11 @@ class RunServices:
     session_factory: async_sessionmaker[AsyncSession]
     http: httpx.AsyncClient
     mailer: Mailer
+    # The registry of the process's /metrics (fires, lease, failed notifications count there).
+    metrics: Metrics = field(default_factory=Metrics)
 
 
-async def open_run_services(settings: Settings) -> RunServices:
+async def open_run_services(settings: Settings, metrics: Metrics | None = None) -> RunServices:
     engine = create_async_engine_from_settings(settings)
     return RunServices(
         settings=settings,
@@ -30,6 +33,7 @@ async def open_run_services(settings: Settings) -> RunServices:
         session_factory=make_async_session_factory(engine),
         http=create_http_client(settings),
         mailer=Mailer(settings),
+        metrics=metrics or Metrics(),
     )
 
 
