@@ -28,6 +28,7 @@ async def deliver(services: "RunServices", messages: list[SlackMessage | EmailMe
             sent = await _send(services, message)
         except Exception as exc:  # noqa: BLE001 - one bad message must not stop the others
             _log_not_delivered(message, exc)
+            services.metrics.notification_failed(channel_of(message))
         else:
             delivered += int(sent)
     return delivered

@@ -47,6 +47,8 @@ async def run_job(
 ) -> str | None:
     """Run the job once; returns the execution id, or None when nothing ran. Never raises."""
     settings = services.settings
+    # A scheduled run's outcome is one count of scheduler_fires_total (see Metrics.fire).
+    count_fire = services.metrics.fire if trigger_type == "scheduled" else _not_counted
     try:
         started = await in_transaction(
             services,
@@ -56,11 +58,14 @@ async def run_job(
         )
     except IntegrityError:
         log.info("job %s fire at %s already taken by another scheduler", job_id, scheduled_for)
+        count_fire("duplicate")
         return None
     except Exception:
         log.exception("could not start a run of job %s", job_id)
+        count_fire("error")
         return None
     if started is None:
+        count_fire("skipped")
         return None
 
     execution_id, job_name = started.execution_id, started.plan.job_name
@@ -79,13 +84,20 @@ async def run_job(
             await _finish(services, execution_id, fallback)
         except Exception:  # noqa: BLE001
             log.exception("could not record the failure of execution %s", execution_id)
+            count_fire("error")
             return execution_id
+        result = fallback
+    count_fire("success" if result.success else "failed")
 
     try:
         await in_transaction(services, lambda s: run_records.announce_run(s, settings, execution_id))
     except Exception:  # noqa: BLE001 - notifications never change the run's outcome
         log.exception("could not notify about execution %s", execution_id)
     return execution_id
+
+
+def _not_counted(_outcome: str) -> None:
+    """Manual runs are not scheduler fires."""
 
 
 async def _finish(services: RunServices, execution_id: str, result: DispatchResult) -> None:

@@ -60,6 +60,8 @@ class SchedulerHost:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping: set[asyncio.Task[None]] = set()
         self.became_leader = asyncio.Event()
+        # Read at each scrape of /metrics, so it is never staler than the lease itself.
+        services.metrics.track_lease_holder(kind, lambda: self.is_leader)
 
     # --- state -----------------------------------------------------------------------------
 

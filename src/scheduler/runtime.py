@@ -316,8 +316,10 @@ class SchedulerRuntime:
         # FireExecutor always passes the fire time; the default only satisfies APScheduler's
         # signature check at add_job.
         scheduled_for = scheduled_for or datetime.now(UTC)
+        metrics = self.services.metrics
         if not self.lease_valid():
             log.warning("lease not held: fire of %s at %s not dispatched", job_id, scheduled_for)
+            metrics.fire("not_leader")
             return None
         # One slot per job at a time: a slow target whose fires pile up waits for its own
         # previous run instead of taking every slot from the other jobs.
@@ -325,12 +327,16 @@ class SchedulerRuntime:
         async with job_lock, self.semaphore:
             # The lease may have been lost while waiting for a slot: the next leader owns it now.
             if not self.lease_valid() or self.scheduler is None:
+                metrics.fire("not_leader")
                 return None
             self.fires_started += 1
+            # Slot waits count as lag; the run's own outcome is counted by the executor.
+            metrics.fire_started((datetime.now(UTC) - scheduled_for).total_seconds())
             try:
                 return await self.run_fire(self.services, job_id, to_naive_utc(scheduled_for))
             except Exception:  # noqa: BLE001 - one failed run must not affect the others
                 log.exception("scheduled run of job %s failed to start", job_id)
+                metrics.fire("error")
                 return None
 
     async def _maintenance(self, *, scheduled_for: datetime | None = None) -> None:  # noqa: ARG002
@@ -345,6 +351,7 @@ class SchedulerRuntime:
         if event.job_id in INTERNAL_JOB_IDS:
             return
         self.missed_fires += 1
+        self.services.metrics.fire("missed")
         log.warning("scheduled fire of job %s at %s skipped: later than the misfire grace time",
                     event.job_id, event.scheduled_run_time)
 
