@@ -29,5 +29,6 @@ def test_phase_template_renders_the_ports_and_passes_nginx_t(phase: str, tmp_pat
     assert "listen 127.0.0.1:18080;" in text and "server 127.0.0.1:18081;" in text
     assert ("server 127.0.0.1:15000;" in text) == (phase == "side-by-side")
     assert f"client_max_body_size {2 * 1048576 + 64 * 1024};" in text
+    assert "location = /metrics {" in text  # scraped on the apps' own ports only
     NginxInstance(nginx_or_skip(), tmp_path).install(text)  # raises NginxError when nginx -t refuses
     assert (tmp_path / "conf" / "nginx.conf").read_text() == text

@@ -84,6 +84,18 @@ def test_request_id_generated_by_nginx_reaches_both_apps_logs(stack: Stack) -> N
     assert f"request_id={flask_id}" in access_log and f"request_id={fastapi_id}" in access_log
 
 
+def test_metrics_answer_on_each_app_port_but_not_through_nginx(stack: Stack) -> None:
+    # nginx merges slashes and decodes the path before choosing a location.
+    for path in ("/metrics", "//metrics", "/%6Detrics", "/metrics?x=1"):
+        response = httpx.get(stack.base + path, timeout=10)
+        assert response.url.raw_path == path.encode()
+        assert (response.status_code, response.json()["error"]) == (404, "Not found"), path
+        assert "X-Served-By" not in response.headers, path  # answered by nginx itself
+    for port in (stack.flask_port, stack.fastapi_port):
+        response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+        assert response.status_code == 200 and "http_requests_total" in response.text
+
+
 # --- 2. cutover --------------------------------------------------------------------------------
 
 def normalized(value: Any) -> Any:
