@@ -28,10 +28,12 @@ class Run:
     result: WrkResult
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     receiver_hits: int | None = None
+    drain_seconds: float = 0.0  # how long the door took to finish what wrk left queued
 
     def to_json(self) -> dict[str, Any]:
         return {"case": self.case, "door": self.door, "round": self.round, "result": self.result.to_json(),
-                "cpu_seconds": self.cpu_seconds, "receiver_hits": self.receiver_hits}
+                "cpu_seconds": self.cpu_seconds, "receiver_hits": self.receiver_hits,
+                "drain_seconds": self.drain_seconds}
 
 
 @dataclass

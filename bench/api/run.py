@@ -93,8 +93,8 @@ class Bench:
         result = wrk.run(url, script, self._fresh(env), options)
         hits = self.stack.receiver_count() - hits_before
         cpu = {label: round(seconds - cpu_before.get(label, 0.0), 3) for label, seconds in self.stack.cpu().items()}
-        self._drain(health, f"{case} {door} round {round_number}")
-        run = report.Run(case, door, round_number, result, cpu, hits if case == "test-run" else None)
+        drain = self._drain(health, f"{case} {door} round {round_number}")
+        run = report.Run(case, door, round_number, result, cpu, hits if case == "test-run" else None, drain)
         self.runs.append(run)
         print(f"  {case:<20} {door:<7} round {round_number}: {result.requests_per_second:9.1f} req/s  "
               f"p50 {result.p50_ms:8.2f} ms  p99 {result.p99_ms:8.2f} ms  non-2xx {result.non_2xx}  "
@@ -107,10 +107,13 @@ class Bench:
             self.problem(f"test-run {door} round {round_number}: the receiver got {hits} calls "
                          f"for {result.requests} answered test-runs")
 
-    def _drain(self, health_url: str, after: str) -> None:
+    def _drain(self, health_url: str, after: str) -> float:
+        """Seconds the door needed to finish the requests wrk left behind."""
+        started = time.monotonic()
         if not self.stack.wait_until_drained(health_url):
             self.problem(f"{health_url} still slow {DRAIN_TIMEOUT_SECONDS} s after {after}: "
                          "the next run starts with a backlog")
+        return round(time.monotonic() - started, 2)
 
     def _fresh(self, env: dict[str, str]) -> dict[str, str]:
         # Names created by a run (job create) stay unique across warm-ups, rounds and doors.
@@ -217,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
             for round_number in range(1, timing.rounds + 1):
                 bench.case(case, round_number)
         after = stack.memory()
+        for label, (count, first) in stack.logged_errors().items():
+            bench.problem(f"{label} logged {count} error line(s); the first: {first}")
     except BaseException:
         print(f"--- serve log (tail) ---\n{stack.log_tail('serve')}", file=sys.stderr)
         raise

@@ -11,6 +11,7 @@ The scheduler is off (SCHEDULER_HOST=none) so nothing but the benchmark's reques
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -77,6 +78,16 @@ def _children(pid: int) -> list[int]:
     except OSError:
         pass
     return found
+
+
+def _error_summary(line: str) -> str:
+    """A JSON log line's message and the last line of its traceback (the exception), else the raw line."""
+    try:
+        entry = json.loads(line.split("] ", 1)[1])
+        exception = str(entry.get("exception") or "").strip().splitlines()
+        return f"{entry.get('message')}: {exception[-1] if exception else ''}"[:400]
+    except (IndexError, ValueError, AttributeError):
+        return line.strip()[:400]
 
 
 def process_tree(pid: int) -> list[int]:
@@ -264,6 +275,21 @@ class Stack:
                 return True
             time.sleep(0.1)
         return False
+
+    def logged_errors(self) -> dict[str, tuple[int, str]]:
+        """Per server, how many ERROR lines the supervisor's log holds, and the first one."""
+        found: dict[str, tuple[int, str]] = {}
+        try:
+            with (self.folder / "serve.log").open(errors="replace") as log:
+                for line in log:
+                    if '"level": "ERROR"' not in line and " ERROR " not in line and "Traceback" not in line:
+                        continue
+                    label = line[1:line.index("]")] if line.startswith("[") and "]" in line else "?"
+                    count, first = found.get(label, (0, _error_summary(line)))
+                    found[label] = (count + 1, first)
+        except OSError:
+            pass
+        return found
 
     def log_tail(self, label: str, lines: int = 40) -> str:
         try:
