@@ -52,6 +52,8 @@ class RunRow:
     status: str
 
 
+# A fire this long after its minute collides with the job's next one (cron `* * * * *`).
+LATE_AFTER_SECONDS = 60
 # Arrival and row times come from the same host clock; this only absorbs rounding.
 _TOLERANCE_SECONDS = 0.5
 
@@ -64,6 +66,7 @@ class FireCount:
     lost: int
     duplicates: int  # (job, minute) pairs that arrived more than once
     unmatched_arrivals: int  # arrivals no execution row explains
+    late: int  # distinct fires that arrived more than a minute after their scheduled minute
     lag_p50_s: float | None  # arrival time after the scheduled minute
     lag_p99_s: float | None
     lag_max_s: float | None
@@ -97,6 +100,7 @@ def count_fires(arrivals: Iterable[Arrival], job_ids: set[str], minutes: list[in
         by_job[row.job_id].append(row)
     starts = {job: [row.started for row in job_rows] for job, job_rows in by_job.items()}
     pairs: Counter[tuple[str, int]] = Counter()
+    late: set[tuple[str, int]] = set()
     lags: list[float] = []
     unmatched = 0
     for arrival in arrivals:
@@ -109,6 +113,8 @@ def count_fires(arrivals: Iterable[Arrival], job_ids: set[str], minutes: list[in
         if minute in wanted:
             pairs[(arrival.job, minute)] += 1
             lags.append(arrival.at - minute)
+            if arrival.at - minute > LATE_AFTER_SECONDS:
+                late.add((arrival.job, minute))
     lags.sort()
     expected = len(job_ids) * len(minutes)
     per_minute: Counter[int] = Counter(minute for _job, minute in pairs)
@@ -121,6 +127,7 @@ def count_fires(arrivals: Iterable[Arrival], job_ids: set[str], minutes: list[in
         lost=expected - len(pairs),
         duplicates=sum(1 for count in pairs.values() if count > 1),
         unmatched_arrivals=unmatched,
+        late=len(late),
         lag_p50_s=round(lags[len(lags) // 2], 2) if lags else None,
         lag_p99_s=round(lags[min(len(lags) - 1, int(len(lags) * 0.99))], 2) if lags else None,
         lag_max_s=round(lags[-1], 2) if lags else None,
@@ -146,13 +153,15 @@ def scheduled_rows(session: Session, job_ids: list[str]) -> list[RunRow]:
             for job_id, scheduled, started, completed, status in result]
 
 
-def running_rows(session: Session, minutes: list[int]) -> int:
-    """Scheduled runs of the covered minutes still open (the settle wait polls this)."""
+def finished_rows(session: Session, job_ids: list[str], minutes: list[int]) -> int:
+    """Scheduled runs of `job_ids` at the covered minutes that have finished (the settle wait polls this)."""
     if not minutes:
         return 0
     return int(session.scalar(
         select(func.count()).select_from(JobExecution).where(
-            JobExecution.status == "running",
+            JobExecution.trigger_type == "scheduled",
+            JobExecution.status != "running",
+            JobExecution.job_id.in_(job_ids),
             JobExecution.scheduled_for.in_([_naive_utc(m) for m in minutes]),
         )
     ) or 0)

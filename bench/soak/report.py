@@ -45,6 +45,8 @@ def print_report(result: dict[str, Any]) -> None:
     print(f"fires over {window['covered_minutes']} whole minutes: expected {fires['expected']}, "
           f"arrived {fires['arrived']} ({fires['distinct']} distinct), lost {fires['lost']}, "
           f"duplicates {fires['duplicates']}, unmatched {fires['unmatched_arrivals']}, stray {fires['stray_arrivals']}")
+    print(f"  late (over a minute after the scheduled minute) {fires['late']}; "
+          f"waited {window['settle_seconds']:.0f} s after the traffic for the covered runs to finish")
     print(f"  execution rows {fires['db_rows']} ({fires['db_distinct']} distinct, missing {fires['db_lost']}) "
           f"by status {fires['db_by_status']}")
     print(f"  arrival after the scheduled minute: p50 {fires['lag_p50_s']} s, p99 {fires['lag_p99_s']} s, "

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.goals import Goal, print_goals  # noqa: E402
-from bench.soak.fires import count_fires, covered_minutes, minute_of, running_rows, scheduled_rows  # noqa: E402
+from bench.soak.fires import count_fires, covered_minutes, finished_rows, minute_of, scheduled_rows  # noqa: E402
 from bench.soak.receiver import SoakReceiver  # noqa: E402
 from bench.soak.report import print_report  # noqa: E402
 from bench.soak.stack import Stack, start_stack  # noqa: E402
@@ -51,6 +51,8 @@ RESULTS = ROOT / "bench" / "results"
 SECRET_KEY = "soak-secret-key-of-at-least-32-bytes!"
 JWT_SECRET_KEY = "soak-jwt-secret-key-of-at-least-32-bytes"
 RSS_GROWTH_TARGET_PERCENT = 10.0
+# The settle wait ends when no covered run finished for this long.
+SETTLE_IDLE_SECONDS = 30
 
 
 # --- database ----------------------------------------------------------------------------------
@@ -187,19 +189,26 @@ async def soak(args: argparse.Namespace, stack: Stack, url: str, users: dict[str
     for client in clients:
         await client.http.aclose()
 
-    # Settle: the last covered minute's runs finish (each is bounded by its outbound timeout).
+    # Settle: the covered minutes' runs finish. A scheduler behind its schedule still dispatches
+    # them late; wait while it makes progress (bounded), so "lost" means never dispatched.
     minutes = covered_minutes(started, end)
-    settle_deadline = time.time() + 120
-    while time.time() < settle_deadline:
-        open_runs = await asyncio.to_thread(db_query, url, lambda s: running_rows(s, minutes))
-        if open_runs == 0 and (not minutes or time.time() > minutes[-1] + 5):
+    expected = len(job_ids) * len(minutes)
+    settle_started = time.time()
+    finished, progress_at = -1, time.time()
+    while time.time() - settle_started < args.settle_timeout:
+        now_finished = await asyncio.to_thread(db_query, url, lambda s: finished_rows(s, job_ids, minutes))
+        if now_finished != finished:
+            finished, progress_at = now_finished, time.time()
+        if finished >= expected or time.time() - progress_at > SETTLE_IDLE_SECONDS:
             break
         await asyncio.sleep(2)
+    settled = time.time()
     rows = await asyncio.to_thread(db_query, url, lambda s: scheduled_rows(s, job_ids))
     fires = count_fires(receiver.snapshot(), fired, minutes, rows)
     stray = sum(1 for a in receiver.snapshot() if a.path.startswith("/stray/"))
     return {
         "window": {"started": started, "ended": end, "traffic_stopped": stopped, "minutes": args.minutes,
+                   "settle_seconds": round(settled - stopped, 1),
                    "covered_minutes": len(minutes), "warmup_seconds": round(started - traffic_started, 1)},
         "traffic": recorder.tally.as_json(), "warmup_traffic": warmup.as_json(),
         "fires": fires.as_json() | {"stray_arrivals": stray},
@@ -241,6 +250,8 @@ def main() -> int:
     parser.add_argument("--pause", type=float, default=0.0, help="seconds each client waits between requests")
     parser.add_argument("--warmup-seconds", type=float, default=20)
     parser.add_argument("--warmup-timeout", type=float, default=240)
+    parser.add_argument("--settle-timeout", type=float, default=300,
+                        help="longest wait after the window for the covered minutes' runs to finish")
     parser.add_argument("--seed", type=int, default=random.randrange(1 << 20))
     parser.add_argument("--output", type=Path, default=RESULTS / "soak.json")
     parser.add_argument("--keep-database", action="store_true", help="leave the PostgreSQL database in place")

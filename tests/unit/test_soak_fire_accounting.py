@@ -17,11 +17,11 @@ def test_covered_minutes_are_the_whole_minutes_inside_the_window() -> None:
     assert covered_minutes(M, M + 60) == [M]
 
 
-def test_an_arrival_more_than_a_minute_late_counts_for_its_scheduled_minute() -> None:
+def test_an_arrival_more_than_a_minute_late_counts_for_its_scheduled_minute_and_as_late() -> None:
     rows = [RunRow("a", M, M + 50, M + 75, "success"), RunRow("a", M + 60, M + 76, M + 77, "success")]
     fires = count_fires([arrival("a", M + 70), arrival("a", M + 76.5)], {"a"}, [M, M + 60], rows)
     assert (fires.distinct, fires.lost, fires.duplicates, fires.unmatched_arrivals) == (2, 0, 0, 0)
-    assert fires.lag_max_s == 70
+    assert (fires.lag_max_s, fires.late) == (70, 1)
 
 
 def test_two_arrivals_of_one_scheduled_run_are_a_duplicate_and_a_missing_fire_is_lost() -> None:
