@@ -1,4 +1,4 @@
-"""Process logs as one JSON object per line: ts, level, logger, message, request_id, fields.
+"""Process logs as one JSON object per line: ts, level, logger, message, pid, request_id, extras.
 
 Every line logged while a request is handled carries that request's id (a context variable set
 by the door), so an error logged deep in the core can be matched with its request line and with
@@ -45,6 +45,8 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            # Which gunicorn worker (or which process) wrote the line.
+            "pid": record.process,
         }
         request_id = _request_id.get()
         if request_id is not None:

@@ -3,14 +3,22 @@
 Each app factory creates its own `Metrics` (its own registry, never prometheus_client's global
 one: tests build many apps in one process) and hands it down to the scheduler's `RunServices`,
 so whatever runs in that process counts into the registry its `/metrics` serves.
+
+Under gunicorn with several workers (src/deploy/gunicorn_conf.py sets PROMETHEUS_MULTIPROC_DIR)
+the workers write their values to shared files and `/metrics`, whichever worker answers it,
+renders the sum of all of them: one process as Prometheus sees it.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.multiprocess import MultiProcessCollector
+
+MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 # The route label of a request no route matched (404s): raw paths would be unbounded.
 UNMATCHED_ROUTE = "unmatched"
@@ -34,6 +42,9 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         registry = self.registry
+        # prometheus_client chose its value storage at import from the same variable.
+        self.multiprocess = MULTIPROCESS_DIR_VARIABLE in os.environ
+        self._lease_holders: dict[str, Callable[[], bool]] = {}
         self.http_requests = Counter(
             "http_requests", "HTTP requests answered, by door, method, route template and status.",
             ["door", "method", "route", "status"], registry=registry,
@@ -56,7 +67,7 @@ class Metrics:
         )
         self.scheduler_lease_holder = Gauge(
             "scheduler_lease_holder", "1 while this process's scheduler host holds the lease and fires, else 0.",
-            ["host_kind"], registry=registry,
+            ["host_kind"], registry=registry, multiprocess_mode="livemax",
         )
         self.notification_delivery_failures = Counter(
             "notification_delivery_failures", "Slack or email notifications that could not be delivered.",
@@ -88,8 +99,19 @@ class Metrics:
         self.scheduler_fire_lag.observe(max(0.0, lag_seconds))
 
     def track_lease_holder(self, host_kind: str, holds: Callable[[], bool] = lambda: False) -> None:
-        """Report `holds()` (read at each scrape) as the lease-holder gauge of `host_kind`."""
-        self.scheduler_lease_holder.labels(host_kind).set_function(lambda: 1.0 if holds() else 0.0)
+        """Report `holds()` as the lease-holder gauge of `host_kind`: read at each scrape, or with
+        several workers at each `refresh()` (a worker cannot call another worker's function)."""
+        gauge = self.scheduler_lease_holder.labels(host_kind)
+        if self.multiprocess:
+            self._lease_holders[host_kind] = holds
+            gauge.set(1.0 if holds() else 0.0)
+        else:
+            gauge.set_function(lambda: 1.0 if holds() else 0.0)
+
+    def refresh(self) -> None:
+        """Write the lease-holder values for the other workers (the host calls it at each heartbeat)."""
+        for host_kind, holds in self._lease_holders.items():
+            self.scheduler_lease_holder.labels(host_kind).set(1.0 if holds() else 0.0)
 
     # --- notifications -------------------------------------------------------------------------
 
@@ -100,5 +122,9 @@ class Metrics:
     # --- exposition ----------------------------------------------------------------------------
 
     def render(self) -> bytes:
-        """The text exposition format of every series in this registry."""
-        return generate_latest(self.registry)
+        """The text exposition format of every series (of every worker, with several)."""
+        if not self.multiprocess:
+            return generate_latest(self.registry)
+        merged = CollectorRegistry(auto_describe=False)
+        MultiProcessCollector(merged)
+        return generate_latest(merged)

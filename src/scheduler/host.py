@@ -109,6 +109,7 @@ class SchedulerHost:
         if self.enabled and (was_leader or self.lease.held()):
             await self.lease.release()
         self.became_leader.clear()
+        self.services.metrics.refresh()
         await self._lease_engine.dispose()
 
     async def resync(self) -> ResyncResult:
@@ -140,7 +141,7 @@ class SchedulerHost:
                     # The phase moved the scheduler to the other kind: stop firing, hand over now.
                     self._step_down()
                     await self.lease.release()
-                await asyncio.sleep(self.lease.heartbeat_seconds)
+                await self._pause()
                 continue
             renewed_before = self.lease.last_renewed_at
             won = await self.lease.acquire_or_renew()
@@ -156,7 +157,12 @@ class SchedulerHost:
             elif not won and self.runtime.running:
                 log.warning("scheduler lease lost by %s: firing stopped", self.lease.owner_id)
                 self._step_down()
-            await asyncio.sleep(self.lease.heartbeat_seconds)
+            await self._pause()
+
+    async def _pause(self) -> None:
+        # With several gunicorn workers the lease-holder gauge is written, not read at scrape time.
+        self.services.metrics.refresh()
+        await asyncio.sleep(self.lease.heartbeat_seconds)
 
     async def _become_leader(self, covered_until: datetime | None = None) -> None:
         log.info("scheduler lease acquired by %s (%s host)", self.lease.owner_id, self.kind)

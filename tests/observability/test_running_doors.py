@@ -1,4 +1,5 @@
-"""`/metrics` and the JSON log lines of a real gunicorn (Flask) and a real uvicorn (FastAPI) process.
+"""`/metrics` and the JSON log lines of a real gunicorn (Flask, two workers) and a real uvicorn
+(FastAPI) process.
 
 The FastAPI process takes the scheduler lease from a previous leader that stopped renewing a
 minute ago, so each every-minute job fires once at its start (the misfire rule): one to a
@@ -13,6 +14,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -86,7 +88,8 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         session.commit()
         job_id = ok.id
     engine.dispose()
-    doors, processes = start_doors(url, folder, env_overrides={
+    # Two gunicorn workers: one /metrics must still show the whole Flask process.
+    doors, processes = start_doors(url, folder, flask_workers=2, env_overrides={
         "SCHEDULER_HOST": "fastapi", "SCHEDULER_LEASE_SECONDS": str(LEASE_SECONDS),
         "SCHEDULER_MISFIRE_GRACE_SECONDS": "120",
     })
@@ -161,7 +164,7 @@ def test_each_log_line_is_one_json_object_and_request_lines_carry_the_request_id
                           headers={"Authorization": f"Bearer {running.token}"})
     assert echoed.headers["X-Request-ID"] == given
     lines = running.log_lines(door)  # every line parses, or this fails
-    assert all({"ts", "level", "logger", "message"} <= line.keys() for line in lines)
+    assert all({"ts", "level", "logger", "message", "pid"} <= line.keys() for line in lines)
     [line] = [line for line in lines if line.get("request_id") == given]
     prefix = urlsplit(base).path  # /api or /api/v2
     assert {k: line[k] for k in ("logger", "door", "method", "path", "route", "status")} == {
@@ -173,3 +176,23 @@ def test_each_log_line_is_one_json_object_and_request_lines_carry_the_request_id
     # Neither the query string nor any header (the Authorization token) reaches the log.
     text = (running.folder / f"{door}.log").read_text()
     assert secret not in text and running.token not in text
+
+
+def test_one_scrape_of_gunicorn_sums_the_requests_of_all_its_workers(running: Running) -> None:
+    api, route = running.doors["flask"], "/api/jobs/<job_id>/executions"
+    sent, pids = 0, set()
+    with ThreadPoolExecutor(8) as pool:
+        # Concurrent requests keep one worker busy, so the other accepts some.
+        for _ in range(5):
+            answers = list(pool.map(lambda _: api.call("GET", f"/jobs/{running.job_id}/executions", running.token),
+                                    range(16)))
+            assert {a.status_code for a in answers} == {200}
+            sent += len(answers)
+            pids = {line["pid"] for line in running.log_lines("flask") if line.get("route") == route}
+            if len(pids) == 2:
+                break
+    assert len(pids) == 2
+    # Whichever worker answers the scrape, it counts every worker's requests.
+    for _ in range(6):
+        scrape = running.scrape("flask")
+        assert scrape.value("http_requests_total", door="flask", method="GET", route=route, status="200") == sent
