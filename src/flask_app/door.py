@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from src.config import Settings
 from src.core import tokens
+from src.core.job_list_cache import JobListCache
 from src.core.request_parsing import parse_json_object, parse_optional_json_object
 from src.core.roles import require_role
 from src.flask_app.runtime import FlaskRuntime
@@ -26,6 +27,10 @@ def settings() -> Settings:
 
 def db_session() -> Session:
     return cast(Session, current_app.extensions["sqlalchemy"].session())
+
+
+def job_list_cache() -> JobListCache:
+    return current_app.extensions["job_list_cache"]  # type: ignore[no-any-return]
 
 
 def runtime() -> FlaskRuntime:

@@ -98,10 +98,12 @@ class JobListResponse(ApiModel):
     jobs: list[JobOut]
 
     @classmethod
-    def build(cls, session: Session, settings: Settings, jobs: Sequence[Job | Any]) -> JobListResponse:
+    def build(
+        cls, session: Session, settings: Settings, jobs: Sequence[Job | Any], now: datetime | None = None
+    ) -> JobListResponse:
         """All jobs plus one grouped max(started_at): two statements whatever the count."""
         last = last_execution_times(session) if jobs else {}
-        rendered = [JobOut.from_job(job, last.get(job.id), settings) for job in jobs]
+        rendered = [JobOut.from_job(job, last.get(job.id), settings, now) for job in jobs]
         return cls(count=len(rendered), jobs=rendered)
 
 

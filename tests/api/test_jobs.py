@@ -929,3 +929,54 @@ def test_losing_a_name_race_answers_duplicate_and_keeps_the_outer_transaction(
     db.expire_all()
     assert db.get(User, earlier.id).username == "renamed-in-same-transaction"  # type: ignore[union-attr]
     assert len(db.scalars(select(Job)).all()) == 1
+
+
+# --- GET /jobs: the kept rendering is always the current list --------------------------------
+
+
+def test_list_jobs_answers_304_to_its_own_etag(api: ApiClient, factory: Factory, user: User, viewer_token: str) -> None:
+    factory.job(user)
+    first = api.get("/jobs", token=viewer_token)
+    etag = first.headers["ETag"]
+    again = api.get("/jobs", token=viewer_token, headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["ETag"] == etag
+
+
+def test_list_jobs_with_a_stale_etag_gets_the_full_list(
+    api: ApiClient, factory: Factory, user: User, viewer_token: str
+) -> None:
+    factory.job(user)
+    response = api.get("/jobs", token=viewer_token, headers={"If-None-Match": '"stale"'})
+    assert response.status_code == 200
+    assert response.json()["count"] == 1
+
+
+def test_list_jobs_shows_an_edit_at_once_with_a_new_etag(
+    api: ApiClient, factory: Factory, user: User, admin_token: str
+) -> None:
+    job = factory.job(user, name="before")
+    first = api.get("/jobs", token=admin_token)
+    assert api.put(f"/jobs/{job.id}", token=admin_token, json={"name": "after"}).status_code == 200
+    second = api.get("/jobs", token=admin_token, headers={"If-None-Match": first.headers["ETag"]})
+    assert second.status_code == 200
+    assert [listed["name"] for listed in second.json()["jobs"]] == ["after"]
+    assert second.headers["ETag"] != first.headers["ETag"]
+
+
+def test_list_jobs_shows_a_new_execution_as_last_execution_at(
+    api: ApiClient, factory: Factory, user: User, viewer_token: str
+) -> None:
+    job = factory.job(user)
+    assert api.get("/jobs", token=viewer_token).json()["jobs"][0]["last_execution_at"] is None
+    factory.execution(job, started_at=datetime(2026, 1, 2, 3, 4, 5))
+    listed = api.get("/jobs", token=viewer_token).json()["jobs"][0]
+    assert listed["last_execution_at"] == "2026-01-02T03:04:05.000Z"
+
+
+def test_list_jobs_drops_a_deleted_job_at_once(api: ApiClient, factory: Factory, user: User, admin_token: str) -> None:
+    kept, deleted = factory.job(user), factory.job(user)
+    api.get("/jobs", token=admin_token)
+    assert api.delete(f"/jobs/{deleted.id}", token=admin_token).status_code == 200
+    assert [listed["id"] for listed in api.get("/jobs", token=admin_token).json()["jobs"]] == [kept.id]

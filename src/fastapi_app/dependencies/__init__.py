@@ -12,12 +12,13 @@ from src.fastapi_app.dependencies.auth import (
     require_role,
 )
 from src.fastapi_app.dependencies.body import BodyReaderDep, JsonBodyDep
-from src.fastapi_app.dependencies.database import ServicesDep, SessionDep, SettingsDep
+from src.fastapi_app.dependencies.database import JobListCacheDep, ServicesDep, SessionDep, SettingsDep
 
 __all__ = [
     "AdminUser",
     "BodyReaderDep",
     "CurrentUser",
+    "JobListCacheDep",
     "JsonBodyDep",
     "OptionalUser",
     "RefreshUser",

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from src.config import Settings
+from src.core.job_list_cache import JobListCache
 from src.fastapi_app.threaded_session import ThreadedSession
 from src.scheduler.services import RunServices
 
@@ -27,6 +28,11 @@ async def get_services(request: Request) -> RunServices:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
+async def get_job_list_cache(request: Request) -> JobListCache:
+    return request.app.state.job_list_cache  # type: ignore[no-any-return]
+
+
 SessionDep = Annotated[ThreadedSession, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ServicesDep = Annotated[RunServices, Depends(get_services)]
+JobListCacheDep = Annotated[JobListCache, Depends(get_job_list_cache)]

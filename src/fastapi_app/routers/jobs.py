@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
 from src.core import jobs
-from src.fastapi_app.dependencies import BodyReaderDep, CurrentUser, JsonBodyDep, SessionDep, SettingsDep, WriterUser
+from src.core.job_list_cache import etag_matches, job_list_headers
+from src.fastapi_app.dependencies import (
+    BodyReaderDep,
+    CurrentUser,
+    JobListCacheDep,
+    JsonBodyDep,
+    SessionDep,
+    SettingsDep,
+    WriterUser,
+)
 from src.fastapi_app.openapi_docs import error_responses, json_body
 from src.fastapi_app.transactions import TransactionalRoute
 from src.schemas.jobs import (
@@ -21,9 +30,14 @@ from src.schemas.jobs import (
 router = APIRouter(tags=["jobs"], route_class=TransactionalRoute)
 
 
-@router.get("/jobs", responses=error_responses(401))
-async def list_jobs(user: CurrentUser, session: SessionDep, settings: SettingsDep) -> JobListResponse:
-    return await session.run_sync(lambda s: JobListResponse.build(s, settings, jobs.list_jobs(s)))
+@router.get("/jobs", response_model=JobListResponse, responses=error_responses(401))
+async def list_jobs(
+    request: Request, user: CurrentUser, session: SessionDep, settings: SettingsDep, job_list: JobListCacheDep
+) -> Response:
+    rendered = await session.run_sync(lambda s: job_list.get(s, settings))
+    if etag_matches(request.headers.get("If-None-Match"), rendered.etag):
+        return Response(status_code=304, headers=job_list_headers(rendered))
+    return Response(rendered.body, media_type="application/json", headers=job_list_headers(rendered))
 
 
 @router.post(

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from src.core import jobs
+from src.core.job_list_cache import etag_matches, job_list_headers
 from src.core.roles import ADMIN_OR_USER
-from src.flask_app.door import auth_required, current_user, db_session, json_body, render, settings
+from src.flask_app.door import auth_required, current_user, db_session, job_list_cache, json_body, render, settings
 from src.schemas.jobs import (
     JobCreatedResponse,
     JobDeletedResponse,
     JobDetailResponse,
-    JobListResponse,
     JobUpdatedResponse,
 )
 
@@ -21,8 +21,10 @@ bp = Blueprint("jobs", __name__)
 @bp.get("/jobs")
 @auth_required()
 def list_jobs() -> Response:
-    session = db_session()
-    return render(JobListResponse.build(session, settings(), jobs.list_jobs(session)))
+    rendered = job_list_cache().get(db_session(), settings())
+    if etag_matches(request.headers.get("If-None-Match"), rendered.etag):
+        return Response(status=304, headers=job_list_headers(rendered))
+    return Response(rendered.body, mimetype="application/json", headers=job_list_headers(rendered))
 
 
 @bp.post("/jobs")
