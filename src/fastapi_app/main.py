@@ -14,7 +14,6 @@ from starlette.routing import BaseRoute
 from src import APP_VERSION
 from src.config import Settings, load_settings
 from src.core.job_list_cache import JobListCache
-from src.core.job_list_cache import JobListCache
 from src.core.login_throttle import LoginThrottle
 from src.core.request_log import REQUEST_ID_HEADER, log_request, request_id_from
 from src.database.engines import create_sync_engine_from_settings, make_session_factory
@@ -73,7 +72,6 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.login_throttle = LoginThrottle()
-    app.state.job_list_cache = JobListCache()
     app.state.job_list_cache = JobListCache()
 
     origins = settings.cors_origins or ["*"]

@@ -13,7 +13,6 @@ from flask_sqlalchemy import SQLAlchemy
 from src.config import Settings, load_settings
 from src.core import outbox
 from src.core.job_list_cache import JobListCache
-from src.core.job_list_cache import JobListCache
 from src.core.phases import scheduler_kind
 from src.core.request_log import REQUEST_ID_HEADER, log_request, request_id_from
 from src.database.engines import install_sqlite_pragmas, sync_engine_options, sync_url
@@ -54,7 +53,6 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["settings"] = settings
-    app.extensions["job_list_cache"] = JobListCache()
     app.extensions["job_list_cache"] = JobListCache()
     app.extensions["metrics"] = metrics
 
