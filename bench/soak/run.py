@@ -128,9 +128,10 @@ def stack_env(url: str, folder: Path, scheduler_host: str) -> dict[str, str]:
 
 
 def make_clients(stack: Stack, users: dict[str, str], job_ids: list[str], receiver: SoakReceiver,
-                 recorder: Recorder, per_door: int, pause: float, seed_value: int) -> list[Client]:
+                 recorder: Recorder, per_door: int, pause: float, seed_value: int,
+                 doors: list[str]) -> list[Client]:
     clients = []
-    for door in DOORS:
+    for door in (d for d in DOORS if d.name in doors):
         roles = [("admin", "admin"), ("user", f"user-{door.name}"), ("viewer", "viewer")]
         for index in range(per_door):
             role, user_key = roles[index % len(roles)]
@@ -145,7 +146,8 @@ def make_clients(stack: Stack, users: dict[str, str], job_ids: list[str], receiv
 async def soak(args: argparse.Namespace, stack: Stack, url: str, users: dict[str, str], job_ids: list[str],
                receiver: SoakReceiver) -> dict[str, Any]:
     recorder = Recorder()
-    clients = make_clients(stack, users, job_ids, receiver, recorder, args.clients_per_door, args.pause, args.seed)
+    clients = make_clients(stack, users, job_ids, receiver, recorder, args.clients_per_door, args.pause, args.seed,
+                           args.doors.split(","))
     stop = asyncio.Event()
     traffic_started = time.time()
     tasks = [asyncio.create_task(client.run(stop)) for client in clients]
@@ -247,6 +249,7 @@ def main() -> int:
                         help="default: a fresh SQLite file; a PostgreSQL URL's database (bench_*) is recreated")
     parser.add_argument("--fired-jobs", type=int, default=500, help="jobs firing every minute")
     parser.add_argument("--clients-per-door", type=int, default=3)
+    parser.add_argument("--doors", default="flask,fastapi", help="which doors get traffic (diagnosis)")
     parser.add_argument("--pause", type=float, default=0.0, help="seconds each client waits between requests")
     parser.add_argument("--warmup-seconds", type=float, default=20)
     parser.add_argument("--warmup-timeout", type=float, default=240)
@@ -281,7 +284,7 @@ def main() -> int:
             if not args.keep_database:
                 drop_database(url)
     result |= {"backend": backend, "scheduler_host": scheduler_host, "fired_jobs": len(job_ids),
-               "clients_per_door": args.clients_per_door, "pause": args.pause, "seed": args.seed,
+               "clients_per_door": args.clients_per_door, "doors": args.doors, "pause": args.pause, "seed": args.seed,
                "serve_exit_status": serve_status, "log": str(log_path), "log_findings": log_findings(log_path)}
     for kind in ("flask", "fastapi", "nginx"):
         result["rss_kib"].setdefault("growth_percent", {})[kind] = round(growth_percent(result["rss_kib"], kind), 2)

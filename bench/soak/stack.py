@@ -105,7 +105,7 @@ def start_stack(env_overrides: dict[str, str], ports: tuple[int, int, int], log_
     env = {key: value for key, value in os.environ.items() if key != "TEST_DATABASE_URL"}
     env.update(env_overrides)
     env.update(HTTP_PORT=str(http_port), FLASK_PORT=str(flask_port), FASTAPI_PORT=str(fastapi_port),
-               PYTHONPATH=str(ROOT))
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "src.cli", "serve"], cwd=ROOT, env=env,
