@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
@@ -15,14 +14,14 @@ from src import APP_VERSION
 from src.config import Settings, load_settings
 from src.core.job_list_cache import JobListCache
 from src.core.login_throttle import LoginThrottle
-from src.core.request_log import REQUEST_ID_HEADER, log_request, request_id_from
 from src.database.engines import create_sync_engine_from_settings, make_session_factory
 from src.fastapi_app.docs import mount_docs
 from src.fastapi_app.errors import register_error_handlers
 from src.fastapi_app.openapi_docs import drop_validation_error_responses
+from src.fastapi_app.request_observer import RequestObserver
 from src.fastapi_app.routers import ROUTERS
 from src.fastapi_app.threaded_session import ThreadedSessionFactory
-from src.observability.json_logs import bind_request_id, configure_process_logging, unbind_request_id
+from src.observability.json_logs import configure_process_logging
 from src.observability.metrics import CONTENT_TYPE, UNMATCHED_ROUTE, Metrics
 from src.scheduler.host import start_scheduler_host, stop_scheduler_host
 from src.scheduler.services import close_run_services, open_run_services
@@ -83,26 +82,7 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
         allow_credentials="*" not in origins,
     )
 
-    route_template = _route_templates(ROUTERS, API_PREFIX)
-
-    @app.middleware("http")
-    async def served_by(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
-        bound = bind_request_id(request_id)
-        started = time.perf_counter()
-        status = 500  # an exception no handler turned into a response
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            response.headers["X-Served-By"] = "fastapi"
-            response.headers[REQUEST_ID_HEADER] = request_id
-            return response
-        finally:
-            seconds = time.perf_counter() - started
-            route = route_template(request.scope.get("route"))
-            metrics.observe_request("fastapi", request.method, route, status, seconds)
-            log_request("fastapi", request_id, request.method, request.url.path, route, status, seconds * 1000)
-            unbind_request_id(bound)
+    app.add_middleware(RequestObserver, metrics=metrics, route_template=_route_templates(ROUTERS, API_PREFIX))
 
     register_error_handlers(app)
     for router in ROUTERS:
