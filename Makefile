@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # Both cores: the suites are I/O- and process-heavy, and CI's clock is finite.
 PYTEST_WORKERS ?= 2
 
-.PHONY: venv run test test-sqlite test-postgres lint-imports
+.PHONY: venv run test test-sqlite test-postgres lint-imports bench bench-quick bench-tools
 
 venv:
 	@VENV=$(VENV) scripts/venv.sh requirements-dev.txt
@@ -31,3 +31,21 @@ test-postgres: venv
 
 lint-imports: venv
 	$(VENV)/bin/lint-imports
+
+# Benchmarks (issue 6, docs/PERFORMANCE.md): run on a quiet machine; figures are printed, never asserted.
+bench: venv bench-tools
+	$(PY) -m bench.run
+
+# Under 5 minutes: the API benchmark on SQLite, one round, and the scheduler benchmark.
+bench-quick: venv bench-tools
+	$(PY) -m bench.run --quick
+
+# wrk drives the API benchmark; nginx fronts both doors as in production. Both from Debian.
+bench-tools:
+	@missing=""; \
+	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
+	command -v nginx >/dev/null 2>&1 || missing="$$missing nginx"; \
+	if [ -n "$$missing" ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing </dev/null; \
+	  service nginx stop >/dev/null 2>&1 || true; \
+	fi
