@@ -1,7 +1,8 @@
 """Slack or the SMTP server down (not listening, refusing, answering 500): the run is still recorded
 with its status, the undelivered notification is logged at WARNING naming its channel and job
-(never the webhook URL's secret path or the SMTP password), and nothing crashes. For runs started
-through either door's execute endpoint and for runs fired by the scheduler either door hosts.
+(never the webhook URL's secret path or the SMTP password) and counted in the process's
+`notification_delivery_failures_total{channel}`, and nothing crashes. For runs started through
+either door's execute endpoint and for runs fired by the scheduler either door hosts.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +22,7 @@ from src.config import Settings
 from src.models import Job, JobExecution, SlackSettings, User
 from tests.api.conftest import ApiClient
 from tests.conftest import Factory
+from tests.observability.exposition import Scrape
 from tests.receivers import Receiver, SmtpSink, closed_port_url
 from tests.scheduler.conftest import fire_soon
 from tests.scheduler.test_doors import DOORS as SCHEDULER_DOORS
@@ -122,6 +125,15 @@ def _assert_logged_without_secrets(caplog: pytest.LogCaptureFixture, outage: Out
     assert SLACK_SECRET not in logged and SMTP_PASSWORD not in logged
 
 
+def _assert_counted(metrics: httpx.Client, outage: Outage) -> None:
+    """One failure of the channel that is down on the process's /metrics, none of the other."""
+    def failures(channel: str) -> float | None:
+        return Scrape(metrics.get("/metrics").text).value("notification_delivery_failures_total", channel=channel)
+
+    _wait(lambda: failures(outage.channel) == 1)
+    assert failures("email" if outage.channel == "slack" else "slack") == 0
+
+
 def _finished_runs(db: Session, job: Job) -> list[JobExecution]:
     db.expire_all()
     return [e for e in db.scalars(select(JobExecution).where(JobExecution.job_id == job.id)) if e.status != "running"]
@@ -143,6 +155,7 @@ def test_execute_now_records_the_run_and_logs_the_undelivered_notification(
     assert (execution.id, execution.status) == (response.json()["execution_id"], "failed")
     assert execution.error_message == "Webhook returned status 500"
     _assert_logged_without_secrets(caplog, outage, job)
+    _assert_counted(api.http, outage)
     _assert_the_other_channel_delivered(outage, hook, mail_server)
     assert api.get("/health").status_code == 200  # the door is still serving
 
@@ -166,5 +179,10 @@ def test_scheduled_run_records_the_run_and_logs_the_undelivered_notification(
         [execution] = _wait(lambda: _finished_runs(db, job))
         assert (execution.trigger_type, execution.status) == ("scheduled", "failed")
         _assert_logged_without_secrets(caplog, outage, job)
+        _assert_counted(client, outage)
         _assert_the_other_channel_delivered(outage, hook, mail_server)
-        assert host.is_leader and client.get(f"{prefix}/health").status_code == 200
+        # Nothing crashed: the host's loops are alive and it leads (a slow machine may have made it
+        # restart its schedule on a late lease renewal meanwhile, hence the wait).
+        assert all(not task.done() for task in host._tasks)
+        _wait(lambda: host.is_leader)
+        assert client.get(f"{prefix}/health").status_code == 200
