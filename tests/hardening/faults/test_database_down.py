@@ -33,6 +33,7 @@ from src.scheduler.runtime import SchedulerRuntime
 from src.scheduler.services import close_run_services, open_run_services
 from tests.conftest import PASSWORD, Factory, make_settings
 from tests.door_servers import SECRET, Door, start_doors, stop_processes
+from tests.observability.exposition import Scrape
 from tests.pg_databases import PostgresServer
 from tests.private_postgres import PrivateCluster, private_cluster
 from tests.receivers import FaultyServer, Receiver
@@ -274,6 +275,8 @@ def test_fires_while_the_database_is_down_do_not_stop_the_scheduler_and_fire_aga
             # A fire comes due while the database is down: the run cannot start and says so.
             await _until(lambda: any("could not start a run of job" in r.getMessage() for r in caplog.records))
             assert runtime.running
+            fires = Scrape(services.metrics.render().decode())
+            assert (fires.value("scheduler_fires_total", outcome="error") or 0) >= 1
             await asyncio.to_thread(cluster_restarted_after.start)
             before = await asyncio.to_thread(_successful_runs, settings, job_id)
             await _until(lambda: _successful_runs(settings, job_id) > before, off_loop=True)
