@@ -97,8 +97,14 @@ def _observes_dst(tz: tzinfo, first: int) -> bool:
     return len(offsets) > 1
 
 
+@lru_cache(maxsize=4096)
 def build_trigger(expression: str, tz: tzinfo) -> BaseTrigger:
-    """The trigger that fires exactly when `src.core.cron.next_runs(expression, tz, ...)` does."""
+    """The trigger that fires exactly when `src.core.cron.next_runs(expression, tz, ...)` does.
+
+    Cached: parsing costs about as much as scheduling, jobs often share an expression, and a
+    trigger holds no state of its own (APScheduler passes the previous fire time in), so jobs
+    with the same expression share one.
+    """
     problem = cron_problem(expression)
     if problem is not None:
         raise InvalidCron(problem)

@@ -61,3 +61,8 @@ def test_last_fire_between_finds_the_latest_fire_in_a_long_gap() -> None:
     until = datetime(2026, 1, 10, 3, 7, 30, tzinfo=UTC)
     assert last_fire_between("* * * * *", tz, until - timedelta(days=30), until) == until.replace(second=0)
     assert last_fire_between("0 0 1 1 *", tz, until - timedelta(days=2), until) is None
+
+
+def test_jobs_with_the_same_expression_share_one_trigger() -> None:
+    tz = ZoneInfo("Asia/Tokyo")
+    assert build_trigger("15 3 * * 1-5", tz) is build_trigger("15 3 * * 1-5", tz)
