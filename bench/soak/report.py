@@ -33,6 +33,10 @@ def print_report(result: dict[str, Any]) -> None:
               f" {latency['p99'] or 0:7.1f}")
         if figures["wrong_door"]:
             print(f"  {figures['wrong_door']} responses did not come from the {door} door")
+    warmup = result["warmup_traffic"]
+    print("warm-up (not counted above): " + ", ".join(
+        f"{door} {warmup[door]['requests']} requests {warmup[door]['by_class']}" for door in ("flask", "fastapi")
+        if door in warmup))
     for title, key in (("5xx / transport errors", "server_errors"), ("unexpected statuses", "unexpected")):
         samples = traffic.get(key) or []
         if samples:
