@@ -270,7 +270,8 @@ class Stack:
         deadline = time.monotonic() + timeout
         quick_in_a_row = 0
         while time.monotonic() < deadline:
-            quick_in_a_row = quick_in_a_row + 1 if self.probe(health_url, timeout) < quick else 0
+            remaining = max(0.1, deadline - time.monotonic())
+            quick_in_a_row = quick_in_a_row + 1 if self.probe(health_url, remaining) < quick else 0
             if quick_in_a_row == 2:
                 return True
             time.sleep(0.1)
