@@ -225,8 +225,8 @@ def main(argv: list[str] | None = None) -> int:
             for round_number in range(1, timing.rounds + 1):
                 bench.case(case, round_number)
         after = stack.memory()
-        for label, (count, first) in stack.logged_errors().items():
-            bench.problem(f"{label} logged {count} error line(s); the first: {first}")
+        for error, count in stack.logged_errors().items():
+            bench.problem(f"logged {count} time(s): {error}")
     except BaseException:
         print(f"--- serve log (tail) ---\n{stack.log_tail('serve')}", file=sys.stderr)
         raise

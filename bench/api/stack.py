@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import statistics
@@ -80,14 +81,18 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _error_summary(line: str) -> str:
-    """A JSON log line's message and the last line of its traceback (the exception), else the raw line."""
+# The last line of a traceback: a dotted exception name, maybe a message (`starlette.requests.ClientDisconnect`).
+_EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?::.*)?$")
+
+
+def _json_error(text: str) -> str:
+    """A JSON log entry's exception (its traceback's last line), else its message."""
     try:
-        entry = json.loads(line.split("] ", 1)[1])
-        exception = str(entry.get("exception") or "").strip().splitlines()
-        return f"{entry.get('message')}: {exception[-1] if exception else ''}"[:400]
-    except (IndexError, ValueError, AttributeError):
-        return line.strip()[:400]
+        entry = json.loads(text)
+    except ValueError:
+        return text.strip()[:200]
+    exception = str(entry.get("exception") or "").strip().splitlines()
+    return (exception[-1] if exception else str(entry.get("message")))[:200]
 
 
 def process_tree(pid: int) -> list[int]:
@@ -277,20 +282,34 @@ class Stack:
             time.sleep(0.1)
         return False
 
-    def logged_errors(self) -> dict[str, tuple[int, str]]:
-        """Per server, how many ERROR lines the supervisor's log holds, and the first one."""
-        found: dict[str, tuple[int, str]] = {}
+    def logged_errors(self) -> dict[str, int]:
+        """How many ERROR entries each server logged, by server and exception ("fastapi: ValueError: x")."""
+        counts: dict[str, int] = {}
+        pending: dict[str, str] = {}  # plain-text ERROR lines whose traceback has not ended yet
+
+        def count(key: str) -> None:
+            counts[key] = counts.get(key, 0) + 1
+
         try:
             with (self.folder / "serve.log").open(errors="replace") as log:
                 for line in log:
-                    if '"level": "ERROR"' not in line and " ERROR " not in line and "Traceback" not in line:
-                        continue
-                    label = line[1:line.index("]")] if line.startswith("[") and "]" in line else "?"
-                    count, first = found.get(label, (0, _error_summary(line)))
-                    found[label] = (count + 1, first)
+                    label, _, text = line.rstrip("\n").partition("] ")
+                    label = label.lstrip("[")
+                    if '"level": "ERROR"' in text:
+                        count(f"{label}: {_json_error(text)}")
+                    elif " ERROR " in text or text.startswith("ERROR:"):
+                        if label in pending:
+                            count(f"{label}: {pending.pop(label)}")
+                        pending[label] = text.strip()[-120:]
+                    elif label in pending and _EXCEPTION_LINE.match(text):
+                        # Plain-text logs: the traceback's last line names the exception.
+                        pending.pop(label)
+                        count(f"{label}: {text.strip()[:200]}")
         except OSError:
             pass
-        return found
+        for label, text in pending.items():
+            count(f"{label}: {text}")
+        return counts
 
     def log_tail(self, label: str, lines: int = 40) -> str:
         try:
