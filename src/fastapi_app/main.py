@@ -27,8 +27,9 @@ from src.scheduler.host import start_scheduler_host, stop_scheduler_host
 from src.scheduler.services import close_run_services, open_run_services
 
 API_PREFIX = "/api/v2"
-# Requests doing database work at once; the sync pool holds 10+10 connections (PostgreSQL) and
-# more threads than cores only queue on the GIL.
+# Request sessions open at once (each holds one pooled connection until it ends, and runs on at
+# most one of as many threads): below the sync pool's 15 (SQLite) or 20 (PostgreSQL) connections,
+# so the sessions of logins (run_blocking) always find one; more threads only queue on the GIL.
 REQUEST_DB_THREADS = 8
 
 

@@ -38,6 +38,8 @@ async def execute_job(
 
 @router.post("/jobs/test-run", **TEST_RUN_DOC)
 @router.post("/cron/test-run", **TEST_RUN_DOC)
-async def test_run(user: WriterUser, body: JsonBodyDep, services: ServicesDep) -> TestRunResponse:
+async def test_run(user: WriterUser, body: JsonBodyDep, session: SessionDep, services: ServicesDep) -> TestRunResponse:
     plan = job_runs.prepare_trial_run(body)
+    # End the authentication's transaction: the outbound call must not hold a database connection.
+    await session.commit()
     return TestRunResponse.model_validate(await trial_run(services, plan))
