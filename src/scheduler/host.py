@@ -166,6 +166,10 @@ class SchedulerHost:
 
     async def _become_leader(self, covered_until: datetime | None = None) -> None:
         log.info("scheduler lease acquired by %s (%s host)", self.lease.owner_id, self.kind)
+        # The first reconciliation can outlast the lease on a starved process (seen: 23 s under
+        # load); renewing meanwhile keeps another process from taking over mid-start, which made
+        # the lease bounce between workers and dropped the fires each restart cancelled.
+        keep_alive = asyncio.create_task(self._renew_while_starting())
         try:
             result = await self.runtime.start(covered_until=covered_until or self.lease.covered_until())
         except Exception:  # noqa: BLE001 - give the lease back so another process can try
@@ -173,8 +177,17 @@ class SchedulerHost:
             await self.runtime.stop(drain_seconds=0)
             await self.lease.release()
             return
+        finally:
+            keep_alive.cancel()
         log.info("scheduler running: %d job schedules", result.scheduled_now)
         self.became_leader.set()
+
+    async def _renew_while_starting(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease.heartbeat_seconds)
+            if not await self.lease.acquire_or_renew():
+                log.warning("scheduler lease lost by %s while starting", self.lease.owner_id)
+                return
 
     def _step_down(self) -> None:
         self.lease.drop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -18,9 +20,12 @@ from sqlalchemy.orm import Session
 from src.config import Settings
 from src.database.engines import create_async_engine_from_settings
 from src.models import JobExecution, SchedulerLease, User, utcnow
+from src.scheduler.host import SchedulerHost
 from src.scheduler.lease import Lease
+from src.scheduler.services import RunServices
 from tests.conftest import Factory
 from tests.scheduler.conftest import TimedReceiver as Receiver
+from tests.scheduler.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,6 +69,34 @@ async def test_an_expired_lease_is_taken_over(settings: Settings) -> None:
     finally:
         await engine.dispose()
     assert second.covered_until() is not None
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("settings_overrides", [{"SCHEDULER_HOST": "fastapi", "SCHEDULER_LEASE_SECONDS": 2}])
+async def test_a_start_slower_than_the_lease_keeps_the_lease(settings: Settings, services: RunServices) -> None:
+    host = SchedulerHost(services, "fastapi")
+    start = host.runtime.start
+
+    async def slow_start(**options: Any) -> Any:
+        await asyncio.sleep(5)  # a reconciliation on a starved process: longer than two leases
+        return await start(**options)
+
+    host.runtime.start = slow_start  # type: ignore[method-assign]
+    engine = create_async_engine_from_settings(settings)
+    rival = Lease(engine, 2, "rival")
+    host.start()
+    try:
+        await wait_until(host.lease.held)
+        rival_wins = []
+        deadline = time.monotonic() + 30
+        while not host.is_leader and time.monotonic() < deadline:
+            rival_wins.append(await rival.acquire_or_renew())
+            await asyncio.sleep(0.25)
+    finally:
+        await host.stop()
+        await engine.dispose()
+    assert len(rival_wins) >= 10
+    assert not any(rival_wins)
 
 
 @pytest.mark.anyio
