@@ -33,8 +33,10 @@ lint-imports: venv
 	$(VENV)/bin/lint-imports
 
 # Benchmarks (issue 6, docs/PERFORMANCE.md): run on a quiet machine; figures are printed, never asserted.
+# BENCH_ARGS=--postgres adds the API benchmark on PostgreSQL.
+BENCH_ARGS ?=
 bench: venv bench-tools
-	$(PY) -m bench.run
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 # Under 5 minutes: the API benchmark on SQLite, one round, and the scheduler benchmark.
 bench-quick: venv bench-tools
