@@ -12,6 +12,32 @@ from src.models import Job, Notification, User, new_id, utcnow
 NotificationType = Literal["success", "error", "warning", "info"]
 
 
+def _rows(
+    user_ids: list[str],
+    title: str,
+    message: str,
+    type_: NotificationType,
+    related_job_id: str | None,
+    related_execution_id: str | None,
+) -> list[dict[str, object]]:
+    now = utcnow()
+    return [
+        {
+            "id": new_id(),
+            "user_id": user_id,
+            "title": title,
+            "message": message,
+            "type": type_,
+            "related_job_id": related_job_id,
+            "related_execution_id": related_execution_id,
+            "is_read": False,
+            "read_at": None,
+            "created_at": now,
+        }
+        for user_id in user_ids
+    ]
+
+
 def _insert_for(
     session: Session,
     user_ids: list[str],
@@ -23,26 +49,27 @@ def _insert_for(
 ) -> int:
     if not user_ids:
         return 0
-    now = utcnow()
-    session.execute(
-        insert(Notification),
-        [
-            {
-                "id": new_id(),
-                "user_id": user_id,
-                "title": title,
-                "message": message,
-                "type": type_,
-                "related_job_id": related_job_id,
-                "related_execution_id": related_execution_id,
-                "is_read": False,
-                "read_at": None,
-                "created_at": now,
-            }
-            for user_id in user_ids
-        ],
-    )
+    session.execute(insert(Notification), _rows(user_ids, title, message, type_, related_job_id, related_execution_id))
     return len(user_ids)
+
+
+class AllUsersNotices:
+    """Notifications to all users for several events: the users read once, all rows written by `write()`."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.user_ids = list(session.scalars(select(User.id)))
+        self.rows: list[dict[str, object]] = []
+
+    def add(self, title: str, message: str, type_: NotificationType, *,
+            related_job_id: str | None = None, related_execution_id: str | None = None) -> int:
+        self.rows += _rows(self.user_ids, title, message, type_, related_job_id, related_execution_id)
+        return len(self.user_ids)
+
+    def write(self) -> None:
+        if self.rows:
+            self.session.execute(insert(Notification), self.rows)
+            self.rows = []
 
 
 def notify_all_users(
@@ -55,8 +82,11 @@ def notify_all_users(
     related_execution_id: str | None = None,
 ) -> int:
     """One notification per row of `users` (all roles, active or not); returns how many."""
-    user_ids = list(session.scalars(select(User.id)))
-    return _insert_for(session, user_ids, title, message, type_, related_job_id, related_execution_id)
+    notices = AllUsersNotices(session)
+    count = notices.add(title, message, type_, related_job_id=related_job_id,
+                        related_execution_id=related_execution_id)
+    notices.write()
+    return count
 
 
 def owner_and_admin_ids(session: Session, job: Job) -> list[str]:

@@ -15,11 +15,11 @@ from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from src.config import Settings
 from src.core import outbox, slack_alerts
-from src.core.broadcasts import notify_all_users
+from src.core.broadcasts import AllUsersNotices
 from src.core.clock import to_naive_utc, utcnow
 from src.core.end_dates import auto_pause
 from src.core.job_fields import emails_from_text, is_expired
@@ -52,28 +52,51 @@ def begin_run(
     auto-paused instead. A duplicate (job, scheduled_for) raises IntegrityError at the flush:
     another scheduler already took this fire.
     """
-    job = session.get(Job, job_id)
+    return begin_runs(session, settings, [RunRequest(job_id, trigger_type, plan, scheduled_for)])[0]
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """The arguments of one `begin_run`."""
+
+    job_id: str
+    trigger_type: TriggerType
+    plan: RunPlan | None = None
+    scheduled_for: datetime | None = None
+
+
+def begin_runs(session: Session, settings: Settings, requests: list[RunRequest]) -> list[StartedRun | None]:
+    """`begin_run` for several runs: one read of their jobs, one flush (IntegrityError if any fire is taken)."""
+    ids = sorted({request.job_id for request in requests})
+    jobs = {job.id: job for job in session.scalars(select(Job).where(Job.id.in_(ids)))}
+    pending = [_new_execution(session, settings, jobs.get(request.job_id), request) for request in requests]
+    session.flush()  # assigns the ids
+    return [StartedRun(new[0].id, new[1]) if new is not None else None for new in pending]
+
+
+def _new_execution(
+    session: Session, settings: Settings, job: Job | None, request: RunRequest
+) -> tuple[JobExecution, RunPlan] | None:
     if job is None:
         return None
-    if trigger_type == "scheduled":
+    if request.trigger_type == "scheduled":
         if not job.is_active:
             return None
         if is_expired(job.end_date, settings):
             auto_pause(session, settings, job)
             return None
-    plan = plan or plan_for_job(job)
+    plan = request.plan or plan_for_job(job)
     execution = JobExecution(
         job_id=job.id,
         status="running",
-        trigger_type=trigger_type,
+        trigger_type=request.trigger_type,
         started_at=utcnow(),
-        scheduled_for=to_naive_utc(scheduled_for) if scheduled_for else None,
+        scheduled_for=to_naive_utc(request.scheduled_for) if request.scheduled_for else None,
         execution_type=plan.execution_type,
         target=plan.target,
     )
     session.add(execution)
-    session.flush()
-    return StartedRun(execution.id, plan)
+    return execution, plan
 
 
 def no_target_error(job_name: str) -> str:
@@ -82,6 +105,18 @@ def no_target_error(job_name: str) -> str:
 
 def unexpected_error(job_name: str, exc: BaseException) -> str:
     return f"Unexpected error executing job '{job_name}': {exc}"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """The arguments of one `finish_run`."""
+
+    execution_id: str
+    success: bool
+    response_status: int | None = None
+    error_message: str | None = None
+    output: str | None = None
+    target: str | None = None
 
 
 def finish_run(
@@ -95,39 +130,63 @@ def finish_run(
     target: str | None = None,
 ) -> bool:
     """Finalize the row per the table of 8.2; False when the row is gone (job deleted meanwhile)."""
-    execution = session.get(JobExecution, execution_id)
-    if execution is None:
-        return False
+    outcome = RunOutcome(execution_id, success, response_status, error_message, output, target)
+    return finish_runs(session, [outcome])[0]
+
+
+def finish_runs(session: Session, outcomes: list[RunOutcome]) -> list[bool]:
+    """`finish_run` for several runs: one read of their rows, one flush."""
+    ids = [outcome.execution_id for outcome in outcomes]
+    rows = {row.id: row for row in session.scalars(select(JobExecution).where(JobExecution.id.in_(ids)))}
     completed = utcnow()
-    execution.status = "success" if success else "failed"
-    execution.completed_at = completed
-    execution.duration_seconds = max(0.0, (completed - execution.started_at).total_seconds())
-    execution.response_status = response_status
-    execution.error_message = error_message
-    execution.output = output[:OUTPUT_LIMIT] if output is not None else None
-    if target:
-        execution.target = target
+    for outcome in outcomes:
+        execution = rows.get(outcome.execution_id)
+        if execution is None:
+            continue
+        execution.status = "success" if outcome.success else "failed"
+        execution.completed_at = completed
+        execution.duration_seconds = max(0.0, (completed - execution.started_at).total_seconds())
+        execution.response_status = outcome.response_status
+        execution.error_message = outcome.error_message
+        execution.output = outcome.output[:OUTPUT_LIMIT] if outcome.output is not None else None
+        if outcome.target:
+            execution.target = outcome.target
     session.flush()
-    return True
+    return [outcome.execution_id in rows for outcome in outcomes]
 
 
 def announce_run(session: Session, settings: Settings, execution_id: str) -> None:
     """Notifications (8.5), emails (8.6) and Slack (8.7) for a finalized run."""
-    execution = session.get(JobExecution, execution_id)
-    if execution is None or execution.status == "running":
-        return
-    job = session.get(Job, execution.job_id)
-    if job is None:
-        return
+    announce_runs(session, settings, [execution_id])
+
+
+def announce_runs(session: Session, settings: Settings, execution_ids: list[str]) -> None:
+    """`announce_run` for several runs: rows, jobs, users and previous outcomes read once for all."""
+    executions = [
+        e for e in session.scalars(select(JobExecution).where(JobExecution.id.in_(execution_ids)))
+        if e.status != "running"
+    ]
+    jobs = {job.id: job for job in session.scalars(select(Job).where(Job.id.in_(sorted({e.job_id for e in executions}))))}
+    recovered = _previous_run_failed(session, [e for e in executions if e.status == "success"])
+    notices = AllUsersNotices(session)
+    for execution in executions:
+        job = jobs.get(execution.job_id)
+        if job is not None:
+            _announce(session, settings, notices, execution, job, recovered=execution.id in recovered)
+    notices.write()
+
+
+def _announce(session: Session, settings: Settings, notices: AllUsersNotices, execution: JobExecution, job: Job,
+              *, recovered: bool) -> None:
     failed = execution.status == "failed"
     if failed:
-        notify_all_users(
-            session, "Job Failed", f'Job "{job.name}" failed: {execution.error_message}', "error",
+        notices.add(
+            "Job Failed", f'Job "{job.name}" failed: {execution.error_message}', "error",
             related_job_id=job.id, related_execution_id=execution.id,
         )
     else:
-        notify_all_users(
-            session, "Job Completed", f'Job "{job.name}" completed successfully.', "success",
+        notices.add(
+            "Job Completed", f'Job "{job.name}" completed successfully.', "success",
             related_job_id=job.id, related_execution_id=execution.id,
         )
     _queue_email(session, job, execution)
@@ -137,24 +196,33 @@ def announce_run(session: Session, settings: Settings, execution_id: str) -> Non
             slack_alerts.failed_text(session, settings, job, execution.trigger_type, execution.error_message),
             job_name=job.name,
         )
-    elif _previous_run_failed(session, execution):
+    elif recovered:
         slack_alerts.queue_alert(session, slack_alerts.recovered_text(session, settings, job), job_name=job.name)
 
 
-def _previous_run_failed(session: Session, execution: JobExecution) -> bool:
-    """Recovery test: the latest finished run of the job started before this one failed."""
-    previous = session.scalar(
-        select(JobExecution.status)
+def _previous_run_failed(session: Session, executions: list[JobExecution]) -> set[str]:
+    """Recovery test, one statement for all: ids of the runs whose job's latest finished run
+    started before them failed."""
+    if not executions:
+        return set()
+    previous = aliased(JobExecution)
+    previous_status = (
+        select(previous.status)
         .where(
-            JobExecution.job_id == execution.job_id,
-            JobExecution.id != execution.id,
-            JobExecution.status != "running",
-            JobExecution.started_at <= execution.started_at,
+            previous.job_id == JobExecution.job_id,
+            previous.id != JobExecution.id,
+            previous.status != "running",
+            previous.started_at <= JobExecution.started_at,
         )
-        .order_by(JobExecution.started_at.desc(), JobExecution.completed_at.desc())
+        .order_by(previous.started_at.desc(), previous.completed_at.desc())
         .limit(1)
+        .correlate(JobExecution)
+        .scalar_subquery()
     )
-    return previous == "failed"
+    rows = session.execute(
+        select(JobExecution.id, previous_status).where(JobExecution.id.in_([e.id for e in executions]))
+    )
+    return {execution_id for execution_id, status in rows if status == "failed"}
 
 
 # --- email (8.6) ---------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """One run of a job (contract 8.1, 8.2): record, dispatch, finalize, notify, deliver.
 
 Scheduled and manual runs share this code. Every database step is a sync core function run
-through `AsyncSession.run_sync`, each in its own transaction: the `running` row is committed
-before calling out (a stuck run shows what it tried), and notification problems never change
-the finalized row.
+through `AsyncSession.run_sync`, each in its own transaction (the scheduler's runs share it with
+other runs' same step, see `run_steps`): the `running` row is committed before calling out (a
+stuck run shows what it tried), and notification problems never change the finalized row.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from sqlalchemy.exc import IntegrityError
 
 from src.core import run_records
 from src.core.job_runs import RunPlan, TrialRunPlan
+from src.core.run_records import RunOutcome, RunRequest
 from src.integrations import github, webhook
 from src.integrations.results import DispatchResult
+from src.scheduler.run_steps import RunSteps
 from src.scheduler.services import RunServices
-from src.scheduler.transactions import in_transaction
 
 log = logging.getLogger(__name__)
 async def dispatch(services: RunServices, plan: RunPlan) -> DispatchResult:
@@ -44,18 +45,17 @@ async def run_job(
     *,
     plan: RunPlan | None = None,
     scheduled_for: datetime | None = None,
+    steps: RunSteps | None = None,
 ) -> str | None:
-    """Run the job once; returns the execution id, or None when nothing ran. Never raises."""
-    settings = services.settings
+    """Run the job once; returns the execution id, or None when nothing ran. Never raises.
+
+    `steps`: the scheduler's group-committed steps; by default each step is its own transaction.
+    """
+    steps = steps or RunSteps(services, grouped=False)
     # A scheduled run's outcome is one count of scheduler_fires_total (see Metrics.fire).
     count_fire = services.metrics.fire if trigger_type == "scheduled" else _not_counted
     try:
-        started = await in_transaction(
-            services,
-            lambda s: run_records.begin_run(
-                s, settings, job_id, trigger_type, plan=plan, scheduled_for=scheduled_for
-            ),
-        )
+        started = await steps.begin.submit(RunRequest(job_id, trigger_type, plan, scheduled_for))
     except IntegrityError:
         log.info("job %s fire at %s already taken by another scheduler", job_id, scheduled_for)
         count_fire("duplicate")
@@ -76,12 +76,12 @@ async def run_job(
         result = DispatchResult(False, error_message=run_records.unexpected_error(job_name, exc))
 
     try:
-        await _finish(services, execution_id, result)
+        await steps.finish.submit(_outcome(execution_id, result))
     except Exception as exc:  # noqa: BLE001
         log.exception("could not finalize execution %s", execution_id)
         fallback = DispatchResult(False, error_message=run_records.unexpected_error(job_name, exc))
         try:
-            await _finish(services, execution_id, fallback)
+            await steps.finish.submit(_outcome(execution_id, fallback))
         except Exception:  # noqa: BLE001
             log.exception("could not record the failure of execution %s", execution_id)
             count_fire("error")
@@ -90,7 +90,7 @@ async def run_job(
     count_fire("success" if result.success else "failed")
 
     try:
-        await in_transaction(services, lambda s: run_records.announce_run(s, settings, execution_id))
+        await steps.announce.submit(execution_id)
     except Exception:  # noqa: BLE001 - notifications never change the run's outcome
         log.exception("could not notify about execution %s", execution_id)
     return execution_id
@@ -100,15 +100,9 @@ def _not_counted(_outcome: str) -> None:
     """Manual runs are not scheduler fires."""
 
 
-async def _finish(services: RunServices, execution_id: str, result: DispatchResult) -> None:
-    await in_transaction(
-        services,
-        lambda s: run_records.finish_run(
-            s, execution_id,
-            success=result.success, response_status=result.response_status,
-            error_message=result.error_message, output=result.output, target=result.target,
-        ),
-    )
+def _outcome(execution_id: str, result: DispatchResult) -> RunOutcome:
+    return RunOutcome(execution_id, result.success, result.response_status, result.error_message,
+                      result.output, result.target)
 
 
 # --- test run (4.10) -----------------------------------------------------------------------

@@ -10,10 +10,11 @@ counted, reconciled away or reported as missed fires.
 Firing: `FireExecutor` hands each fire's scheduled time to `SchedulerRuntime._fire`, which
 checks the lease is still trusted, waits for the job's previous run (one slot per job) and for
 one of `SCHEDULER_MAX_CONCURRENT_RUNS` slots, and
-calls the executor (`run_job(..., "scheduled", scheduled_for=<fire time>)`). The executor's
-insert keyed by (job, scheduled fire time) decides who dispatches, so a fire attempted by two
-schedulers (lease handover, clock skew) runs once. Fires only wait for a slot, never for each
-other: a slow target holds its own slot until its timeout.
+calls the executor (`run_job(..., "scheduled", scheduled_for=<fire time>)`), whose database
+steps are group-committed with the other fires' (`run_steps`). The executor's insert keyed by
+(job, scheduled fire time) decides who dispatches, so a fire attempted by two schedulers (lease
+handover, clock skew) runs once. Fires only wait for a slot, never for each other: a slow target
+holds its own slot until its timeout.
 
 Misfire rule (SCHEDULER_MISFIRE_GRACE_SECONDS, default 60):
 - While a leader runs, APScheduler's own check applies: a fire that could not start within the
@@ -58,6 +59,7 @@ from src.core.scheduler_sync import JobScheduleRow
 from src.models import Job
 from src.scheduler.maintenance import MAINTENANCE_JOB_ID, run_end_date_maintenance
 from src.scheduler.retention import RETENTION_JOB_ID, run_retention_prune
+from src.scheduler.run_steps import RunSteps
 from src.scheduler.services import RunServices
 from src.scheduler.transactions import in_transaction
 from src.scheduler.triggers import InvalidCron, build_trigger, last_fire_between
@@ -78,12 +80,6 @@ APPLY_SLICE = 100
 _MAX_TRIGGER_STEPS = 10_000
 # APScheduler jobs of the scheduler itself, not job schedules.
 INTERNAL_JOB_IDS = frozenset({MAINTENANCE_JOB_ID, RETENTION_JOB_ID})
-
-
-async def _default_run_fire(services: RunServices, job_id: str, scheduled_for: datetime) -> Any:
-    from src.scheduler.executor import run_job
-
-    return await run_job(services, job_id, "scheduled", scheduled_for=scheduled_for)
 
 
 def interrupted_after_seconds(services: RunServices) -> float:
@@ -217,7 +213,9 @@ class SchedulerRuntime:
         self.settings = services.settings
         self.tz = self.settings.scheduler_tz
         self.lease_valid = lease_valid
-        self.run_fire = run_fire or _default_run_fire
+        # Fires due together share each database step's transaction (group commit).
+        self.run_steps = RunSteps(services, grouped=True)
+        self.run_fire = run_fire or self._run_scheduled
         # Tests may substitute the trigger (e.g. "fire at now + 1 s"); production uses the cron.
         self.trigger_for = trigger_for
         self.scheduler: AsyncIOScheduler | None = None
@@ -340,6 +338,11 @@ class SchedulerRuntime:
                 log.exception("scheduled run of job %s failed to start", job_id)
                 metrics.fire("error")
                 return None
+
+    async def _run_scheduled(self, services: RunServices, job_id: str, scheduled_for: datetime) -> Any:
+        from src.scheduler.executor import run_job
+
+        return await run_job(services, job_id, "scheduled", scheduled_for=scheduled_for, steps=self.run_steps)
 
     async def _maintenance(self, *, scheduled_for: datetime | None = None) -> None:  # noqa: ARG002
         if self.lease_valid():

@@ -1,0 +1,112 @@
+"""A run's database steps (begin, finish, announce), each in a transaction of its own or group-committed.
+
+The scheduler group-commits: when many jobs fire at the same second, each run's three steps (begin, finish, announce) used to
+be three transactions of its own, thousands of round trips queued on one event loop (and, on
+SQLite, on one write lock). Here a step submitted while its kind's transaction runs waits for
+the next one, which takes everything waiting: one transaction per step and batch, as few as one
+when runs come one at a time. If a batch fails (e.g. a fire another scheduler already took),
+each of its items is retried alone, so one item's failure stays its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from sqlalchemy.orm import Session
+
+from src.core import run_records
+from src.core.run_records import RunOutcome, RunRequest, StartedRun
+from src.scheduler.services import RunServices
+from src.scheduler.transactions import in_transaction
+
+log = logging.getLogger(__name__)
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+# Items in one transaction at most: bounds how long one transaction holds the write lock.
+MAX_BATCH = 200
+
+
+class GroupCommit(Generic[Item, Result]):
+    """Runs `batch_step(session, items)` in one transaction for the items submitted meanwhile."""
+
+    def __init__(self, services: RunServices, name: str,
+                 batch_step: Callable[[Session, list[Item]], list[Result]]) -> None:
+        self.services = services
+        self.name = name
+        self.batch_step = batch_step
+        self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
+        self._worker: asyncio.Task[None] | None = None
+
+    async def submit(self, item: Item) -> Result:
+        """The step's result for `item`, once the transaction holding it committed; or its error."""
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, future))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._work(), name=f"group-commit-{self.name}")
+        return await future
+
+    async def _work(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            items = [item for item, _ in batch]
+            try:
+                results = await in_transaction(self.services, lambda s: self.batch_step(s, items))
+            except Exception:  # noqa: BLE001 - each item then learns its own outcome
+                if len(batch) > 1:
+                    log.info("%s batch of %d failed; retrying its items one by one", self.name, len(batch))
+                for item, future in batch:
+                    await self._alone(item, future)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+    async def _alone(self, item: Item, future: asyncio.Future[Result]) -> None:
+        try:
+            [result] = await in_transaction(self.services, lambda s: self.batch_step(s, [item]))
+        except Exception as exc:  # noqa: BLE001 - handed to the submitter, which handles it
+            if not future.done():
+                future.set_exception(exc)
+        else:
+            if not future.done():
+                future.set_result(result)
+
+
+class OwnTransaction(Generic[Item, Result]):
+    """Runs `batch_step(session, [item])` in a transaction of its own for each item."""
+
+    def __init__(self, services: RunServices, name: str,
+                 batch_step: Callable[[Session, list[Item]], list[Result]]) -> None:
+        self.services = services
+        self.name = name
+        self.batch_step = batch_step
+
+    async def submit(self, item: Item) -> Result:
+        [result] = await in_transaction(self.services, lambda s: self.batch_step(s, [item]))
+        return result
+
+
+class RunSteps:
+    """The three database steps of runs; `grouped`: each shares its transactions with other runs'."""
+
+    def __init__(self, services: RunServices, *, grouped: bool) -> None:
+        settings = services.settings
+        kind = GroupCommit if grouped else OwnTransaction
+
+        def begin(session: Session, requests: list[RunRequest]) -> list[StartedRun | None]:
+            return run_records.begin_runs(session, settings, requests)
+
+        def announce(session: Session, execution_ids: list[str]) -> list[None]:
+            run_records.announce_runs(session, settings, execution_ids)
+            return [None] * len(execution_ids)
+
+        self.begin: GroupCommit[RunRequest, StartedRun | None] | OwnTransaction[RunRequest, StartedRun | None] = \
+            kind(services, "begin", begin)
+        self.finish: GroupCommit[RunOutcome, bool] | OwnTransaction[RunOutcome, bool] = \
+            kind(services, "finish", run_records.finish_runs)
+        self.announce: GroupCommit[str, None] | OwnTransaction[str, None] = kind(services, "announce", announce)

@@ -1,0 +1,66 @@
+"""Group-committed run steps: runs ready together share transactions; a taken fire fails alone."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from src.models import JobExecution, User
+from src.scheduler.executor import run_job
+from src.scheduler.run_steps import RunSteps
+from src.scheduler.services import RunServices
+from tests.conftest import Factory
+from tests.receivers import Receiver
+from tests.sql_statements import counting
+
+pytestmark = pytest.mark.anyio
+
+FIRE = datetime(2030, 1, 1, 2, 0, 0)
+
+
+@pytest.fixture
+def owner(factory: Factory) -> User:
+    return factory.user("user")
+
+
+@pytest.fixture
+def loopback() -> Iterator[Receiver]:
+    server = Receiver().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_runs_fired_together_insert_their_rows_in_fewer_statements_than_runs(
+    services: RunServices, db: Session, factory: Factory, owner: User, loopback: Receiver
+) -> None:
+    jobs = [factory.job(owner, target_url=f"{loopback.url}/hook/{i}") for i in range(10)]
+    steps = RunSteps(services, grouped=True)
+    with counting(services.engine.sync_engine) as statements:
+        ids = await asyncio.gather(*(run_job(services, job.id, "scheduled", scheduled_for=FIRE, steps=steps)
+                                     for job in jobs))
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO JOB_EXECUTIONS")]
+    assert len(inserts) < len(jobs)
+    db.expire_all()
+    rows = list(db.scalars(select(JobExecution).where(JobExecution.id.in_(ids))))
+    assert sorted(row.status for row in rows) == ["success"] * len(jobs)
+    assert len(loopback.requests) == len(jobs)
+
+
+async def test_a_fire_another_scheduler_took_fails_alone_and_the_others_of_its_batch_run(
+    services: RunServices, db: Session, factory: Factory, owner: User, loopback: Receiver
+) -> None:
+    taken = factory.job(owner, target_url=f"{loopback.url}/hook/taken")
+    free = factory.job(owner, target_url=f"{loopback.url}/hook/free")
+    factory.execution(taken, status="success", trigger_type="scheduled", scheduled_for=FIRE)
+    steps = RunSteps(services, grouped=True)
+    results = await asyncio.gather(*(run_job(services, job.id, "scheduled", scheduled_for=FIRE, steps=steps)
+                                     for job in (taken, free)))
+    assert results[0] is None and results[1] is not None
+    assert [r.path for r in loopback.requests] == ["/hook/free"]
