@@ -9,6 +9,7 @@ stuck run shows what it tried), and notification problems never change the final
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -46,10 +47,12 @@ async def run_job(
     plan: RunPlan | None = None,
     scheduled_for: datetime | None = None,
     steps: RunSteps | None = None,
+    dispatched: Callable[[], None] | None = None,
 ) -> str | None:
     """Run the job once; returns the execution id, or None when nothing ran. Never raises.
 
     `steps`: the scheduler's group-committed steps; by default each step is its own transaction.
+    `dispatched` is called once the target answered (or failed), before the row is finalized.
     """
     steps = steps or RunSteps(services, grouped=False)
     # A scheduled run's outcome is one count of scheduler_fires_total (see Metrics.fire).
@@ -74,6 +77,8 @@ async def run_job(
     except Exception as exc:  # noqa: BLE001 - a run always ends with a finalized row
         log.exception("unexpected error dispatching job %s", job_id)
         result = DispatchResult(False, error_message=run_records.unexpected_error(job_name, exc))
+    if dispatched is not None:
+        dispatched()
 
     try:
         await steps.finish.submit(_outcome(execution_id, result))

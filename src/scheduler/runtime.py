@@ -9,7 +9,7 @@ counted, reconciled away or reported as missed fires.
 
 Firing: `FireExecutor` hands each fire's scheduled time to `SchedulerRuntime._fire`, which
 checks the lease is still trusted, waits for the job's previous run (one slot per job) and for
-one of `SCHEDULER_MAX_CONCURRENT_RUNS` slots, and
+one of `SCHEDULER_MAX_CONCURRENT_RUNS` dispatch slots (freed once the target answered), and
 calls the executor (`run_job(..., "scheduled", scheduled_for=<fire time>)`), whose database
 steps are group-committed with the other fires' (`run_steps`). The executor's insert keyed by
 (job, scheduled fire time) decides who dispatches, so a fire attempted by two schedulers (lease
@@ -80,6 +80,19 @@ APPLY_SLICE = 100
 _MAX_TRIGGER_STEPS = 10_000
 # APScheduler jobs of the scheduler itself, not job schedules.
 INTERNAL_JOB_IDS = frozenset({MAINTENANCE_JOB_ID, RETENTION_JOB_ID})
+
+
+def _once(action: Callable[[], None]) -> Callable[[], None]:
+    """`action`, callable many times but done only the first."""
+    done = False
+
+    def call() -> None:
+        nonlocal done
+        if not done:
+            done = True
+            action()
+
+    return call
 
 
 def interrupted_after_seconds(services: RunServices) -> float:
@@ -215,7 +228,8 @@ class SchedulerRuntime:
         self.lease_valid = lease_valid
         # Fires due together share each database step's transaction (group commit).
         self.run_steps = RunSteps(services, grouped=True)
-        self.run_fire = run_fire or self._run_scheduled
+        # Tests may substitute the run; None is the executor (see `_run_scheduled`).
+        self.run_fire = run_fire
         # Tests may substitute the trigger (e.g. "fire at now + 1 s"); production uses the cron.
         self.trigger_for = trigger_for
         self.scheduler: AsyncIOScheduler | None = None
@@ -324,25 +338,35 @@ class SchedulerRuntime:
         # One slot per job at a time: a slow target whose fires pile up waits for its own
         # previous run instead of taking every slot from the other jobs.
         job_lock = self._job_locks.setdefault(job_id, asyncio.Lock())
-        async with job_lock, self.semaphore:
-            # The lease may have been lost while waiting for a slot: the next leader owns it now.
-            if not self.lease_valid() or self.scheduler is None:
-                metrics.fire("not_leader")
-                return None
-            self.fires_started += 1
-            # Slot waits count as lag; the run's own outcome is counted by the executor.
-            metrics.fire_started((datetime.now(UTC) - scheduled_for).total_seconds())
+        async with job_lock:
+            await self.semaphore.acquire()
+            release_slot = _once(self.semaphore.release)
             try:
-                return await self.run_fire(self.services, job_id, to_naive_utc(scheduled_for))
-            except Exception:  # noqa: BLE001 - one failed run must not affect the others
-                log.exception("scheduled run of job %s failed to start", job_id)
-                metrics.fire("error")
-                return None
+                # The lease may have been lost while waiting for a slot: the next leader owns it now.
+                if not self.lease_valid() or self.scheduler is None:
+                    metrics.fire("not_leader")
+                    return None
+                self.fires_started += 1
+                # Slot waits count as lag; the run's own outcome is counted by the executor.
+                metrics.fire_started((datetime.now(UTC) - scheduled_for).total_seconds())
+                try:
+                    if self.run_fire is None:
+                        return await self._run_scheduled(job_id, to_naive_utc(scheduled_for), release_slot)
+                    return await self.run_fire(self.services, job_id, to_naive_utc(scheduled_for))
+                except Exception:  # noqa: BLE001 - one failed run must not affect the others
+                    log.exception("scheduled run of job %s failed to start", job_id)
+                    metrics.fire("error")
+                    return None
+            finally:
+                release_slot()
 
-    async def _run_scheduled(self, services: RunServices, job_id: str, scheduled_for: datetime) -> Any:
+    async def _run_scheduled(self, job_id: str, scheduled_for: datetime, release_slot: Callable[[], None]) -> Any:
         from src.scheduler.executor import run_job
 
-        return await run_job(services, job_id, "scheduled", scheduled_for=scheduled_for, steps=self.run_steps)
+        # The slot bounds dispatches in flight: it is freed once the target answered, so the
+        # next fires go out while this run's row and notifications are written.
+        return await run_job(self.services, job_id, "scheduled", scheduled_for=scheduled_for,
+                             steps=self.run_steps, dispatched=release_slot)
 
     async def _maintenance(self, *, scheduled_for: datetime | None = None) -> None:  # noqa: ARG002
         if self.lease_valid():

@@ -115,3 +115,34 @@ async def test_several_schedulers_racing_dispatch_each_fire_once(
     assert db.scalar(select(func.count(JobExecution.id))) == 20
     attempts = sum(r.fires_started for r in runtimes)
     assert attempts >= 20 * 2  # the racing schedulers really did attempt the same fires
+
+
+class _HeldFinish:
+    """The runtime's finish step, held until `gate` opens (rows stay `running` meanwhile)."""
+
+    def __init__(self, inner: Any, gate: asyncio.Event) -> None:
+        self.inner = inner
+        self.gate = gate
+
+    async def submit(self, item: Any) -> Any:
+        await self.gate.wait()
+        return await self.inner.submit(item)
+
+
+async def test_a_dispatch_slot_is_free_once_its_target_answered_before_the_run_is_recorded(
+    services: RunServices, db: Session, factory: Factory, owner: User, receiver: Receiver
+) -> None:
+    jobs = [factory.job(owner, target_url=f"{receiver.url}/hook/h{i}") for i in range(3)]
+    runtime = SchedulerRuntime(services, trigger_for=lambda _row: InstantsTrigger([whole_second(1.0)]))
+    gate = asyncio.Event()
+    runtime.run_steps.finish = _HeldFinish(runtime.run_steps.finish, gate)  # type: ignore[assignment]
+    try:
+        await runtime.start()
+        # Two slots, three fires: the third goes out while the first two are still unrecorded.
+        await wait_until(lambda: len(receiver.arrived) == 3, timeout=10)
+        gate.set()
+        await wait_until(lambda: all(len(_finished(db, job)) == 1 for job in jobs), timeout=10)
+    finally:
+        gate.set()
+        await runtime.stop()
+    assert receiver.max_in_flight <= 2
