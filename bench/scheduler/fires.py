@@ -65,6 +65,7 @@ class FireResult:
     lag_p99: float
     lag_max: float
     all_done_after_seconds: float  # fire time → last run finalized (rows, notifications)
+    cpu_ms_per_fire: float  # the scheduler's event-loop thread, from just before the fire to drained
     missed_fires: int  # APScheduler's misfire count during this fire
     executions: ExecutionCheck
 
@@ -143,7 +144,9 @@ class PendingFire:
         host, job_set, fire_time = self.host, self.job_set, self.fire_time
         margin = self.seconds_left()
         missed_before = host.runtime.missed_fires
+        cpu_before = time.thread_time()
         done_after = await _wait_drained(host, job_set, fire_time)
+        cpu_ms = (time.thread_time() - cpu_before) * 1000 / len(job_set.ids)
         lags, per_path = _lags(job_set, await fetch_arrivals(self.receiver_base), fire_time)
         expected = {job_set.path(job_id) for job_id in job_set.ids}
         return FireResult(
@@ -154,7 +157,8 @@ class PendingFire:
             missing=len(expected - per_path.keys()),
             lag_p50=percentile(lags, 0.50), lag_p99=percentile(lags, 0.99),
             lag_max=max(lags, default=float("nan")),
-            all_done_after_seconds=done_after, missed_fires=host.runtime.missed_fires - missed_before,
+            all_done_after_seconds=done_after, cpu_ms_per_fire=cpu_ms,
+            missed_fires=host.runtime.missed_fires - missed_before,
             executions=database.check_executions(self.engine, job_set, fire_time.replace(tzinfo=None)),
         )
 

@@ -20,18 +20,18 @@ def _seconds(value: float) -> str:
 
 def fires_table(fires: list[FireResult]) -> str:
     header = (f"{'fire':8} {'jobs':>6} {'dispatched':>11} {'dup':>4} {'miss':>5} {'lag p50':>8} {'lag p99':>8} "
-              f"{'lag max':>8} {'done':>7} {'rows 1/job':>10} {'rows off':>8} {'failed':>6}")
+              f"{'lag max':>8} {'done':>7} {'cpu/fire':>8} {'rows 1/job':>10} {'rows off':>8} {'failed':>6}")
     lines = [header, "-" * len(header)]
     for f in fires:
         e = f.executions
         lines.append(
             f"{f.label:8} {f.jobs:6} {f'{f.dispatched}/{f.jobs}':>11} {f.duplicates:4} {f.missing:5} "
             f"{_seconds(f.lag_p50):>8} {_seconds(f.lag_p99):>8} {_seconds(f.lag_max):>8} "
-            f"{_seconds(f.all_done_after_seconds):>7} {e.jobs_with_one:10} "
+            f"{_seconds(f.all_done_after_seconds):>7} {f.cpu_ms_per_fire:6.2f}ms {e.jobs_with_one:10} "
             f"{e.jobs_with_none + e.jobs_with_several + e.other_fire_times:8} {e.failed:6}"
         )
-    lines.append("lag: receiver arrival - fire time (s); done: fire time -> last run finalized (s); "
-                 "rows: scheduled executions per job for that fire")
+    lines.append("lag: receiver arrival - fire time (s); done: fire time -> last run finalized (s); cpu/fire: the "
+                 "scheduler loop's CPU time per fire; rows: scheduled executions per job for that fire")
     return "\n".join(lines)
 
 

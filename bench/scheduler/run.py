@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import platform
 import shutil
 import tempfile
@@ -101,8 +102,10 @@ def main() -> int:
     backend = database.backend_name(database_url)
     logging.basicConfig(filename=folder / "scheduler.log", level=logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    load_before = os.getloadavg()
     print(f"scheduler benchmark on {backend} ({'quick' if args.quick else 'full'}), "
-          f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, python {platform.python_version()}", flush=True)
+          f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, python {platform.python_version()}, {os.cpu_count()} cores, "
+          f"load average {load_before[0]:.2f}", flush=True)
     running: list[Any] = []
     try:
         settings = Settings(_env_file=None, **bench_settings(database_url, "none"))  # type: ignore[call-arg]
@@ -125,10 +128,12 @@ def main() -> int:
     print(report.fires_table(measured))
     print(report.sync_table(results["sync"], results["jobs_scheduled"]))
     warnings = log.count("\n")
-    print(f"scheduler log: {warnings} warning/error lines; APScheduler missed fires: {results['missed_fires']}")
+    print(f"scheduler log: {warnings} warning/error lines; APScheduler missed fires: {results['missed_fires']}; "
+          f"load average {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after (other processes share the cores)")
     path = report.write_json(backend, {
         "backend": backend, "quick": args.quick, "finished_at": datetime.now(UTC).isoformat(),
         "python": platform.python_version(), "seconds": time.monotonic() - started,
+        "cores": os.cpu_count(), "load_average": {"before": load_before, "after": os.getloadavg()},
         "fires": [f.as_dict() for f in measured],
         "sync": {"summary": report.sync_summary(results["sync"]), "jobs_scheduled": results["jobs_scheduled"],
                  "samples": [s.as_dict() for s in results["sync"]]},
