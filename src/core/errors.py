@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+
+log = logging.getLogger(__name__)
 
 # How long a client should wait before retrying a 503 (`Retry-After`): a restarting database is
 # usually back within seconds, and the pools reconnect on the first request after that.
@@ -86,6 +89,13 @@ def database_unavailable() -> ServiceUnavailable:
     error = ServiceUnavailable("Service unavailable", "Database unavailable, retry shortly.")
     error.retry_after = DATABASE_RETRY_AFTER_SECONDS
     return error
+
+
+def database_down(exc: BaseException) -> ServiceUnavailable:
+    """The 503 a door answers for an unreachable database, logged once for both doors."""
+    # The class only: a driver's message may name the host, port and user.
+    log.warning("database unavailable: %s", exc.__class__.__name__)
+    return database_unavailable()
 
 
 # Errors that mean "the database cannot be reached right now" (refused, dropped, shutting down,

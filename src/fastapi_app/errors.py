@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from src.core.errors import (
     DATABASE_UNAVAILABLE_ERRORS,
     CoreError,
-    database_unavailable,
+    database_down as core_database_down,
     is_database_unavailable,
     method_not_allowed,
     route_not_found,
@@ -31,9 +31,7 @@ def envelope(error: CoreError) -> JSONResponse:
 
 
 def database_down(exc: BaseException) -> JSONResponse:
-    # The class only: a driver's message may name the host, port and user.
-    log.warning("database unavailable: %s", exc.__class__.__name__)
-    return envelope(database_unavailable())
+    return envelope(core_database_down(exc))
 
 
 def _validation_message(exc: RequestValidationError) -> str:

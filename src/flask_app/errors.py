@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAll
 from src.core.errors import (
     DATABASE_UNAVAILABLE_ERRORS,
     CoreError,
-    database_unavailable,
+    database_down as core_database_down,
     is_database_unavailable,
     method_not_allowed,
     route_not_found,
@@ -30,9 +30,7 @@ def error_response(error: CoreError) -> Response:
 
 
 def database_down(error: BaseException) -> Response:
-    # The class only: a driver's message may name the host, port and user.
-    log.warning("database unavailable: %s", error.__class__.__name__)
-    return error_response(database_unavailable())
+    return error_response(core_database_down(error))
 
 
 def unexpected_error(error: BaseException) -> Response:
