@@ -38,6 +38,15 @@ class RequestObserver:
         bound = bind_request_id(request_id)
         started = time.perf_counter()
         status = 500  # an exception no handler turned into a response
+        recorded = False
+
+        def record() -> None:
+            nonlocal recorded
+            recorded = True
+            seconds = time.perf_counter() - started
+            route = self.route_template(scope.get("route"))
+            self.metrics.observe_request("fastapi", scope["method"], route, status, seconds)
+            log_request("fastapi", request_id, scope["method"], scope["path"], route, status, seconds * 1000)
 
         async def send_marked(message: Message) -> None:
             nonlocal status
@@ -46,13 +55,14 @@ class RequestObserver:
                 headers = MutableHeaders(scope=message)
                 headers["X-Served-By"] = "fastapi"
                 headers[REQUEST_ID_HEADER] = request_id
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                # Before the last bytes leave: a client that got its answer finds the line logged.
+                record()
             await send(message)
 
         try:
             await self.app(scope, receive, send_marked)
         finally:
-            seconds = time.perf_counter() - started
-            route = self.route_template(scope.get("route"))
-            self.metrics.observe_request("fastapi", scope["method"], route, status, seconds)
-            log_request("fastapi", request_id, scope["method"], scope["path"], route, status, seconds * 1000)
+            if not recorded:
+                record()
             unbind_request_id(bound)
