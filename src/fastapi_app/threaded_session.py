@@ -6,18 +6,41 @@ between the event loop and the async driver for every statement. Measured on the
 database (docs/PERFORMANCE.md): the greenlet bridge with aiosqlite cost about a millisecond of CPU
 per request more than this, on the same core operations. The event loop never blocks on the
 database either way.
+
+Each hop to a thread costs CPU of its own (a queue hand-off, a wake-up of the loop, two GIL
+switches: ~0.25 ms measured on `/auth/me`), so hops are few: a plain executor instead of anyio's
+per-call limiter bookkeeping, and reads end their transaction in the hop that ran them.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
-from anyio import CancelScope, CapacityLimiter, Semaphore, to_thread
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
+
+
+async def _in_thread(executor: ThreadPoolExecutor, call: Callable[[], T]) -> T:
+    """`call()` on one of the executor's threads; a cancelled caller still waits for it to end.
+
+    The thread goes on using the request's Session whatever happens to the awaiting task, so
+    nothing else may touch that Session (or its slot) before the call has returned.
+    """
+    future = asyncio.get_running_loop().run_in_executor(executor, call)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        while not future.done():
+            try:
+                await asyncio.wait([future])
+            except asyncio.CancelledError:
+                pass
+        raise
 
 
 class ThreadedSession:
@@ -26,18 +49,30 @@ class ThreadedSession:
     The session takes a slot with its first statement (when it checks out a connection) and
     gives it back when its transaction ends (commit, rollback, finish), so a route that ends
     its transaction before slow outbound I/O (test-run, execute) holds neither meanwhile.
+
+    With `commit_each_operation` (reads: GET and HEAD), each `run_sync` commits in its own hop
+    (rolls back when it raises) and gives its connection back at once: a read costs one hop
+    instead of two, and `finish` has nothing left to wait for. A read that creates a default
+    row (preferences, Slack settings) keeps it as soon as its operation succeeded.
     """
 
-    def __init__(self, session: Session, limiter: CapacityLimiter, slots: Semaphore) -> None:
+    def __init__(self, session: Session, executor: ThreadPoolExecutor, slots: asyncio.Semaphore,
+                 *, commit_each_operation: bool = False) -> None:
         self.sync_session = session
-        self._limiter = limiter
+        self._executor = executor
         self._slots = slots
         self._holding_slot = False
+        self._commit_each_operation = commit_each_operation
 
     async def run_sync(self, operation: Callable[..., T], *args: Any) -> T:
         """`operation(session, *args)` in a worker thread; the loop serves other requests meanwhile."""
         await self._take_slot()
-        return await to_thread.run_sync(partial(operation, self.sync_session, *args), limiter=self._limiter)
+        if not self._commit_each_operation:
+            return await _in_thread(self._executor, partial(operation, self.sync_session, *args))
+        try:
+            return await _in_thread(self._executor, partial(self._committed, operation, args))
+        finally:
+            self._give_slot_back()
 
     async def commit(self) -> None:
         await self._end_transaction(self.sync_session.commit)
@@ -59,23 +94,34 @@ class ThreadedSession:
 
         await self._end_transaction(end)
 
+    def _committed(self, operation: Callable[..., T], args: tuple[Any, ...]) -> T:
+        try:
+            result = operation(self.sync_session, *args)
+        except BaseException:
+            self.sync_session.rollback()
+            raise
+        self.sync_session.commit()
+        return result
+
     async def _take_slot(self) -> None:
         if not self._holding_slot:
             await self._slots.acquire()
             self._holding_slot = True
 
+    def _give_slot_back(self) -> None:
+        if self._holding_slot:
+            self._holding_slot = False
+            self._slots.release()
+
     async def _end_transaction(self, end: Callable[[], None]) -> None:
-        # Shielded: a cancelled request still returns its connection and its slot.
+        # A cancelled request still returns its connection and its slot (_in_thread waits).
         try:
-            with CancelScope(shield=True):
-                if self._holding_slot:
-                    await to_thread.run_sync(end, limiter=self._limiter)
-                else:
-                    end()  # nothing was checked out: no database round trip to wait for
-        finally:
             if self._holding_slot:
-                self._holding_slot = False
-                self._slots.release()
+                await _in_thread(self._executor, end)
+            else:
+                end()  # nothing was checked out: no database round trip to wait for
+        finally:
+            self._give_slot_back()
 
 
 class ThreadedSessionFactory:
@@ -90,8 +136,13 @@ class ThreadedSessionFactory:
 
     def __init__(self, factory: sessionmaker[Session], sessions: int) -> None:
         self._factory = factory
-        self._limiter = CapacityLimiter(sessions)
-        self._slots = Semaphore(sessions)
+        self._executor = ThreadPoolExecutor(max_workers=sessions, thread_name_prefix="request-db")
+        self._slots = asyncio.Semaphore(sessions)
 
-    def __call__(self) -> ThreadedSession:
-        return ThreadedSession(self._factory(), self._limiter, self._slots)
+    def __call__(self, *, commit_each_operation: bool = False) -> ThreadedSession:
+        return ThreadedSession(self._factory(), self._executor, self._slots,
+                               commit_each_operation=commit_each_operation)
+
+    def close(self) -> None:
+        """Let the threads end once their calls have (at shutdown)."""
+        self._executor.shutdown(wait=False)

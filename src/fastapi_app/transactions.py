@@ -20,6 +20,7 @@ from src.fastapi_app.threaded_session import ThreadedSession
 from src.integrations.delivery import deliver
 from src.scheduler.services import RunServices
 
+READ_METHODS = frozenset({"GET", "HEAD"})
 _background: set[asyncio.Task[None]] = set()
 
 
@@ -37,7 +38,10 @@ class TransactionalRoute(APIRoute):
 
         async def transactional(request: Request) -> Response:
             services: RunServices = request.app.state.services
-            session: ThreadedSession = request.app.state.request_sessions()
+            # Reads end each operation's transaction in the hop that ran it (ThreadedSession).
+            session: ThreadedSession = request.app.state.request_sessions(
+                commit_each_operation=request.method in READ_METHODS
+            )
             request.state.db = session
             try:
                 response = await handler(request)
