@@ -9,6 +9,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
 from sqlalchemy import create_engine
 
 from src.config import Settings
@@ -94,6 +95,23 @@ def create_sync_engine_from_settings(settings: Settings) -> Engine:
     if is_sqlite(url):
         _ensure_sqlite_folder(url)
     engine = create_engine(url, **sync_engine_options(url))
+    install_sqlite_pragmas(engine)
+    return engine
+
+
+def create_loop_reader_engine(settings: Settings) -> Engine | None:
+    """One SQLite connection for reads run on an event loop (one thread, one read at a time).
+
+    None for PostgreSQL, whose reads wait on the network and so never run on a loop.
+    """
+    url = sync_url(settings.DATABASE_URL)
+    if not is_sqlite(url):
+        return None
+    _ensure_sqlite_folder(url)
+    engine = create_engine(
+        url, poolclass=StaticPool,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+    )
     install_sqlite_pragmas(engine)
     return engine
 

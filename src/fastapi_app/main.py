@@ -14,7 +14,12 @@ from src import APP_VERSION
 from src.config import Settings, load_settings
 from src.core.job_list_cache import JobListCache
 from src.core.login_throttle import LoginThrottle
-from src.database.engines import create_sync_engine_from_settings, is_sqlite, make_session_factory
+from src.database.engines import (
+    create_loop_reader_engine,
+    create_sync_engine_from_settings,
+    is_sqlite,
+    make_session_factory,
+)
 from src.fastapi_app.docs import mount_docs
 from src.fastapi_app.errors import register_error_handlers
 from src.fastapi_app.openapi_docs import drop_validation_error_responses
@@ -57,8 +62,10 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
         app.state.services = services
         app.state.sync_engine = sync_engine
         app.state.sync_session_factory = make_session_factory(sync_engine)
+        loop_reader_engine = create_loop_reader_engine(settings)
         app.state.request_sessions = ThreadedSessionFactory(
-            app.state.sync_session_factory, request_db_threads(settings.DATABASE_URL)
+            app.state.sync_session_factory, request_db_threads(settings.DATABASE_URL),
+            loop_reads=make_session_factory(loop_reader_engine) if loop_reader_engine is not None else None,
         )
         # Competes for the scheduler lease only when SCHEDULER_HOST=fastapi (cutover phase).
         app.state.scheduler_host = await start_scheduler_host(services, "fastapi")
@@ -69,6 +76,8 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
             await close_run_services(services)
             app.state.request_sessions.close()
             sync_engine.dispose()
+            if loop_reader_engine is not None:
+                loop_reader_engine.dispose()
 
     app = FastAPI(
         title="Cron Job Manager API",

@@ -24,7 +24,7 @@ async def _authenticate(
     request: Request, session: SessionDep, settings: SettingsDep, expected: tokens.TokenType
 ) -> User:
     header = request.headers.get("Authorization")
-    user, claims = await session.run_sync(
+    user, claims = await session.run_lookup(
         lambda sync_session: tokens.authenticate(sync_session, settings, header, expected)
     )
     request.state.token_claims = claims
