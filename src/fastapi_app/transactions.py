@@ -32,15 +32,26 @@ def deliver_later(services: RunServices, messages: list[outbox.SlackMessage | ou
         task.add_done_callback(_background.discard)
 
 
+def reads_only(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a non-GET route that writes nothing to the database: it gets a read session.
+
+    Its authentication then ends its own transaction at once (on SQLite, on the event loop), so
+    slow outbound I/O after it holds no connection.
+    """
+    endpoint.database_reads_only = True  # type: ignore[attr-defined]
+    return endpoint
+
+
 class TransactionalRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        reads_only = getattr(self.endpoint, "database_reads_only", False)
 
         async def transactional(request: Request) -> Response:
             services: RunServices = request.app.state.services
             # Reads end each operation's transaction in the hop that ran it (ThreadedSession).
             session: ThreadedSession = request.app.state.request_sessions(
-                commit_each_operation=request.method in READ_METHODS
+                commit_each_operation=reads_only or request.method in READ_METHODS
             )
             request.state.db = session
             try:

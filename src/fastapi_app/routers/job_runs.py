@@ -8,7 +8,7 @@ from src.core import job_runs
 from src.fastapi_app.dependencies import JsonBodyDep, ServicesDep, SessionDep, SettingsDep, WriterUser
 from src.fastapi_app.dependencies.body import OptionalBodyReaderDep
 from src.fastapi_app.openapi_docs import error_responses, json_body
-from src.fastapi_app.transactions import TransactionalRoute
+from src.fastapi_app.transactions import TransactionalRoute, reads_only
 from src.scheduler.executor import run_job, trial_run
 from src.schemas.job_runs import ExecuteRequest, ExecuteResponse, TestRunRequest, TestRunResponse
 
@@ -38,8 +38,7 @@ async def execute_job(
 
 @router.post("/jobs/test-run", **TEST_RUN_DOC)
 @router.post("/cron/test-run", **TEST_RUN_DOC)
-async def test_run(user: WriterUser, body: JsonBodyDep, session: SessionDep, services: ServicesDep) -> TestRunResponse:
+@reads_only  # nothing is recorded: the outbound call holds no database connection
+async def test_run(user: WriterUser, body: JsonBodyDep, services: ServicesDep) -> TestRunResponse:
     plan = job_runs.prepare_trial_run(body)
-    # End the authentication's transaction: the outbound call must not hold a database connection.
-    await session.commit()
     return TestRunResponse.model_validate(await trial_run(services, plan))
