@@ -22,6 +22,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from src.core.errors import CoreError
+
 T = TypeVar("T")
 
 
@@ -85,9 +87,19 @@ class ThreadedSession:
 
     async def run_sync(self, operation: Callable[..., T], *args: Any) -> T:
         """`operation(session, *args)` in a worker thread; the loop serves other requests meanwhile."""
+        if self._commit_each_operation:
+            return await self.run_and_commit(operation, *args)
         await self._take_slot()
-        if not self._commit_each_operation:
-            return await _in_thread(self._executor, partial(operation, self.sync_session, *args))
+        return await _in_thread(self._executor, partial(operation, self.sync_session, *args))
+
+    async def run_and_commit(self, operation: Callable[..., T], *args: Any) -> T:
+        """The request's last database work: committed in the hop that ran it.
+
+        Rolled back when it raises (committed if the error keeps its changes), as the route
+        would have. A write holds SQLite's one write lock no longer than its own work, instead
+        of until a later hop gets a thread: concurrent writers wait less.
+        """
+        await self._take_slot()
         try:
             return await _in_thread(self._executor, partial(self._committed, operation, args))
         finally:
@@ -116,6 +128,12 @@ class ThreadedSession:
     def _committed(self, operation: Callable[..., T], args: tuple[Any, ...]) -> T:
         try:
             result = operation(self.sync_session, *args)
+        except CoreError as error:
+            if error.keep_changes:
+                self.sync_session.commit()
+            else:
+                self.sync_session.rollback()
+            raise
         except BaseException:
             self.sync_session.rollback()
             raise

@@ -47,7 +47,7 @@ async def create_job(user: WriterUser, body: JsonBodyDep, session: SessionDep, s
     def create(s):  # type: ignore[no-untyped-def]
         return JobCreatedResponse.build(s, settings, jobs.create_job(s, settings, user, body))
 
-    return await session.run_sync(create)
+    return await session.run_and_commit(create)
 
 
 @router.get("/jobs/{job_id}", responses=error_responses(401, 404))
@@ -64,10 +64,10 @@ async def update_job(
     def update(s):  # type: ignore[no-untyped-def]
         return JobUpdatedResponse.build(s, settings, jobs.update_job(s, settings, user, job_id, read_body))
 
-    return await session.run_sync(update)
+    return await session.run_and_commit(update)
 
 
 @router.delete("/jobs/{job_id}", responses=error_responses(401, 403, 404))
 async def delete_job(job_id: str, user: CurrentUser, session: SessionDep) -> JobDeletedResponse:
-    deleted = await session.run_sync(lambda s: jobs.delete_job(s, user, job_id))
+    deleted = await session.run_and_commit(lambda s: jobs.delete_job(s, user, job_id))
     return JobDeletedResponse.build(deleted)
