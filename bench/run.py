@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.run [--quick]
 
-Quick (under 5 minutes): the API benchmark on SQLite (1 round, 4 s per case) and the scheduler
+Quick (under 5 minutes): the API benchmark on SQLite (1 round, 3 s per case) and the scheduler
 benchmark (1,000 and 10,000 fires, few sync samples). Full (about 25 minutes): the API benchmark
 on SQLite (3 A/B rounds, 15 s per case) and the full scheduler benchmark; `--postgres` adds the
 API benchmark on PostgreSQL (another 20 minutes). Each part prints its own tables; this collects

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.api.run [--quick] [--database sqlite|postgres] [--json-out PATH]
 
 Full: 3 rounds, each door 3 s warm-up + 15 s measured per endpoint (about 25 minutes).
---quick: 1 round, 1 s + 4 s (under 5 minutes). Medians over rounds are reported.
+--quick: 1 round, 1 s + 3 s (under 5 minutes). Medians over rounds are reported.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class Timing:
 
 
 FULL = Timing(rounds=3, warmup_seconds=3, measured_seconds=15, drain_seconds=60)
-QUICK = Timing(rounds=1, warmup_seconds=1, measured_seconds=4, drain_seconds=15)
+QUICK = Timing(rounds=1, warmup_seconds=1, measured_seconds=3, drain_seconds=15)
 
 
 class Bench:
@@ -180,7 +180,7 @@ def environment_facts(database_url: str) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1 round, 1 s warm-up, 4 s measured")
+    parser.add_argument("--quick", action="store_true", help="1 round, 1 s warm-up, 3 s measured")
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL,
                         help="database to recreate and seed for --database postgres")
