@@ -6,9 +6,10 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from src.core.errors import (
     DATABASE_UNAVAILABLE_ERRORS,
@@ -21,6 +22,8 @@ from src.core.errors import (
 )
 
 log = logging.getLogger(__name__)
+# nginx's code for a request its client closed before the answer: the request line says so.
+CLIENT_CLOSED_REQUEST = 499
 
 
 def envelope(error: CoreError) -> JSONResponse:
@@ -71,6 +74,12 @@ def register_error_handlers(app: FastAPI) -> None:
 
     for error_class in DATABASE_UNAVAILABLE_ERRORS:
         app.add_exception_handler(error_class, _database_down)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _client_gone(_request: Request, _exc: ClientDisconnect) -> Response:
+        # The client left while its body was being read: nobody gets this answer, and nothing
+        # went wrong on our side (a full bench logged ~1,000 of these as errors with tracebacks).
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
