@@ -68,14 +68,16 @@ class ThreadedSession:
         self._loop_reads = loop_reads
 
     async def run_lookup(self, operation: Callable[[Session], T]) -> T:
-        """A primary-key read whose objects the request may use detached (authentication).
+        """A primary-key read whose objects the request uses detached (authentication).
 
-        On SQLite, for reads, it runs on the event loop itself, on a connection only the loop
-        uses: in WAL mode a read never waits for a writer, and the lookup (~0.1 ms) costs less
-        than the hand-off to a thread and back (~0.3 ms of CPU measured). Writes keep it in
-        their own session and thread: what they change of its objects must be theirs to flush.
+        On SQLite it runs on the event loop itself, on a connection only the loop uses: in WAL
+        mode a read never waits for a writer, and the lookup (~0.1 ms) costs less than the
+        hand-off to a thread and back (~0.3 ms of CPU measured). Its objects are detached: a
+        write that changes the user it belongs to loads that user in its own session (as
+        `users.update_user` does), the models have no relationships to lazy-load. On
+        PostgreSQL it runs in a thread in the request's session, like any operation.
         """
-        if self._loop_reads is None or not self._commit_each_operation:
+        if self._loop_reads is None:
             return await self.run_sync(operation)
         with self._loop_reads() as session:  # closing detaches the objects, loaded as they are
             result = operation(session)
