@@ -46,23 +46,20 @@ def page_size(raw: str | None) -> int:
     return DEFAULT_PER_PAGE if value < 1 else min(value, MAX_PER_PAGE)
 
 
-def _in_range(date_range: DateRange) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if date_range.start is not None:
-        conditions.append(Notification.created_at >= date_range.start)
-    if date_range.end is not None:
-        conditions.append(Notification.created_at < date_range.end)
-    return conditions
-
-
 # The read statements are built once per shape (which filters are present), with bound values:
 # building a statement and its cache key cost more than SQLite running it (py-spy, bench data).
-def _scope(start: bool, end: bool, unread_only: bool) -> list[ColumnElement[bool]]:
-    conditions = [Notification.user_id == bindparam("user_id")]
+def _in_range(start: bool, end: bool) -> list[ColumnElement[bool]]:
+    """`created_at` within the bound `start`/`end` (each only when present)."""
+    conditions: list[ColumnElement[bool]] = []
     if start:
         conditions.append(Notification.created_at >= bindparam("start"))
     if end:
         conditions.append(Notification.created_at < bindparam("end"))
+    return conditions
+
+
+def _scope(start: bool, end: bool, unread_only: bool) -> list[ColumnElement[bool]]:
+    conditions = [Notification.user_id == bindparam("user_id"), *_in_range(start, end)]
     if unread_only:
         conditions.append(Notification.is_read.is_(False))
     return conditions
@@ -167,8 +164,10 @@ def delete_read(
     date_range = parse_date_range(date_from, date_to)
     result = session.execute(
         delete(Notification).where(
-            Notification.user_id == user.id, Notification.is_read.is_(True), *_in_range(date_range)
+            Notification.user_id == user.id, Notification.is_read.is_(True),
+            *_in_range(date_range.start is not None, date_range.end is not None),
         ),
+        _range_params(user, date_range),
         execution_options={"synchronize_session": False},
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

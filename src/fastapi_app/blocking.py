@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from src.core import outbox
-from src.core.errors import CoreError
+from src.fastapi_app.threaded_session import run_in_transaction
 from src.fastapi_app.transactions import deliver_later
 
 T = TypeVar("T")
@@ -27,18 +27,7 @@ async def run_blocking(request: Request, operation: Callable[[Session], T]) -> T
 
     def work() -> tuple[T, list[outbox.SlackMessage | outbox.EmailMessage]]:
         with factory() as session:
-            try:
-                result = operation(session)
-            except CoreError as error:
-                if error.keep_changes:
-                    session.commit()
-                else:
-                    session.rollback()
-                raise
-            except BaseException:
-                session.rollback()
-                raise
-            session.commit()
+            result = run_in_transaction(session, lambda: operation(session))
             return result, outbox.take(session)
 
     result, messages = await run_in_threadpool(work)

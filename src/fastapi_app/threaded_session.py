@@ -45,6 +45,23 @@ async def _in_thread(executor: ThreadPoolExecutor, call: Callable[[], T]) -> T:
         raise
 
 
+def run_in_transaction(session: Session, operation: Callable[[], T]) -> T:
+    """`operation()`, then commit; roll back when it raises, unless the error keeps its changes."""
+    try:
+        result = operation()
+    except CoreError as error:
+        if error.keep_changes:
+            session.commit()
+        else:
+            session.rollback()
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+    return result
+
+
 class ThreadedSession:
     """One request's Session; its calls run one after another, each in a worker thread.
 
@@ -128,19 +145,7 @@ class ThreadedSession:
         await self._end_transaction(end)
 
     def _committed(self, operation: Callable[..., T], args: tuple[Any, ...]) -> T:
-        try:
-            result = operation(self.sync_session, *args)
-        except CoreError as error:
-            if error.keep_changes:
-                self.sync_session.commit()
-            else:
-                self.sync_session.rollback()
-            raise
-        except BaseException:
-            self.sync_session.rollback()
-            raise
-        self.sync_session.commit()
-        return result
+        return run_in_transaction(self.sync_session, partial(operation, self.sync_session, *args))
 
     async def _take_slot(self) -> None:
         if not self._holding_slot:
