@@ -23,6 +23,13 @@ import pytest
 from aiosmtpd.smtp import SMTP, Envelope
 
 
+class _LoopbackHTTPServer(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: a wave of 50+ dispatches overflowed it, and the
+    # dropped handshakes' retransmits pushed answers past the scheduler's read timeout.
+    request_queue_size = 512
+    daemon_threads = True
+
+
 @dataclass
 class Recorded:
     method: str
@@ -78,8 +85,7 @@ class Receiver:
             def log_message(self, *_args: Any) -> None:
                 return None
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _LoopbackHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def _reply_for(self, path: str) -> Reply:

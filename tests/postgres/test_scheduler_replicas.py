@@ -73,9 +73,11 @@ def _leader_pid(db: Session) -> int | None:
 
 
 def _run_counts(db: Session) -> dict[str, int]:
+    """Runs by scheduled second and status; a failed run's error is part of its key."""
     db.expire_all()
-    rows = db.execute(select(JobExecution.scheduled_for, JobExecution.status)).all()
-    return dict(Counter(f"{at:%H:%M:%S} {status}" for at, status in rows))
+    rows = db.execute(select(JobExecution.scheduled_for, JobExecution.status, JobExecution.error_message)).all()
+    return dict(Counter(f"{at:%H:%M:%S} {status}" + (f" ({error})" if status == "failed" else "")
+                        for at, status, error in rows))
 
 
 def _wait(condition, timeout: float, state=lambda: "") -> None:  # type: ignore[no-untyped-def]
