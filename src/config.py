@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     SCHEDULER_TIMEZONE: str = "Asia/Tokyo"
     SCHEDULER_HOST: str = "flask"
     SCHEDULER_LEASE_SECONDS: int = 15
-    SCHEDULER_SYNC_SECONDS: float = 2
+    SCHEDULER_SYNC_SECONDS: float = 1
     SCHEDULER_MISFIRE_GRACE_SECONDS: int = 60
     SCHEDULER_MAX_CONCURRENT_RUNS: int = 50
 

@@ -32,7 +32,7 @@ from src.config import Settings
 from src.scheduler.host import SchedulerHost, start_scheduler_host, stop_scheduler_host
 from src.scheduler.services import close_run_services, open_run_services
 
-# Seconds between a set's insert and its fire: enough for the sync loop (2 s) to pick the set up
+# Seconds between a set's insert and its fire: enough for the sync loop (1 s) to pick the set up
 # and build its triggers on a loaded 2-core machine.
 LEAD_SECONDS = {1_000: 6.0, 10_000: 25.0}
 SYNC_SAMPLES = {"quick": 5, "full": 30}
