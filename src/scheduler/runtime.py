@@ -34,7 +34,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from traceback import format_tb
 from typing import Any
 
@@ -206,6 +206,11 @@ def _load(session: Session, settings: Any, since: datetime | None) -> _Loaded:
     if since is None:
         loaded.total, loaded.active = scheduler_sync.job_counts(session)
     return loaded
+
+
+def _wanted(row: JobScheduleRow, today: date) -> bool:
+    """The job should be scheduled: active, and its end date (if any) not passed."""
+    return row.is_active and (row.end_date is None or row.end_date >= today)
 
 
 # --- the runtime -------------------------------------------------------------------------------
@@ -403,8 +408,9 @@ class SchedulerRuntime:
                 result.scheduled_removed += 1
                 result.orphaned_removed += 1
             missed_since = covered_until
+            today = local_today(self.tz)
             async for row in self._in_slices(loaded.rows, scheduler):
-                outcome = self._apply(row, missed_since=missed_since)
+                outcome = self._apply(row, missed_since=missed_since, today=today)
                 if outcome == "added":
                     result.scheduled_added += 1
                 elif outcome == "removed":
@@ -428,10 +434,15 @@ class SchedulerRuntime:
             loaded = await self._load(self._sync_mark - SYNC_OVERLAP)
             changed = 0
             present = {row.id for row in loaded.rows}
-            async for row in self._in_slices(loaded.rows, scheduler):
-                changed += int(self._apply(row, missed_since=None) in ("added", "replaced", "removed"))
-            scheduled = self.scheduled_ids()
-            for job_id in loaded.deleted_ids - present:
+            today = local_today(self.tz)
+            # The overlap re-reads every job changed in the last two minutes at each pass (all of
+            # them after a bulk import): the ones already applied are passed over here, cheaply.
+            rows = [row for row in loaded.rows if not self._applied(row, today)]
+            async for row in self._in_slices(rows, scheduler):
+                changed += int(self._apply(row, missed_since=None, today=today) in ("added", "replaced", "removed"))
+            gone = loaded.deleted_ids - present
+            scheduled = self.scheduled_ids() if gone else set()
+            for job_id in gone:
                 if job_id in self._fingerprints or job_id in scheduled:
                     self._remove(job_id)
                     changed += 1
@@ -501,13 +512,16 @@ class SchedulerRuntime:
             fire = trigger.get_next_fire_time(fire, fire)
         return latest
 
-    def _apply(self, row: JobScheduleRow, *, missed_since: datetime | None) -> str:
+    def _applied(self, row: JobScheduleRow, today: date) -> bool:
+        """This row is scheduled exactly as it is now (a fingerprint is kept only while scheduled)."""
+        return _wanted(row, today) and self._fingerprints.get(row.id) == row.fingerprint
+
+    def _apply(self, row: JobScheduleRow, *, missed_since: datetime | None, today: date | None = None) -> str:
         """Schedule, replace or remove one job's schedule; returns what happened."""
         scheduler = self.scheduler
         if scheduler is None:
             return "stopped"
-        today = local_today(self.tz)
-        wanted = row.is_active and (row.end_date is None or row.end_date >= today)
+        wanted = _wanted(row, today or local_today(self.tz))
         scheduled = scheduler.get_job(row.id) is not None
         if not wanted:
             if scheduled:
