@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -29,16 +30,23 @@ Result = TypeVar("Result")
 
 # Items in one transaction at most: bounds how long one transaction holds the write lock.
 MAX_BATCH = 200
+# A deferrable step waits at most this long for the dispatches to be over, then goes ahead: a
+# row shows its outcome at most this late even under a steady stream of fires.
+MAX_DEFER_SECONDS = 30.0
+DEFER_POLL_SECONDS = 0.05
 
 
 class GroupCommit(Generic[Item, Result]):
     """Runs `batch_step(session, items)` in one transaction for the items submitted meanwhile."""
 
     def __init__(self, services: RunServices, name: str,
-                 batch_step: Callable[[Session, list[Item]], list[Result]]) -> None:
+                 batch_step: Callable[[Session, list[Item]], list[Result]],
+                 defer_while: Callable[[], bool] | None = None) -> None:
         self.services = services
         self.name = name
         self.batch_step = batch_step
+        # While this says so (fires still to dispatch), batches wait: up to MAX_DEFER_SECONDS.
+        self.defer_while = defer_while
         self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
         self._worker: asyncio.Task[None] | None = None
 
@@ -52,6 +60,7 @@ class GroupCommit(Generic[Item, Result]):
 
     async def _work(self) -> None:
         while self._waiting:
+            await self._deferred()
             batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
             items = [item for item, _ in batch]
             try:
@@ -65,6 +74,13 @@ class GroupCommit(Generic[Item, Result]):
             for (_, future), result in zip(batch, results, strict=True):
                 if not future.done():
                     future.set_result(result)
+
+    async def _deferred(self) -> None:
+        if self.defer_while is None:
+            return
+        deadline = time.monotonic() + MAX_DEFER_SECONDS
+        while self.defer_while() and time.monotonic() < deadline:
+            await asyncio.sleep(DEFER_POLL_SECONDS)
 
     async def _alone(self, item: Item, future: asyncio.Future[Result]) -> None:
         try:
@@ -81,7 +97,8 @@ class OwnTransaction(Generic[Item, Result]):
     """Runs `batch_step(session, [item])` in a transaction of its own for each item."""
 
     def __init__(self, services: RunServices, name: str,
-                 batch_step: Callable[[Session, list[Item]], list[Result]]) -> None:
+                 batch_step: Callable[[Session, list[Item]], list[Result]],
+                 defer_while: Callable[[], bool] | None = None) -> None:  # noqa: ARG002 - a run of its own never waits
         self.services = services
         self.name = name
         self.batch_step = batch_step
@@ -94,7 +111,8 @@ class OwnTransaction(Generic[Item, Result]):
 class RunSteps:
     """The three database steps of runs; `grouped`: each shares its transactions with other runs'."""
 
-    def __init__(self, services: RunServices, *, grouped: bool) -> None:
+    def __init__(self, services: RunServices, *, grouped: bool, defer_while: Callable[[], bool] | None = None) -> None:
+        """`defer_while`: finishing and announcing wait while it is true (grouped steps only)."""
         settings = services.settings
         kind = GroupCommit if grouped else OwnTransaction
 
@@ -108,5 +126,6 @@ class RunSteps:
         self.begin: GroupCommit[RunRequest, StartedRun | None] | OwnTransaction[RunRequest, StartedRun | None] = \
             kind(services, "begin", begin)
         self.finish: GroupCommit[RunOutcome, bool] | OwnTransaction[RunOutcome, bool] = \
-            kind(services, "finish", run_records.finish_runs)
-        self.announce: GroupCommit[str, None] | OwnTransaction[str, None] = kind(services, "announce", announce)
+            kind(services, "finish", run_records.finish_runs, defer_while)
+        self.announce: GroupCommit[str, None] | OwnTransaction[str, None] = \
+            kind(services, "announce", announce, defer_while)

@@ -231,8 +231,12 @@ class SchedulerRuntime:
         self.settings = services.settings
         self.tz = self.settings.scheduler_tz
         self.lease_valid = lease_valid
-        # Fires due together share each database step's transaction (group commit).
-        self.run_steps = RunSteps(services, grouped=True)
+        # Fires queued for a dispatch slot: more are due than SCHEDULER_MAX_CONCURRENT_RUNS.
+        self.waiting_for_slot = 0
+        # Fires due together share each database step's transaction (group commit). While fires
+        # queue for a slot, finalizing rows and notifying wait (bounded), so a burst's calls go
+        # out first: on one event loop they otherwise took a third of its time (issue 6).
+        self.run_steps = RunSteps(services, grouped=True, defer_while=lambda: self.waiting_for_slot > 0)
         # Tests may substitute the run; None is the executor (see `_run_scheduled`).
         self.run_fire = run_fire
         # Tests may substitute the trigger (e.g. "fire at now + 1 s"); production uses the cron.
@@ -344,7 +348,11 @@ class SchedulerRuntime:
         # previous run instead of taking every slot from the other jobs.
         job_lock = self._job_locks.setdefault(job_id, asyncio.Lock())
         async with job_lock:
-            await self.semaphore.acquire()
+            self.waiting_for_slot += 1
+            try:
+                await self.semaphore.acquire()
+            finally:
+                self.waiting_for_slot -= 1
             release_slot = _once(self.semaphore.release)
             try:
                 # The lease may have been lost while waiting for a slot: the next leader owns it now.

@@ -64,3 +64,33 @@ async def test_a_fire_another_scheduler_took_fails_alone_and_the_others_of_its_b
                                      for job in (taken, free)))
     assert results[0] is None and results[1] is not None
     assert [r.path for r in loopback.requests] == ["/hook/free"]
+
+
+async def test_a_run_is_finalized_only_once_no_fire_waits_to_be_dispatched(
+    services: RunServices, db: Session, factory: Factory, owner: User, loopback: Receiver
+) -> None:
+    job = factory.job(owner, target_url=f"{loopback.url}/hook/1")
+    burst_pending = True
+    steps = RunSteps(services, grouped=True, defer_while=lambda: burst_pending)
+    run = asyncio.create_task(run_job(services, job.id, "scheduled", scheduled_for=FIRE, steps=steps))
+    while not loopback.requests:
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.3)
+    db.expire_all()
+    assert db.scalars(select(JobExecution.status)).all() == ["running"]
+    burst_pending = False
+    await asyncio.wait_for(run, 5)
+    db.expire_all()
+    assert db.scalars(select(JobExecution.status)).all() == ["success"]
+
+
+async def test_a_deferred_run_is_finalized_after_the_longest_deferral_even_if_fires_keep_coming(
+    services: RunServices, db: Session, factory: Factory, owner: User, loopback: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("src.scheduler.run_steps.MAX_DEFER_SECONDS", 0.3)
+    job = factory.job(owner, target_url=f"{loopback.url}/hook/1")
+    steps = RunSteps(services, grouped=True, defer_while=lambda: True)
+    await asyncio.wait_for(run_job(services, job.id, "scheduled", scheduled_for=FIRE, steps=steps), 5)
+    db.expire_all()
+    assert db.scalars(select(JobExecution.status)).all() == ["success"]
