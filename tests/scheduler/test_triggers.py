@@ -66,3 +66,23 @@ def test_last_fire_between_finds_the_latest_fire_in_a_long_gap() -> None:
 def test_jobs_with_the_same_expression_share_one_trigger() -> None:
     tz = ZoneInfo("Asia/Tokyo")
     assert build_trigger("15 3 * * 1-5", tz) is build_trigger("15 3 * * 1-5", tz)
+
+
+@pytest.mark.parametrize("expression", ["15 3 * * 1-5", "0 0 13 * 5", "0 0 * * 1#2"])
+def test_a_shared_trigger_works_out_the_same_question_once(expression: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    trigger = build_trigger(expression, ZoneInfo("Asia/Tokyo"))
+    # The class that works answers out: after the trigger's own class and the remembering mixin.
+    answering = type(trigger).__mro__[2]
+    work_out = answering.get_next_fire_time
+    worked_out: list[datetime] = []
+
+    def counting(self, previous, now):  # type: ignore[no-untyped-def]
+        worked_out.append(now)
+        return work_out(self, previous, now)
+
+    monkeypatch.setattr(answering, "get_next_fire_time", counting)
+    now = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
+    answers = {trigger.get_next_fire_time(None, now) for _job in range(1000)}
+    later = trigger.get_next_fire_time(None, now + timedelta(days=40))
+    assert len(answers) == 1 and len(worked_out) == 2
+    assert later is not None and later > answers.pop()  # type: ignore[operator]
