@@ -187,13 +187,18 @@ class _Loaded:
     active: int = 0
 
 
-def _load(session: Session, settings: Any, since: datetime | None) -> _Loaded:
-    """Read the rows to reconcile (all, or changed since `since`) and auto-pause expired ones."""
-    rows = (
-        scheduler_sync.all_job_rows(session) if since is None
-        else scheduler_sync.job_rows_changed_since(session, since)
-    )
-    deleted = scheduler_sync.deleted_job_ids_since(session, since) if since is not None else set()
+def _load(session: Session, settings: Any, since: datetime | None,
+          applied_stamp: Callable[[str], datetime | None] = lambda _job_id: None) -> _Loaded:
+    """Read the rows to reconcile and auto-pause expired ones: all rows, or (with `since`) those
+    changed since then whose `updated_at` differs from the one applied, plus deletions."""
+    deleted: set[str] = set()
+    if since is None:
+        rows = scheduler_sync.all_job_rows(session)
+    else:
+        stamps = scheduler_sync.job_stamps_changed_since(session, since)
+        rows = scheduler_sync.job_rows_by_id(
+            session, [job_id for job_id, stamp in stamps.items() if applied_stamp(job_id) != stamp])
+        deleted = scheduler_sync.deleted_job_ids_since(session, since) - stamps.keys()
     today = local_today(settings.scheduler_tz)
     expired_ids = [r.id for r in rows if r.is_active and r.end_date is not None and r.end_date < today]
     paused = 0
@@ -243,8 +248,8 @@ class SchedulerRuntime:
         self.trigger_for = trigger_for
         self.scheduler: AsyncIOScheduler | None = None
         self.semaphore = asyncio.Semaphore(max(1, int(self.settings.SCHEDULER_MAX_CONCURRENT_RUNS)))
-        self._fingerprints: dict[str, tuple[object, ...]] = {}
-        self._crons: dict[str, str] = {}
+        # The row each schedule was built from (kept only while the job is scheduled).
+        self._applied: dict[str, JobScheduleRow] = {}
         self._sync_mark: datetime | None = None
         self._last_interrupted_check = 0.0
         self._sync_lock = asyncio.Lock()
@@ -308,8 +313,7 @@ class SchedulerRuntime:
     def halt(self) -> set[asyncio.Future[Any]]:
         """Stop firing now (synchronously); returns the runs still in flight."""
         scheduler, self.scheduler = self.scheduler, None
-        self._fingerprints.clear()
-        self._crons.clear()
+        self._applied.clear()
         self._sync_mark = None
         if scheduler is None:
             return set()
@@ -400,7 +404,13 @@ class SchedulerRuntime:
     # --- reconciliation --------------------------------------------------------------------
 
     async def _load(self, since: datetime | None) -> _Loaded:
-        return await in_transaction(self.services, lambda s: _load(s, self.settings, since))
+        return await in_transaction(self.services, lambda s: _load(s, self.settings, since, self._applied_stamp))
+
+    def _applied_stamp(self, job_id: str) -> datetime | None:
+        # The overlap re-reads every job changed in the last two minutes at each pass (all of
+        # them after a bulk import): only those changed since they were applied are read whole.
+        applied = self._applied.get(job_id)
+        return applied.updated_at if applied is not None else None
 
     async def full_reconcile(self, covered_until: datetime | None = None) -> ResyncResult:
         """Make the schedules match the database (leader start and POST /scheduler/resync)."""
@@ -441,17 +451,12 @@ class SchedulerRuntime:
             mark = utcnow()
             loaded = await self._load(self._sync_mark - SYNC_OVERLAP)
             changed = 0
-            present = {row.id for row in loaded.rows}
             today = local_today(self.tz)
-            # The overlap re-reads every job changed in the last two minutes at each pass (all of
-            # them after a bulk import): the ones already applied are passed over here, cheaply.
-            rows = [row for row in loaded.rows if not self._applied(row, today)]
-            async for row in self._in_slices(rows, scheduler):
+            async for row in self._in_slices(loaded.rows, scheduler):
                 changed += int(self._apply(row, missed_since=None, today=today) in ("added", "replaced", "removed"))
-            gone = loaded.deleted_ids - present
-            scheduled = self.scheduled_ids() if gone else set()
-            for job_id in gone:
-                if job_id in self._fingerprints or job_id in scheduled:
+            scheduled = self.scheduled_ids() if loaded.deleted_ids else set()
+            for job_id in loaded.deleted_ids:
+                if job_id in self._applied or job_id in scheduled:
                     self._remove(job_id)
                     changed += 1
             if self.scheduler is scheduler:
@@ -496,8 +501,7 @@ class SchedulerRuntime:
         lock = self._job_locks.get(job_id)
         if lock is not None and not lock.locked():
             del self._job_locks[job_id]
-        self._fingerprints.pop(job_id, None)
-        self._crons.pop(job_id, None)
+        self._applied.pop(job_id, None)
         if self.scheduler is not None and self.scheduler.get_job(job_id) is not None:
             self.scheduler.remove_job(job_id)
 
@@ -520,10 +524,6 @@ class SchedulerRuntime:
             fire = trigger.get_next_fire_time(fire, fire)
         return latest
 
-    def _applied(self, row: JobScheduleRow, today: date) -> bool:
-        """This row is scheduled exactly as it is now (a fingerprint is kept only while scheduled)."""
-        return _wanted(row, today) and self._fingerprints.get(row.id) == row.fingerprint
-
     def _apply(self, row: JobScheduleRow, *, missed_since: datetime | None, today: date | None = None) -> str:
         """Schedule, replace or remove one job's schedule; returns what happened."""
         scheduler = self.scheduler
@@ -535,14 +535,16 @@ class SchedulerRuntime:
             if scheduled:
                 self._remove(row.id)
                 return "removed"
-            self._fingerprints.pop(row.id, None)
+            self._applied.pop(row.id, None)
             return "unchanged"
-        if scheduled and self._fingerprints.get(row.id) == row.fingerprint:
+        applied = self._applied.get(row.id)
+        if scheduled and applied is not None and applied.fingerprint == row.fingerprint:
             return "unchanged"
-        if scheduled and self._crons.get(row.id) == row.cron_expression and self.trigger_for is None:
+        if scheduled and applied is not None and applied.cron_expression == row.cron_expression \
+                and self.trigger_for is None:
             # Only the name or other columns changed: the executor reads those at fire time.
             scheduler.modify_job(row.id, name=row.name)
-            self._fingerprints[row.id] = row.fingerprint
+            self._applied[row.id] = row
             return "renamed"
         try:
             trigger = self._trigger(row)
@@ -559,6 +561,5 @@ class SchedulerRuntime:
                 options["next_run_time"] = missed
         scheduler.add_job(self._fire, trigger, args=[row.id], id=row.id, name=row.name,
                           replace_existing=True, **options)
-        self._fingerprints[row.id] = row.fingerprint
-        self._crons[row.id] = row.cron_expression
+        self._applied[row.id] = row
         return "replaced" if scheduled else "added"

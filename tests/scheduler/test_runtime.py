@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import event, select, text, update
 from sqlalchemy.orm import Session
 
 from src.core.scheduler_sync import INTERRUPTED_MESSAGE, record_job_deletion
@@ -100,6 +100,30 @@ async def test_incremental_sync_schedules_a_new_job(
         assert runtime.scheduler.get_job(job.id) is not None  # type: ignore[union-attr]
     finally:
         await runtime.stop()
+
+
+async def test_incremental_sync_reads_whole_rows_only_of_jobs_changed_since_they_were_applied(
+    services: RunServices, db: Session, factory: Factory, owner: User
+) -> None:
+    runtime = await _started(services)
+    reads: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        reads.append((statement, parameters))
+
+    try:
+        imported = [factory.job(owner, name=f"imported-{i}") for i in range(20)]
+        await runtime.sync_changes()
+        imported[0].cron_expression = "15 7 * * *"
+        db.commit()
+        event.listen(services.engine.sync_engine, "before_cursor_execute", record)
+        await runtime.sync_changes()
+        event.remove(services.engine.sync_engine, "before_cursor_execute", record)
+    finally:
+        await runtime.stop()
+    # The overlap still sees all 20 as recently changed; one is read whole: the one edited.
+    [(_statement, parameters)] = [(s, p) for s, p in reads if "jobs.cron_expression" in s]
+    assert list(parameters) == [imported[0].id]
 
 
 async def test_paused_job_is_removed_and_does_not_fire(
