@@ -10,6 +10,7 @@ import httpcore
 import httpx
 
 from src.config import Settings
+from src.integrations.asyncio_network import AsyncioBackend
 from src.integrations.url_guard import GuardedNetworkBackend
 
 # Response bodies are stored trimmed to 1000 characters; UTF-8 needs at most 4 bytes each.
@@ -35,14 +36,16 @@ def _pool_limits() -> httpx.Limits:
                         keepalive_expiry=30)
 
 
-def _guarded_transport(limits: httpx.Limits, ssl_context: ssl.SSLContext) -> httpx.AsyncHTTPTransport:
-    """An httpx transport whose connection pool opens sockets through the address guard.
+def outbound_transport(limits: httpx.Limits, ssl_context: ssl.SSLContext, *, guarded: bool) -> httpx.AsyncHTTPTransport:
+    """An httpx transport on our asyncio network layer, opening sockets through the address guard
+    unless private targets are allowed.
 
     httpx 0.28 has no public parameter for an httpcore network backend (encode/httpx#3749 adds
     one), so the pool the transport built is replaced with an identical one that has our
     backend. This is the only place that touches the private `_pool` attribute.
     """
     transport = httpx.AsyncHTTPTransport(verify=ssl_context, trust_env=False, limits=limits)
+    backend: httpcore.AsyncNetworkBackend = AsyncioBackend()
     transport._pool = httpcore.AsyncConnectionPool(  # noqa: SLF001 - see docstring
         ssl_context=ssl_context,
         max_connections=limits.max_connections,
@@ -50,7 +53,7 @@ def _guarded_transport(limits: httpx.Limits, ssl_context: ssl.SSLContext) -> htt
         keepalive_expiry=limits.keepalive_expiry,
         http1=True,
         http2=False,
-        network_backend=GuardedNetworkBackend(),
+        network_backend=GuardedNetworkBackend(backend) if guarded else backend,
     )
     return transport
 
@@ -112,12 +115,7 @@ def create_http_client(settings: Settings) -> httpx.AsyncClient:
     # One TLS context for all pools: loading the CA bundle costs tens of milliseconds each time.
     ssl_context = httpx.create_ssl_context(verify=True, trust_env=False)
     pools = -(-_total_connections(settings) // CONNECTIONS_PER_POOL)
-    transports = [
-        httpx.AsyncHTTPTransport(verify=ssl_context, trust_env=False, limits=limits)
-        if settings.allow_private_targets
-        else _guarded_transport(limits, ssl_context)
-        for _ in range(pools)
-    ]
+    transports = [outbound_transport(limits, ssl_context, guarded=not settings.allow_private_targets) for _ in range(pools)]
     return httpx.AsyncClient(
         transport=PooledTransports(transports),
         timeout=httpx.Timeout(settings.OUTBOUND_TIMEOUT_SECONDS),

@@ -99,8 +99,8 @@ async def resolve_public(host: str, port: int, timeout: float | None = None) -> 
 class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
     """Resolves the host itself, refuses non-public addresses, connects to a checked IP."""
 
-    def __init__(self, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
-        self._inner = inner or httpcore.AnyIOBackend()
+    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+        self._inner = inner
 
     async def connect_tcp(
         self,
