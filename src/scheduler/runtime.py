@@ -14,7 +14,9 @@ calls the executor (`run_job(..., "scheduled", scheduled_for=<fire time>)`), who
 steps are group-committed with the other fires' (`run_steps`). The executor's insert keyed by
 (job, scheduled fire time) decides who dispatches, so a fire attempted by two schedulers (lease
 handover, clock skew) runs once. Fires only wait for a slot, never for each other: a slow target
-holds its own slot until its timeout.
+holds its own slot until its timeout. While fires queue for a slot, runs already answered wait
+(at most `run_steps.MAX_DEFER_SECONDS`) before their rows are finalized and notifications
+written, so a burst's calls go out first.
 
 Misfire rule (SCHEDULER_MISFIRE_GRACE_SECONDS, default 60):
 - While a leader runs, APScheduler's own check applies: a fire that could not start within the
