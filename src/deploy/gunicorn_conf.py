@@ -20,6 +20,11 @@ from src.observability.json_logs import logging_config
 
 logconfig_dict = logging_config()
 
+# nginx limits the request line and each header to 8 KiB and answers the envelope beyond; these
+# match it, so gunicorn's own HTML refusal (4 KiB line by default) is never what a client sees.
+limit_request_line = 8190
+limit_request_field_size = 8190
+
 _OWN_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
 if _OWN_METRICS_DIR:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cronjobs-flask-metrics-")

@@ -44,7 +44,9 @@ def default_prefix() -> Path:
 
 def render(phase: str, settings: Settings, http_host: str | None = None) -> str:
     """The nginx config of `phase` with this deployment's ports and limits filled in."""
-    template = (TEMPLATES_DIR / f"{phase}.conf.template").read_text()
+    # Every phase answers nginx's own errors alike, so that block is written once.
+    error_pages = (TEMPLATES_DIR / "error-pages.conf.snippet").read_text().rstrip("\n")
+    template = (TEMPLATES_DIR / f"{phase}.conf.template").read_text().replace("{{ERROR_PAGES}}", error_pages)
     body_limit = max(settings.BULK_UPLOAD_MAX_BYTES, settings.MAX_JSON_BODY_BYTES) + BODY_OVERHEAD_BYTES
     # Several GitHub attempts of OUTBOUND_TIMEOUT_SECONDS each, and never under a minute.
     read_timeout = max(MIN_PROXY_READ_TIMEOUT_SECONDS, int(settings.OUTBOUND_TIMEOUT_SECONDS * 4) + 10)
