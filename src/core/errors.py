@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
@@ -20,6 +21,8 @@ class CoreError(Exception):
     status_code = 400
     # Seconds for a `Retry-After` header (429, 503); None sends none.
     retry_after: int | None = None
+    # The methods a path does serve, for the `Allow` header of a 405; empty sends none.
+    allowed_methods: tuple[str, ...] = ()
     # True when the work done before the error must still be committed (e.g. a manual run of an
     # expired job auto-pauses it, then answers 400).
     keep_changes = False
@@ -36,6 +39,15 @@ class CoreError(Exception):
             body["message"] = self.message
         body.update(self.extra)
         return body
+
+    def headers(self) -> dict[str, str]:
+        """Response headers that go with this error (`Retry-After`, `Allow`)."""
+        headers: dict[str, str] = {}
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(self.retry_after)
+        if self.allowed_methods:
+            headers["Allow"] = ", ".join(self.allowed_methods)
+        return headers
 
 
 class Invalid(CoreError):
@@ -74,9 +86,14 @@ def route_not_found() -> NotFound:
     return NotFound("Not found", "The requested URL was not found on the server.")
 
 
-def method_not_allowed() -> CoreError:
+def method_not_allowed(allowed_methods: Iterable[str]) -> CoreError:
+    """The 405 for a known path; `Allow` lists what it serves (HEAD and OPTIONS wherever GET is)."""
     error = CoreError("Method not allowed", "The method is not allowed for the requested URL.")
     error.status_code = 405
+    methods = {method.upper() for method in allowed_methods}
+    if "GET" in methods:
+        methods |= {"HEAD", "OPTIONS"}
+    error.allowed_methods = tuple(sorted(methods))
     return error
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import Match
 
 from src.core.errors import (
     DATABASE_UNAVAILABLE_ERRORS,
@@ -24,13 +25,12 @@ from src.core.errors import (
 log = logging.getLogger(__name__)
 # nginx's code for a request its client closed before the answer: the request line says so.
 CLIENT_CLOSED_REQUEST = 499
+# The methods the API uses; a 405's `Allow` is the subset a path serves.
+CANDIDATE_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 
 
 def envelope(error: CoreError) -> JSONResponse:
-    response = JSONResponse(error.body(), status_code=error.status_code)
-    if error.retry_after is not None:
-        response.headers["Retry-After"] = str(error.retry_after)
-    return response
+    return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers())
 
 
 def database_down(exc: BaseException) -> JSONResponse:
@@ -48,6 +48,13 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "Request is not valid."
 
 
+def _methods_serving(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette's own `Allow` names one route's)."""
+    return [method for method in CANDIDATE_METHODS
+            if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
+                   for route in request.app.router.routes)]
+
+
 def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CoreError)
     async def _core_error(_request: Request, exc: CoreError) -> JSONResponse:
@@ -58,11 +65,11 @@ def register_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": "Invalid payload", "message": _validation_message(exc)}, status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 404:
             return envelope(route_not_found())
         if exc.status_code == 405:
-            return envelope(method_not_allowed())
+            return envelope(method_not_allowed(_methods_serving(request)))
         return JSONResponse({"error": str(exc.detail), "message": str(exc.detail)}, status_code=exc.status_code)
 
     @app.exception_handler(DataError)

@@ -24,8 +24,7 @@ log = logging.getLogger(__name__)
 def error_response(error: CoreError) -> Response:
     response = jsonify(error.body())
     response.status_code = error.status_code
-    if error.retry_after is not None:
-        response.headers["Retry-After"] = str(error.retry_after)
+    response.headers.update(error.headers())
     return response
 
 
@@ -55,8 +54,8 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(route_not_found())
 
     @app.errorhandler(MethodNotAllowed)
-    def _method_not_allowed(_error: MethodNotAllowed) -> Response:
-        return error_response(method_not_allowed())
+    def _method_not_allowed(error: MethodNotAllowed) -> Response:
+        return error_response(method_not_allowed(error.valid_methods or ()))
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(_error: RequestEntityTooLarge) -> Response:

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.api.conftest import ApiClient
 
 
@@ -36,6 +38,19 @@ def test_wrong_method_is_enveloped_405(api: ApiClient) -> None:
         "error": "Method not allowed",
         "message": "The method is not allowed for the requested URL.",
     }
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("TRACE", "/health", {"GET", "HEAD", "OPTIONS"}),
+    ("PATCH", "/jobs", {"GET", "HEAD", "OPTIONS", "POST"}),
+    ("POST", "/jobs/1", {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}),
+])
+def test_wrong_method_names_every_method_the_path_serves_in_allow(
+    api: ApiClient, method: str, path: str, allowed: set[str]
+) -> None:
+    response = api.request(method, path)
+    assert response.status_code == 405
+    assert {name.strip() for name in response.headers["Allow"].split(",")} == allowed
 
 
 def test_every_response_names_the_door(api: ApiClient) -> None:
