@@ -11,6 +11,14 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 ASSETS = Path(fastapi_offline.__file__).parent / "static"
+# The password form needs only username and password: Swagger's OAuth2 dialog would also ask for
+# a client id, secret and their location, which mean nothing here.
+HIDE_CLIENT_FIELDS = (
+    "<style>"
+    'div:has(> label[for="password_type"]), div:has(> label[for="client_id_password"]), '
+    'div:has(> label[for="client_secret_password"]) { display: none; }'
+    "</style>"
+)
 
 
 def mount_docs(app: FastAPI, prefix: str) -> None:
@@ -21,7 +29,7 @@ def mount_docs(app: FastAPI, prefix: str) -> None:
 
     @app.get(f"{prefix}/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url=openapi_url,
             title=f"{app.title} — Swagger UI",
             swagger_js_url=f"{assets}/swagger-ui-bundle.js",
@@ -29,6 +37,8 @@ def mount_docs(app: FastAPI, prefix: str) -> None:
             swagger_favicon_url=f"{assets}/favicon.png",
             oauth2_redirect_url=f"{prefix}/docs/oauth2-redirect",
         )
+        html = bytes(page.body).decode().replace("</head>", HIDE_CLIENT_FIELDS + "</head>", 1)
+        return HTMLResponse(html)
 
     @app.get(f"{prefix}/docs/oauth2-redirect", include_in_schema=False)
     async def swagger_redirect() -> HTMLResponse:

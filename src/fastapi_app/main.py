@@ -22,7 +22,7 @@ from src.database.engines import (
 )
 from src.fastapi_app.docs import mount_docs
 from src.fastapi_app.errors import register_error_handlers
-from src.fastapi_app.openapi_docs import drop_validation_error_responses
+from src.fastapi_app.openapi_docs import finish_document
 from src.fastapi_app.request_observer import RequestObserver
 from src.fastapi_app.routers import ROUTERS
 from src.fastapi_app.threaded_session import ThreadedSessionFactory
@@ -119,7 +119,7 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
 
     app.add_api_route("/metrics", prometheus_metrics, methods=["GET"], include_in_schema=False)
     mount_docs(app, API_PREFIX)
-    drop_validation_error_responses(app)
+    finish_document(app, API_PREFIX)
     return app
 
 

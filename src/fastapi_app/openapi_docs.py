@@ -2,6 +2,7 @@
 
 Bodies are parsed by the core's shared rules (so both doors give the same 400s), not by
 FastAPI's validation; the request models are therefore attached as documentation only.
+The text of each operation lives in `operation_docs`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel
 
+from src.fastapi_app.operation_docs import TAGS, operation_doc
 from src.schemas.common import ErrorBody
 
 _DESCRIPTIONS = {
@@ -69,22 +71,58 @@ def form_body(model: type[BaseModel], media_type: str = "application/x-www-form-
     return {"requestBody": {"required": True, "content": {media_type: {"schema": body_schema(model)}}}}
 
 
-def drop_validation_error_responses(app: FastAPI) -> None:
-    """Keep FastAPI's automatic 422 out of the document: this door answers 400 envelopes instead."""
+def finish_document(app: FastAPI, prefix: str) -> None:
+    """Complete the generated document: descriptions, every error status, one auth story.
+
+    FastAPI's automatic 422 goes (this door answers 400 envelopes); each operation gets its text
+    from `operation_docs`, the 503 every database-backed answer can be, the 413 of any body; and
+    the password form is offered beside the bearer token in Swagger's Authorize dialog.
+    """
     build_default = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = build_default()
-        for operations in schema.get("paths", {}).values():
-            for operation in operations.values():
-                operation.get("responses", {}).pop("422", None)
-        schemas = schema.get("components", {}).get("schemas", {})
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                _complete_operation(operation, method.upper(), path.removeprefix(prefix))
+        components = schema.setdefault("components", {})
+        schemas = components.get("schemas", {})
         if "#/components/schemas/HTTPValidationError" not in json.dumps(schema.get("paths", {})):
             schemas.pop("HTTPValidationError", None)
             schemas.pop("ValidationError", None)
+        components.setdefault("securitySchemes", {})[PASSWORD_FORM] = {
+            "type": "oauth2",
+            "description": "Username (or email) and password; the client id and secret are not used.",
+            "flows": {"password": {"tokenUrl": f"{prefix}/auth/login/form", "scopes": {}}},
+        }
+        schema["tags"] = TAGS
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+PASSWORD_FORM = "passwordForm"
+
+
+def _complete_operation(operation: dict[str, Any], method: str, path: str) -> None:
+    doc = operation_doc(method, path)
+    if doc is not None:
+        operation["summary"], operation["description"] = doc
+    responses = operation.setdefault("responses", {})
+    responses.pop("422", None)
+    for code in [503] + ([413] if "requestBody" in operation else []):
+        responses.setdefault(str(code), _error_response_object(code))
+    if operation.get("security"):
+        # Either scheme authorizes: a pasted token, or the password form that fetches one.
+        operation["security"] = [*operation["security"], {PASSWORD_FORM: []}]
+
+
+def _error_response_object(code: int) -> dict[str, Any]:
+    """The document's form of what `error_responses` gives a route decorator."""
+    return {
+        "description": _DESCRIPTIONS[code],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }

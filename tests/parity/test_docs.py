@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from src.config import Settings
+from src.fastapi_app.operation_docs import ALIASES, OPERATIONS
 from tests.api.conftest import fastapi_http
 from tests.parity.contract_table import contract_endpoints, normalize, table_rows
 
@@ -175,3 +176,41 @@ def role_rows() -> list[tuple[str, str, str]]:
             paths = [cells[2].strip("`")] + re.findall(r"`(/[^`]+)`", cells[3])
             rows.extend((cells[1], path, cells[4]) for path in paths if "un-prefixed" not in cells[3])
     return rows
+
+
+def test_every_operation_has_a_summary_and_a_description(spec: dict[str, Any]) -> None:
+    undocumented = [name for name, operation in operations(spec)
+                    if not operation.get("summary") or len(operation.get("description", "")) < 40]
+    assert undocumented == []
+
+
+def test_the_description_table_names_no_operation_the_api_lacks(spec: dict[str, Any]) -> None:
+    documented = {(method, PREFIX + path) for method, path in [*OPERATIONS, *ALIASES]}
+    served = {tuple(name.split(" ", 1)) for name, _operation in operations(spec)}
+    assert documented - served == set()
+
+
+def test_every_tag_an_operation_uses_is_declared_with_a_description(spec: dict[str, Any]) -> None:
+    declared = {tag["name"]: tag.get("description") for tag in spec["tags"]}
+    used = {tag for _name, operation in operations(spec) for tag in operation.get("tags", [])}
+    assert used <= set(declared)
+    assert all(declared[tag] for tag in used)
+
+
+def test_every_operation_documents_the_503_envelope_and_never_422(spec: dict[str, Any]) -> None:
+    for name, operation in operations(spec):
+        assert "422" not in operation["responses"], name
+        assert "503" in operation["responses"], name
+
+
+def test_secured_operations_take_a_bearer_jwt_or_the_password_form(spec: dict[str, Any]) -> None:
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["bearerAuth"] == {**schemes["bearerAuth"], "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    assert schemes["passwordForm"]["flows"]["password"]["tokenUrl"] == f"{PREFIX}/auth/login/form"
+    secured = [operation["security"] for _name, operation in operations(spec) if "security" in operation]
+    assert secured and all(security == [{"bearerAuth": []}, {"passwordForm": []}] for security in secured)
+
+
+def test_swagger_authorize_dialog_hides_the_client_id_and_secret(http: httpx.Client) -> None:
+    html = http.get(f"{PREFIX}/docs").text
+    assert 'label[for="client_id_password"]' in html and "display: none" in html

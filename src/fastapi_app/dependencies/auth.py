@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from src.core import tokens
 from src.core.roles import ADMIN, ADMIN_OR_USER
@@ -14,10 +14,13 @@ from src.core.roles import require_role as check_role
 from src.fastapi_app.dependencies.database import SessionDep, SettingsDep
 from src.models import User
 
-# Declares the bearer scheme in OpenAPI so the docs' Authorize button works; the header itself
+# Declares the bearer JWT scheme in OpenAPI so the docs' Authorize button works; the header itself
 # is checked by src.core.tokens (auto_error=False keeps FastAPI's own 401/403 out of the way).
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v2/auth/login/form", auto_error=False)
-TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
+bearer_scheme = HTTPBearer(
+    scheme_name="bearerAuth", bearerFormat="JWT", auto_error=False,
+    description="An access token from POST /auth/login (refresh token for POST /auth/refresh).",
+)
+TokenDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 
 
 async def _authenticate(
