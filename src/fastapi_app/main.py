@@ -23,6 +23,7 @@ from src.database.engines import (
 from src.fastapi_app.docs import mount_docs
 from src.fastapi_app.errors import register_error_handlers
 from src.fastapi_app.openapi_docs import finish_document
+from src.fastapi_app.head_requests import HeadAsGet
 from src.fastapi_app.request_observer import RequestObserver
 from src.fastapi_app.routers import ROUTERS
 from src.fastapi_app.threaded_session import ThreadedSessionFactory
@@ -96,6 +97,8 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
     app.state.job_list_cache = JobListCache()
 
     origins = settings.cors_origins or ["*"]
+    # Innermost: routing, the handler and the 405's Allow see GET; the request line keeps HEAD.
+    app.add_middleware(HeadAsGet)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=origins,

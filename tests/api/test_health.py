@@ -5,6 +5,7 @@ import re
 import pytest
 
 from tests.api.conftest import ApiClient
+from tests.conftest import Factory
 
 
 def test_health_reports_service_and_no_scheduler(api: ApiClient) -> None:
@@ -57,3 +58,13 @@ def test_every_response_names_the_door(api: ApiClient) -> None:
     response = api.get("/health")
     expected = "flask" if api.prefix == "/api" else "fastapi"
     assert response.headers["X-Served-By"] == expected
+
+
+@pytest.mark.parametrize("path", ["/health", "/jobs"])
+def test_head_answers_like_get_without_a_body(api: ApiClient, factory: Factory, path: str) -> None:
+    token = factory.token(factory.user("admin"))
+    get = api.get(path, token=token)
+    head = api.request("HEAD", path, token=token)
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
