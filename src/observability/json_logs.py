@@ -25,6 +25,8 @@ _IGNORED_EXTRA = frozenset({"color_message"})
 # Loggers that uvicorn and gunicorn give handlers of their own before the app is built.
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn.error", "gunicorn.access")
 ACCESS_LOGGERS = ("uvicorn.access", "gunicorn.access")
+# The HTTP client's own INFO line names the whole URL it called: a Slack webhook URL is a secret.
+OUTBOUND_CLIENT_LOGGERS = ("httpx", "httpcore")
 
 
 def bind_request_id(request_id: str) -> Token[str | None]:
@@ -78,7 +80,7 @@ def configure_process_logging() -> None:
             handler.setFormatter(JsonFormatter())
     # The door's own request line (request id, route, no query string) replaces the server's
     # access line, whose query string may carry a secret.
-    for name in ACCESS_LOGGERS:
+    for name in (*ACCESS_LOGGERS, *OUTBOUND_CLIENT_LOGGERS):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
@@ -94,5 +96,6 @@ def logging_config() -> dict[str, Any]:
             "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
             # As in configure_process_logging: the door's request line replaces the access line.
             "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},
+            **{name: {"level": "WARNING"} for name in OUTBOUND_CLIENT_LOGGERS},
         },
     }

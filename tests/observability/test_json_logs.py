@@ -5,12 +5,16 @@ from __future__ import annotations
 import io
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from src.config import PROJECT_ROOT
 from src.observability.json_logs import JsonFormatter, bind_request_id, unbind_request_id
+from tests.receivers import Receiver, receiver  # noqa: F401  (fixture)
 
 
 @pytest.fixture
@@ -67,3 +71,28 @@ def test_extra_values_are_top_level_keys_and_an_exception_is_a_field(
     [line] = lines(stream)
     assert (line["door"], line["status"]) == ("flask", 500)
     assert line["exception"].startswith("Traceback") and "ValueError: boom" in line["exception"]
+
+
+SECRET_PATH = "/services/T000/B000/webhook-secret-do-not-log"
+CALL_AND_LOG = """
+import logging, logging.config, sys
+import httpx
+from src.observability.json_logs import configure_process_logging, logging_config
+if sys.argv[1] == "gunicorn":
+    logging.config.dictConfig(logging_config())
+else:
+    configure_process_logging()
+httpx.post(sys.argv[2], json={"text": "hi"}, timeout=5)
+logging.getLogger("src.integrations").warning("outbound call done")
+"""
+
+
+@pytest.mark.parametrize("process", ["uvicorn", "gunicorn"])
+def test_an_outbound_call_does_not_log_its_url(process: str, receiver: Receiver) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", CALL_AND_LOG, process, receiver.url + SECRET_PATH],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, check=True,
+    )
+    assert len(receiver.to(SECRET_PATH)) == 1
+    assert "outbound call done" in done.stdout  # the process does log, as JSON on stdout
+    assert "webhook-secret-do-not-log" not in done.stdout + done.stderr
