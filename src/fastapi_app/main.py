@@ -25,6 +25,7 @@ from src.fastapi_app.errors import register_error_handlers
 from src.fastapi_app.openapi_docs import drop_validation_error_responses
 from src.fastapi_app.request_observer import RequestObserver
 from src.fastapi_app.routers import ROUTERS
+from src.fastapi_app.shadow import MIRROR_PATH, mirrored_read, read_route_resolver, start_comparer
 from src.fastapi_app.threaded_session import ThreadedSessionFactory
 from src.observability.json_logs import configure_process_logging
 from src.observability.metrics import CONTENT_TYPE, UNMATCHED_ROUTE, Metrics
@@ -71,9 +72,13 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
         )
         # Competes for the scheduler lease only when SCHEDULER_HOST=fastapi (cutover phase).
         app.state.scheduler_host = await start_scheduler_host(services, "fastapi")
+        app.state.shadow_comparer = start_comparer(read_route_resolver(ROUTERS, API_PREFIX), settings, metrics,
+                                                   app.state.sync_session_factory)
         try:
             yield
         finally:
+            if app.state.shadow_comparer is not None:
+                await app.state.shadow_comparer.close()
             await stop_scheduler_host(app.state.scheduler_host)
             await close_run_services(services)
             app.state.request_sessions.close()
@@ -118,6 +123,8 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
     app.add_api_route("/metrics", prometheus_metrics, methods=["GET"], include_in_schema=False)
+    # Shadow reads (side-by-side): only nginx's mirror location reaches it (src/fastapi_app/shadow.py).
+    app.add_api_route(MIRROR_PATH, mirrored_read, methods=["POST"], include_in_schema=False)
     mount_docs(app, API_PREFIX)
     drop_validation_error_responses(app)
     return app
