@@ -73,7 +73,8 @@ def mirrored_read(method: str, uri: str, headers: Mapping[str, str]) -> Mirrored
     if method not in MIRRORED_METHODS or not uri.startswith(LEGACY_PREFIX) or uri.startswith(V2_PREFIX):
         return None
     forwarded = {name: value for name, value in headers.items() if name.lower() not in _NOT_FORWARDED}
-    return MirroredRead(method, uri, forwarded, headers.get("x-request-id"))
+    request_id = next((value for name, value in headers.items() if name.lower() == "x-request-id"), None)
+    return MirroredRead(method, uri, forwarded, request_id)
 
 
 class Comparer:
