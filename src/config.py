@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     # Fraction of mirrored reads that are compared (0..1).
     SHADOW_SAMPLE_RATE: float = Field(default=1.0, ge=0.0, le=1.0)
     # Comparisons running at once in one process; a mirrored read beyond it is dropped (shed).
-    SHADOW_MAX_IN_FLIGHT: int = Field(default=4, ge=1, le=256)
+    SHADOW_MAX_IN_FLIGHT: int = Field(default=2, ge=1, le=256)
     # Where the comparer reaches each door directly (never through nginx, which would mirror the
     # replay again); empty means this host's FLASK_PORT / FASTAPI_PORT.
     SHADOW_LEGACY_URL: str = ""

@@ -25,7 +25,7 @@ from src.fastapi_app.errors import register_error_handlers
 from src.fastapi_app.openapi_docs import drop_validation_error_responses
 from src.fastapi_app.request_observer import RequestObserver
 from src.fastapi_app.routers import ROUTERS
-from src.fastapi_app.shadow import MIRROR_PATH, mirrored_read, read_route_resolver, start_comparer
+from src.fastapi_app.shadow import MirrorIntake, read_route_resolver, start_comparer
 from src.fastapi_app.threaded_session import ThreadedSessionFactory
 from src.observability.json_logs import configure_process_logging
 from src.observability.metrics import CONTENT_TYPE, UNMATCHED_ROUTE, Metrics
@@ -111,6 +111,9 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
 
     app.add_middleware(RequestObserver, metrics=metrics, route_template=_route_templates(ROUTERS, API_PREFIX))
 
+    # Outermost (added last): nginx's shadow-read mirror is answered before anything else runs.
+    app.add_middleware(MirrorIntake)
+
     register_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
@@ -123,8 +126,6 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
     app.add_api_route("/metrics", prometheus_metrics, methods=["GET"], include_in_schema=False)
-    # Shadow reads (side-by-side): only nginx's mirror location reaches it (src/fastapi_app/shadow.py).
-    app.add_api_route(MIRROR_PATH, mirrored_read, methods=["POST"], include_in_schema=False)
     mount_docs(app, API_PREFIX)
     drop_validation_error_responses(app)
     return app

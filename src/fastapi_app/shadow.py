@@ -1,19 +1,22 @@
-"""Hosting the shadow-read comparer in the FastAPI process: its internal route and its lifetime.
+"""Hosting the shadow-read comparer in the FastAPI process: its intake and its lifetime.
 
-nginx's mirror location (side-by-side phase) posts each /api read here as headers only
-(`X-Shadow-Method`, `X-Shadow-URI`, the client's own headers). The route answers 204 at once;
-the comparison runs afterwards on this event loop. From outside, nginx answers 404 for
-`/_shadow/` (its location is `internal`), so only the mirror reaches this route.
+nginx's mirror location (side-by-side phase) posts each /api request here as headers only
+(`X-Shadow-Method`, `X-Shadow-URI`, the client's own headers). The intake is the outermost
+plain-ASGI layer: it answers 204 before routing, CORS, metrics or the request log, because
+every /api request comes through it (bench.api.shadow: through the whole FastAPI stack, the
+intake alone cost Flask's clients more than the comparisons). The comparison runs afterwards
+on this event loop. From outside, nginx answers 404 for `/_shadow/` (its location is internal).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter
 from fastapi.routing import APIRoute
-from starlette.routing import compile_path
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.routing import compile_path
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from src.config import Settings
 from src.core.parity import ParityBatch, record_batch
@@ -21,14 +24,26 @@ from src.observability.metrics import Metrics
 from src.shadow.comparer import Comparer
 
 MIRROR_PATH = "/_shadow/mirror"
+_NO_CONTENT = {"type": "http.response.start", "status": 204, "headers": [(b"x-served-by", b"fastapi")]}
+_EMPTY_BODY = {"type": "http.response.body", "body": b""}
 
 
-async def mirrored_read(request: Request) -> Response:
-    comparer: Comparer | None = getattr(request.app.state, "shadow_comparer", None)
-    if comparer is not None:
-        comparer.offer(request.headers.get("x-shadow-method", ""), request.headers.get("x-shadow-uri", ""),
-                       request.headers)
-    return Response(status_code=204)
+class MirrorIntake:
+    """Takes POST MIRROR_PATH before anything else runs; every other request passes through."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != MIRROR_PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        comparer: Comparer | None = getattr(scope["app"].state, "shadow_comparer", None)
+        if comparer is not None:
+            headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
+            comparer.offer(headers.get("x-shadow-method", ""), headers.get("x-shadow-uri", ""), headers)
+        await send(_NO_CONTENT)
+        await send(_EMPTY_BODY)
 
 
 def read_route_resolver(routers: list[APIRouter], prefix: str) -> Callable[[str], str | None]:

@@ -2,8 +2,8 @@
 
 nginx's mirror subrequest carries only the client's request (nginx creates it before the
 upstream answers and discards its response), so the comparer fetches Flask's answer itself:
-legacy, then v2, then legacy again. Two legacy answers that differ mean a write landed in
-between: the read is counted as `raced`, not as a mismatch. `offer` never waits: it returns at
+legacy, then v2, and when they differ legacy again. Two legacy answers that differ mean a write
+landed in between: the read is counted as `raced`, not as a mismatch. `offer` never waits: it returns at
 once and the mirror subrequest is answered before any replay starts, so nginx never holds a
 client's connection on the comparer's work.
 """
@@ -18,11 +18,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import httpx
+import httpcore
 
 from src.config import Settings
 from src.core.clock import utcnow
 from src.core.parity import Outcome, ParityBatch, ValueDifference
+from src.integrations.asyncio_network import AsyncioBackend
 from src.observability.metrics import UNMATCHED_ROUTE, Metrics
 from src.shadow.diff import json_differences
 from src.shadow.volatile import volatile_fields
@@ -32,12 +33,17 @@ log = logging.getLogger(__name__)
 LEGACY_PREFIX = "/api/"
 V2_PREFIX = "/api/v2/"
 MIRRORED_METHODS = frozenset({"GET", "HEAD"})
-# Hop-by-hop headers, the ones httpx sets itself, and the mirror's own.
+# Hop-by-hop headers, the ones the HTTP client sets itself, and the mirror's own.
 _NOT_FORWARDED = frozenset({
     "host", "content-length", "content-type", "connection", "keep-alive", "transfer-encoding", "te",
     "upgrade", "proxy-connection", "accept-encoding", "x-shadow-method", "x-shadow-uri",
 })
 REPLAY_TIMEOUT_SECONDS = 10.0
+_TIMEOUTS = {"timeout": {"connect": REPLAY_TIMEOUT_SECONDS, "read": REPLAY_TIMEOUT_SECONDS,
+                         "write": REPLAY_TIMEOUT_SECONDS, "pool": REPLAY_TIMEOUT_SECONDS}}
+# A replay that could not complete: the door is down, slow, or answered garbage.
+REPLAY_ERRORS = (httpcore.NetworkError, httpcore.TimeoutException, httpcore.ProtocolError,
+                 httpcore.UnsupportedProtocol)
 FLUSH_SECONDS = 1.0
 
 Offered = Literal["accepted", "skipped", "shed", "ignored"]
@@ -80,8 +86,7 @@ def mirrored_read(method: str, uri: str, headers: Mapping[str, str]) -> Mirrored
 class Comparer:
     """Sampling, the in-flight cap, the replays and the tally of one process."""
 
-    def __init__(self, settings: Settings, metrics: Metrics, resolve: RouteResolver, store: BatchStore,
-                 *, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics, resolve: RouteResolver, store: BatchStore) -> None:
         self.legacy_url = settings.shadow_legacy_url
         self.v2_url = settings.shadow_v2_url
         self.sample_rate = settings.SHADOW_SAMPLE_RATE
@@ -90,9 +95,9 @@ class Comparer:
         self.metrics = metrics
         self.resolve = resolve
         self.store = store
-        self.client = client or httpx.AsyncClient(
-            timeout=REPLAY_TIMEOUT_SECONDS, follow_redirects=False,
-            limits=httpx.Limits(max_connections=2 * self.max_in_flight, max_keepalive_connections=2 * self.max_in_flight))
+        # httpcore directly: no per-request log line, no redirects, pooled keep-alive connections.
+        self.client = httpcore.AsyncConnectionPool(
+            max_connections=2 * self.max_in_flight, keepalive_expiry=30.0, network_backend=AsyncioBackend())
         self.batch = ParityBatch(sample_limit=self.sample_limit)
         self._tasks: set[asyncio.Task[None]] = set()
         self._flusher: asyncio.Task[None] | None = None
@@ -126,41 +131,44 @@ class Comparer:
     # --- one comparison --------------------------------------------------------------------------
 
     async def _compare(self, read: MirroredRead, route: str) -> None:
+        volatile = volatile_fields(route)
         try:
             before = await self._fetch(self.legacy_url + read.uri, read)
             new = await self._fetch(self.v2_url + read.v2_uri, read)
-            after = await self._fetch(self.legacy_url + read.uri, read)
-        except httpx.HTTPError as exc:
+            if before.served_by != "flask" or new.served_by != "fastapi":
+                log.warning("shadow read of %s not compared: answered by %s and %s (check SHADOW_LEGACY_URL "
+                            "and SHADOW_V2_URL)", route, before.served_by, new.served_by)
+                self.metrics.shadow_read(route, "error")
+                return
+            differences = _differences(before, new, volatile)
+            # Only a difference needs the second legacy answer: equal answers match whatever
+            # happened in between, and a read costs Flask one replay, not two.
+            after = await self._fetch(self.legacy_url + read.uri, read) if differences else before
+        except REPLAY_ERRORS as exc:
             log.warning("shadow read of %s not compared: %s", route, type(exc).__name__)
             self.metrics.shadow_read(route, "error")
             return
-        if before.served_by != "flask" or new.served_by != "fastapi":
-            log.warning("shadow read of %s not compared: answered by %s and %s (check SHADOW_LEGACY_URL and "
-                        "SHADOW_V2_URL)", route, before.served_by, new.served_by)
-            self.metrics.shadow_read(route, "error")
-            return
-        self.tally(route, read.request_id, before, new, after)
+        raced = bool(differences) and bool(_differences(before, after, volatile))
+        self.record(route, read.request_id, "raced" if raced else "mismatched" if differences else "matched",
+                    [] if raced else differences)
 
-    def tally(self, route: str, request_id: str | None, before: Answer, new: Answer, after: Answer) -> Outcome:
-        """Classify one comparison and add it to the batch the flusher writes."""
-        volatile = volatile_fields(route)
-        differences: list[ValueDifference] = []
-        if _differences(before, after, volatile):
-            outcome: Outcome = "raced"
-        else:
-            differences = _differences(before, new, volatile)
-            outcome = "mismatched" if differences else "matched"
+    def record(self, route: str, request_id: str | None, outcome: Outcome,
+               differences: list[ValueDifference]) -> None:
+        """Add one finished comparison to the batch the flusher writes, and to the metrics."""
         self.batch.add(route, outcome, utcnow(), differences, request_id)
         self.metrics.shadow_read(route, outcome)
-        return outcome
 
     async def _fetch(self, url: str, read: MirroredRead) -> Answer:
-        response = await self.client.request(read.method, url, headers=read.headers)
+        response = await self.client.request(read.method, url, headers=list(read.headers.items()),
+                                             extensions=_TIMEOUTS)
+        content = response.content
         try:
-            body: Any = json.loads(response.content) if response.content else None
+            body: Any = json.loads(content) if content else None
         except ValueError:
-            body = f"<non-JSON body of {len(response.content)} bytes>"
-        return Answer(response.status_code, body, response.headers.get("x-served-by"))
+            body = f"<non-JSON body of {len(content)} bytes>"
+        served_by = next((value.decode("latin-1") for name, value in response.headers
+                          if name.lower() == b"x-served-by"), None)
+        return Answer(response.status, body, served_by)
 
     # --- writing results ---------------------------------------------------------------------------
 
@@ -195,5 +203,7 @@ class Comparer:
 
 
 def _differences(legacy: Answer, v2: Answer, volatile: frozenset[str]) -> list[ValueDifference]:
+    if legacy.status == v2.status and legacy.body == v2.body:
+        return []  # the common case, decided by one C-level comparison
     found = [ValueDifference("status", legacy.status, v2.status)] if legacy.status != v2.status else []
     return found + json_differences(legacy.body, v2.body, volatile)
