@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -139,31 +139,38 @@ def record_batch(session: Session, batch: ParityBatch) -> None:
 
 
 def _apply(session: Session, batch: ParityBatch) -> None:
+    # Counts are added in SQL (`compared = compared + n`): FastAPI processes on several hosts may
+    # flush the same route and hour at once, and a read-modify-write would lose one of them.
     for (route, hour), tally in batch.counts.items():
-        row = session.get(ParityCount, (route, hour))
-        if row is None:
-            row = ParityCount(route=route, hour=hour, compared=0, matched=0, mismatched=0, raced=0,
-                              first_seen=tally.first_seen, last_seen=tally.last_seen)
-            session.add(row)
-        row.compared += tally.compared
-        row.matched += tally.matched
-        row.mismatched += tally.mismatched
-        row.raced += tally.raced
-        row.last_seen = max(row.last_seen, tally.last_seen or row.last_seen)
+        added = session.execute(
+            update(ParityCount).where(ParityCount.route == route, ParityCount.hour == hour).values(
+                compared=ParityCount.compared + tally.compared, matched=ParityCount.matched + tally.matched,
+                mismatched=ParityCount.mismatched + tally.mismatched, raced=ParityCount.raced + tally.raced,
+                last_seen=_later(ParityCount.last_seen, tally.last_seen)))
+        if added.rowcount == 0:  # type: ignore[attr-defined]
+            session.add(ParityCount(route=route, hour=hour, compared=tally.compared, matched=tally.matched,
+                                    mismatched=tally.mismatched, raced=tally.raced,
+                                    first_seen=tally.first_seen, last_seen=tally.last_seen))
     for (route, signature), kept in batch.differences.items():
-        difference = session.execute(select(ParityDifference).where(
-            ParityDifference.route == route, ParityDifference.signature == signature)).scalar_one_or_none()
-        if difference is None:
-            difference = ParityDifference(route=route, signature=signature, paths=json.dumps(kept.paths), count=0,
-                                          first_seen=kept.first_seen, last_seen=kept.last_seen, samples="[]")
-            session.add(difference)
-        difference.count += kept.count
-        difference.last_seen = max(difference.last_seen, kept.last_seen or difference.last_seen)
-        samples = json.loads(difference.samples)
-        room = max(0, batch.sample_limit - len(samples))
-        if room:
-            difference.samples = json.dumps(samples + kept.samples[:room])
+        where = (ParityDifference.route == route, ParityDifference.signature == signature)
+        added = session.execute(update(ParityDifference).where(*where).values(
+            count=ParityDifference.count + kept.count, last_seen=_later(ParityDifference.last_seen, kept.last_seen)))
+        if added.rowcount == 0:  # type: ignore[attr-defined]
+            session.add(ParityDifference(route=route, signature=signature, paths=json.dumps(kept.paths),
+                                         count=kept.count, first_seen=kept.first_seen, last_seen=kept.last_seen,
+                                         samples=json.dumps(kept.samples[:batch.sample_limit])))
+            continue
+        # Samples are examples: two processes topping them up at once may keep one's, not both.
+        stored = json.loads(session.execute(select(ParityDifference.samples).where(*where)).scalar_one())
+        room = max(0, batch.sample_limit - len(stored))
+        if room and kept.samples:
+            session.execute(update(ParityDifference).where(*where).values(
+                samples=json.dumps(stored + kept.samples[:room])))
     session.flush()
+
+
+def _later(column: Any, value: datetime | None) -> Any:
+    return column if value is None else case((column < value, value), else_=column)
 
 
 def _difference_out(row: ParityDifference) -> dict[str, Any]:
