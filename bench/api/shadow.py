@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bench.api import wrk
 from bench.api.endpoints import bench_data, endpoints
-from bench.api.stack import Stack
+from bench.api.stack import Stack, running
 from bench.goals import Goal, print_goals
 from bench.seed import BENCH_ADMIN_PASSWORD, BENCH_ADMIN_USERNAME, bench_settings, seed
 from src.config import Settings
@@ -81,10 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="bench-shadow-"))
     database_url = f"sqlite:///{folder / 'bench.db'}"
     print(seed(database_url).describe(), flush=True)
-    stack = Stack(folder, database_url, extra_env={"SHADOW_READS": "on"})
-    stack.start()
     p99: dict[tuple[str, bool], list[float]] = {}
-    try:
+    with running(Stack(folder, database_url, extra_env={"SHADOW_READS": "on"}), keep=args.keep) as stack:
         token = stack.client.post(f"{stack.url}{LEGACY_PREFIX}/auth/login", timeout=30, json={
             "username": BENCH_ADMIN_USERNAME, "password": BENCH_ADMIN_PASSWORD}).json()["access_token"]
         admin = {"username": BENCH_ADMIN_USERNAME, "password": BENCH_ADMIN_PASSWORD}
@@ -112,13 +110,6 @@ def main(argv: list[str] | None = None) -> int:
                           f"{result.requests_per_second:8.1f} req/s  p50 {result.p50_ms:7.2f} ms  "
                           f"p99 {result.p99_ms:7.2f} ms  non-2xx {result.non_2xx}  comparer {counted or '-'}",
                           flush=True)
-    except BaseException:
-        print(f"--- serve log (tail) ---\n{stack.log_tail('serve')}", file=sys.stderr)
-        raise
-    finally:
-        stack.stop()
-        if not args.keep:
-            shutil.rmtree(folder, ignore_errors=True)
 
     print(f"\nmedian p99 over {timing.rounds} round(s), {timing.measured_seconds:g} s each, /api reads (Flask), "
           "mirror off vs on")

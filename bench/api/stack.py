@@ -14,12 +14,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -340,3 +343,18 @@ class Stack:
                 # Its own session: the group holds it and anything it started.
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+@contextmanager
+def running(stack: Stack, *, keep: bool = False) -> Iterator[Stack]:
+    """The started stack; the serve log's tail on a failure; always stopped, its folder removed unless `keep`."""
+    stack.start()
+    try:
+        yield stack
+    except BaseException:
+        print(f"--- serve log (tail) ---\n{stack.log_tail('serve')}", file=sys.stderr)
+        raise
+    finally:
+        stack.stop()
+        if not keep:
+            shutil.rmtree(stack.folder, ignore_errors=True)
