@@ -144,11 +144,16 @@ class Comparer:
             # Only a difference needs the second legacy answer: equal answers match whatever
             # happened in between, and a read costs Flask one replay, not two.
             after = await self._fetch(self.legacy_url + read.uri, read) if differences else before
+            raced = bool(differences) and bool(_differences(before, after, volatile))
         except REPLAY_ERRORS as exc:
             log.warning("shadow read of %s not compared: %s", route, type(exc).__name__)
             self.metrics.shadow_read(route, "error")
             return
-        raced = bool(differences) and bool(_differences(before, after, volatile))
+        except Exception:
+            # A comparer bug must show up, but never as an unretrieved task error or a client's problem.
+            log.exception("shadow read of %s failed", route)
+            self.metrics.shadow_read(route, "error")
+            return
         self.record(route, read.request_id, "raced" if raced else "mismatched" if differences else "matched",
                     [] if raced else differences)
 
