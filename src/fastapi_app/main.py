@@ -72,13 +72,15 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
         )
         # Competes for the scheduler lease only when SCHEDULER_HOST=fastapi (cutover phase).
         app.state.scheduler_host = await start_scheduler_host(services, "fastapi")
-        app.state.shadow_comparer = start_comparer(read_route_resolver(ROUTERS, API_PREFIX), settings, metrics,
-                                                   app.state.sync_session_factory)
+        # Closed through this local: a second lifespan run on the same app (tests) replaces app.state's.
+        comparer = start_comparer(read_route_resolver(ROUTERS, API_PREFIX), settings, metrics,
+                                  app.state.sync_session_factory)
+        app.state.shadow_comparer = comparer
         try:
             yield
         finally:
-            if app.state.shadow_comparer is not None:
-                await app.state.shadow_comparer.close()
+            if comparer is not None:
+                await comparer.close()
             await stop_scheduler_host(app.state.scheduler_host)
             await close_run_services(services)
             app.state.request_sessions.close()

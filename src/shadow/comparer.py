@@ -39,6 +39,7 @@ _NOT_FORWARDED = frozenset({
     "upgrade", "proxy-connection", "accept-encoding", "x-shadow-method", "x-shadow-uri",
 })
 REPLAY_TIMEOUT_SECONDS = 10.0
+REPLAY_ID_SUFFIX = ".shadow"
 _TIMEOUTS = {"timeout": {"connect": REPLAY_TIMEOUT_SECONDS, "read": REPLAY_TIMEOUT_SECONDS,
                          "write": REPLAY_TIMEOUT_SECONDS, "pool": REPLAY_TIMEOUT_SECONDS}}
 # A replay that could not complete: the door is down, slow, or answered garbage.
@@ -78,8 +79,13 @@ def mirrored_read(method: str, uri: str, headers: Mapping[str, str]) -> Mirrored
     method = method.upper()
     if method not in MIRRORED_METHODS or not uri.startswith(LEGACY_PREFIX) or uri.startswith(V2_PREFIX):
         return None
-    forwarded = {name: value for name, value in headers.items() if name.lower() not in _NOT_FORWARDED}
+    forwarded = {name: value for name, value in headers.items()
+                 if name.lower() not in _NOT_FORWARDED and name.lower() != "x-request-id"}
     request_id = next((value for name, value in headers.items() if name.lower() == "x-request-id"), None)
+    if request_id:
+        # The replays log under their own id: one client request stays one line per id in each
+        # door's log, and the suffix still leads an operator from a sample to the client's request.
+        forwarded["X-Request-ID"] = request_id[:128 - len(REPLAY_ID_SUFFIX)] + REPLAY_ID_SUFFIX
     return MirroredRead(method, uri, forwarded, request_id)
 
 

@@ -85,7 +85,7 @@ def test_replays_carry_the_clients_headers_and_query_to_both_doors(doors: tuple[
     [replayed] = v2.requests
     assert replayed.path == "/api/v2/jobs?page=2"
     assert replayed.headers["authorization"] == "Bearer a-token"
-    assert replayed.headers["x-request-id"] == "req-1"
+    assert replayed.headers["x-request-id"] == "req-1.shadow"
     assert "x-shadow-uri" not in replayed.headers and replayed.headers["host"] != "example"
 
 
