@@ -1,4 +1,4 @@
-"""Operator commands: `python -m src.cli migrate | create-admin | ensure-admin | scheduler status | phase | prune | serve`.
+"""Operator commands: `python -m src.cli migrate | create-admin | ensure-admin | scheduler status | phase | parity | prune | serve`.
 
 Thin on purpose: each command builds settings, opens one session, calls the core, commits.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -147,6 +148,29 @@ def cmd_phase(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_parity(settings: Settings, args: argparse.Namespace) -> int:
+    """Shadow-read parity: the per-route report, or accepting one difference as explained."""
+    from src.core.errors import CoreError
+    from src.core.parity import explain_difference, parse_window, parity_report
+    from src.shadow.report import format_report
+
+    if args.action == "explain" and (args.id is None or not args.reason):
+        print("error: parity explain needs the difference id and --reason TEXT", file=sys.stderr)
+        return 2
+    try:
+        with _session(settings) as session:
+            if args.action == "explain":
+                row = explain_difference(session, args.id, args.reason)
+                print(f"difference {row.id} of {row.route} explained; the cutover gate lets it through")
+                return 0
+            report = parity_report(session, parse_window(args.since))
+    except CoreError as exc:
+        print(f"error: {exc.message or exc.error}", file=sys.stderr)
+        return 1
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 0
+
+
 def cmd_prune(settings: Settings, args: argparse.Namespace) -> int:
     """Delete executions and notifications past their retention now, one transaction per batch."""
     from src.core.retention import prunable_counts, prune_in_batches, retention_policy
@@ -186,6 +210,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "ensure-admin": cmd_ensure_admin,
     "scheduler": cmd_scheduler_status,
     "phase": cmd_phase,
+    "parity": cmd_parity,
     "prune": cmd_prune,
     "serve": cmd_serve,
 }
@@ -207,6 +232,13 @@ def build_parser() -> argparse.ArgumentParser:
     phase.add_argument("action", choices=["show", "render", "side-by-side", "cutover"])
     phase.add_argument("--force", action="store_true",
                        help="switch even when the door that will serve /api does not answer")
+    parity = commands.add_parser(
+        "parity", help="shadow reads: report (per /api route: compared, matched, mismatched, raced) or explain ID")
+    parity.add_argument("action", choices=["report", "explain"])
+    parity.add_argument("id", nargs="?", type=int, help="explain: the difference id shown by the report")
+    parity.add_argument("--json", action="store_true", help="report: the JSON of GET /api/v2/admin/parity")
+    parity.add_argument("--since", default="24h", help="report: window such as 30m, 24h, 7d (default 24h)")
+    parity.add_argument("--reason", help="explain: why this difference is acceptable (stored with it)")
     prune = commands.add_parser(
         "prune", help="delete executions and notifications older than their retention (what the daily job does)")
     prune.add_argument("--dry-run", action="store_true", help="only count what would be removed")

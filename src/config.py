@@ -82,6 +82,23 @@ class Settings(BaseSettings):
     MAIL_PASSWORD: str = ""
     MAIL_DEFAULT_SENDER: str = "noreply@cronjobscheduler.local"
 
+    # --- shadow reads (side-by-side phase): /api GETs replayed on /api/v2 and compared ---
+    # On: nginx mirrors /api reads to the comparer in the FastAPI process while side by side
+    # (never in cutover, where both prefixes are FastAPI). `off` renders no mirror at all.
+    SHADOW_READS: bool = True
+    # Fraction of mirrored reads that are compared (0..1).
+    SHADOW_SAMPLE_RATE: float = Field(default=1.0, ge=0.0, le=1.0)
+    # Comparisons running at once in one process; a mirrored read beyond it is dropped (shed).
+    SHADOW_MAX_IN_FLIGHT: int = Field(default=2, ge=1, le=256)
+    # Where the comparer reaches each door directly (never through nginx, which would mirror the
+    # replay again); empty means this host's FLASK_PORT / FASTAPI_PORT.
+    SHADOW_LEGACY_URL: str = ""
+    SHADOW_V2_URL: str = ""
+    # Redacted examples kept per distinct difference of a route.
+    SHADOW_SAMPLES_PER_DIFFERENCE: int = Field(default=5, ge=0, le=100)
+    # `phase cutover` refuses while a route seen in this many hours has an unexplained mismatch.
+    SHADOW_GATE_HOURS: int = Field(default=24, ge=1)
+
     # --- first admin ---
     ADMIN_USERNAME: str = ""
     ADMIN_EMAIL: str = ""
@@ -132,6 +149,14 @@ class Settings(BaseSettings):
             return ZoneInfo(self.SCHEDULER_TIMEZONE)
         except (ZoneInfoNotFoundError, ValueError):
             return ZoneInfo("UTC")
+
+    @property
+    def shadow_legacy_url(self) -> str:
+        return (self.SHADOW_LEGACY_URL or f"http://127.0.0.1:{self.FLASK_PORT}").rstrip("/")
+
+    @property
+    def shadow_v2_url(self) -> str:
+        return (self.SHADOW_V2_URL or f"http://127.0.0.1:{self.FASTAPI_PORT}").rstrip("/")
 
     @property
     def frontend_base_url(self) -> str:

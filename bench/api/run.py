@@ -29,7 +29,7 @@ from sqlalchemy import text
 
 from bench.api import report, wrk
 from bench.api.endpoints import DOORS, Endpoint, bench_data, endpoints
-from bench.api.stack import Stack
+from bench.api.stack import Stack, running
 from bench.goals import print_goals
 from bench.seed import BENCH_ADMIN_PASSWORD, BENCH_ADMIN_USERNAME, bench_settings, seed
 from src.config import PROJECT_ROOT
@@ -200,11 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     seeded = seed(database_url)
     print(seeded.describe(), flush=True)
-    stack = Stack(folder, database_url)
-    stack.start()
-    print(f"stack up in {folder}: nginx {stack.url} (Flask /api, FastAPI /api/v2), ceiling {stack.hello_url}, "
-          f"receiver {stack.receiver_url}", flush=True)
-    try:
+    with running(Stack(folder, database_url), keep=args.keep) as stack:
+        print(f"stack up in {folder}: nginx {stack.url} (Flask /api, FastAPI /api/v2), ceiling {stack.hello_url}, "
+              f"receiver {stack.receiver_url}", flush=True)
         # One request to each door (a login) before the idle memory reading.
         tokens = {door: login(stack.client, stack.url + prefix) for door, prefix in DOORS.items()}
         idle = stack.memory()
@@ -227,13 +225,6 @@ def main(argv: list[str] | None = None) -> int:
         after = stack.memory()
         for error, count in stack.logged_errors().items():
             bench.problem(f"logged {count} time(s): {error}")
-    except BaseException:
-        print(f"--- serve log (tail) ---\n{stack.log_tail('serve')}", file=sys.stderr)
-        raise
-    finally:
-        stack.stop()
-    if not args.keep:
-        shutil.rmtree(folder, ignore_errors=True)
 
     goals = report.goals(cases, bench.runs, idle, after)
     print(f"\nmedians over {timing.rounds} round(s); {timing.measured_seconds:g} s measured after "

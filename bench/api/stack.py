@@ -14,12 +14,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +69,8 @@ def bench_environment(database_url: str, ports: dict[str, int], nginx_prefix: Pa
         "FASTAPI_PORT": str(ports["fastapi"]),
         "GUNICORN_WORKERS": "1",
         "GUNICORN_THREADS": "8",
+        # The door comparison measures the doors alone; bench.api.shadow measures the mirror on/off.
+        "SHADOW_READS": "off",
         "NGINX_PREFIX": str(nginx_prefix),
         "PYTHONUNBUFFERED": "1",
     }
@@ -149,6 +154,8 @@ class Stack:
     servers: dict[str, int] = field(default_factory=dict)
     # Health-probe latency of each door when nothing else runs (calibrated on first use, before load).
     idle_probe_seconds: dict[str, float] = field(default_factory=dict)
+    # Settings for the deployment beyond bench_environment's (bench.api.shadow turns SHADOW_READS on).
+    extra_env: dict[str, str] = field(default_factory=dict)
     # One client for every probe: a new httpx client per call costs an SSL context (tens of ms).
     client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=DRAIN_TIMEOUT_SECONDS))
 
@@ -166,7 +173,7 @@ class Stack:
 
     def start(self) -> None:
         self.ports = {name: free_port() for name in ("http", "flask", "fastapi", "hello", "hello_http", "receiver")}
-        env = bench_environment(self.database_url, self.ports, self.folder / "nginx")
+        env = {**bench_environment(self.database_url, self.ports, self.folder / "nginx"), **self.extra_env}
         try:
             self._spawn("serve", [sys.executable, "-m", "src.cli", "serve"], env)
             self._spawn("hello", [sys.executable, "-m", "uvicorn", "bench.api.hello:app",
@@ -336,3 +343,18 @@ class Stack:
                 # Its own session: the group holds it and anything it started.
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+@contextmanager
+def running(stack: Stack, *, keep: bool = False) -> Iterator[Stack]:
+    """The started stack; the serve log's tail on a failure; always stopped, its folder removed unless `keep`."""
+    stack.start()
+    try:
+        yield stack
+    except BaseException:
+        print(f"--- serve log (tail) ---\n{stack.log_tail('serve')}", file=sys.stderr)
+        raise
+    finally:
+        stack.stop()
+        if not keep:
+            shutil.rmtree(stack.folder, ignore_errors=True)

@@ -21,6 +21,8 @@ TEMPLATES_DIR = PROJECT_ROOT / "deploy" / "nginx"
 BODY_OVERHEAD_BYTES = 64 * 1024
 # Manual execute is synchronous: GitHub dispatch retries within OUTBOUND_TIMEOUT_SECONDS each.
 MIN_PROXY_READ_TIMEOUT_SECONDS = 60
+# Every /api request is mirrored, without its body; the mirror location drops all but GET/HEAD.
+SHADOW_MIRROR = "mirror /_shadow/mirror;\n            mirror_request_body off;"
 
 
 class NginxError(RuntimeError):
@@ -57,6 +59,8 @@ def render(phase: str, settings: Settings, http_host: str | None = None) -> str:
         "FASTAPI_PORT": settings.FASTAPI_PORT,
         "CLIENT_MAX_BODY_SIZE": body_limit,
         "PROXY_READ_TIMEOUT": read_timeout,
+        # Only the side-by-side template has the placeholder: in cutover both prefixes are FastAPI.
+        "SHADOW_MIRROR": SHADOW_MIRROR if settings.SHADOW_READS else "# SHADOW_READS=off: nothing mirrored",
     }
     for name, value in values.items():
         template = template.replace("{{" + name + "}}", str(value))

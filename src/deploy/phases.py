@@ -1,6 +1,7 @@
 """Switching the deployment phase: `side-by-side` (rollback) or `cutover`.
 
-A switch, in order: the door that will serve `/api` must answer its health probe; the new
+A switch, in order: a cutover needs parity evidence (no unexplained shadow-read mismatch in the
+last SHADOW_GATE_HOURS); the door that will serve `/api` must answer its health probe; the new
 nginx config is rendered and checked with `nginx -t`; the phase row is committed (every
 scheduler host reads it at its next heartbeat: the leader of the wrong kind releases the lease
 and a host of the right kind takes it); the config is put in place and nginx reloaded
@@ -12,10 +13,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 
 from src.config import Settings
+from src.core.parity import unexplained_differences
 from src.core.phases import API_DOOR, DEFAULT_PHASE, SCHEDULER_KIND, Phase, read_phase, set_phase
 from src.database.engines import create_sync_engine_from_settings, make_session_factory
 from src.deploy.nginx import NginxError, NginxInstance, render
@@ -61,6 +64,24 @@ def _store_phase(settings: Settings, phase: Phase) -> None:
         engine.dispose()
 
 
+def check_parity_gate(settings: Settings, say: Say = print) -> None:
+    """Refuse a cutover while a route seen in the window has a mismatch no operator explained."""
+    window = timedelta(hours=settings.SHADOW_GATE_HOURS)
+    engine = create_sync_engine_from_settings(settings)
+    try:
+        with make_session_factory(engine)() as session:
+            blocking = unexplained_differences(session, window)
+    finally:
+        engine.dispose()
+    if blocking:
+        listed = "\n".join(f"  {difference.describe()}" for difference in blocking)
+        raise PhaseSwitchRefused(
+            f"shadow reads found unexplained mismatches in the last {settings.SHADOW_GATE_HOURS} h:\n{listed}\n"
+            "see `python -m src.cli parity report`; fix the door, or accept a difference with "
+            "`python -m src.cli parity explain ID --reason TEXT` (or --force)")
+    say(f"parity: no unexplained shadow-read mismatch in the last {settings.SHADOW_GATE_HOURS} h")
+
+
 def _door_port(settings: Settings, door: str) -> int:
     return settings.FLASK_PORT if door == "flask" else settings.FASTAPI_PORT
 
@@ -77,6 +98,8 @@ def switch_phase(settings: Settings, phase: Phase, nginx: NginxInstance | None, 
                  force: bool = False, say: Say = print) -> None:
     """Move the deployment to `phase`; raises PhaseSwitchRefused when nothing was changed."""
     door = API_DOOR[phase]
+    if phase == "cutover" and not force:
+        check_parity_gate(settings, say)
     door_health = f"http://127.0.0.1:{_door_port(settings, door)}/health"
     if not force and _served_by(door_health) != door:
         raise PhaseSwitchRefused(

@@ -26,6 +26,7 @@ TAGS: list[dict[str, str]] = [
     {"name": "notifications", "description": "The caller's own in-app notifications."},
     {"name": "settings", "description": "Deployment-wide settings: the Slack webhook (admin)."},
     {"name": "scheduler", "description": "The scheduler's state and a forced resync (admin)."},
+    {"name": "admin", "description": "Migration evidence for operators: shadow-read parity of the two doors (admin)."},
 ]
 
 _ANY = "Any authenticated user (admin, user or viewer) may call it."
@@ -253,6 +254,13 @@ OPERATIONS: dict[tuple[str, str], OperationDoc] = {
         "Resync the scheduler",
         "Rebuilds this process's schedules from the database. " + _ADMIN + " Only the process holding "
         "the lease can (409 elsewhere).",
+    ),
+    ("GET", "/admin/parity"): OperationDoc(
+        "Shadow-read parity report",
+        "Per `/api` read route, how many mirrored reads were compared with this door's answer in the "
+        "window (`since`, e.g. 24h), how many matched, differed or raced a write, with redacted "
+        "samples of each difference. " + _ADMIN + " Changes nothing; `phase cutover` refuses while "
+        "a difference is unexplained.",
     ),
 }
 

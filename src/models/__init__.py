@@ -7,6 +7,7 @@ from src.models.job_category import JobCategory
 from src.models.job_execution import JobExecution
 from src.models.notification import Notification
 from src.models.pic_team import PicTeam
+from src.models.shadow_parity import ParityCount, ParityDifference
 from src.models.slack_settings import SlackSettings
 from src.models.user import User
 from src.models.user_preferences import UserNotificationPreferences, UserUiPreferences
@@ -20,6 +21,8 @@ __all__ = [
     "LoginFailure",
     "JobExecution",
     "Notification",
+    "ParityCount",
+    "ParityDifference",
     "PicTeam",
     "RevokedToken",
     "SchedulerLease",

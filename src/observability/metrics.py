@@ -73,6 +73,11 @@ class Metrics:
             "notification_delivery_failures", "Slack or email notifications that could not be delivered.",
             ["channel"], registry=registry,
         )
+        self.shadow_reads = Counter(
+            "shadow_reads", "Mirrored /api reads by route template and outcome: matched, mismatched, raced "
+            "(a write landed between the replays), error, skipped (sampling), shed (too many in flight).",
+            ["route", "outcome"], registry=registry,
+        )
         # Known label values start at 0, so rate() and alerts see a series before the first event.
         for outcome in FIRE_OUTCOMES:
             self.scheduler_fires.labels(outcome)
@@ -118,6 +123,12 @@ class Metrics:
     def notification_failed(self, channel: str) -> None:
         """One Slack or email message that was due but not delivered."""
         self.notification_delivery_failures.labels(channel).inc()
+
+    # --- shadow reads --------------------------------------------------------------------------
+
+    def shadow_read(self, route: str, outcome: str) -> None:
+        """Count one mirrored read of `route` (`GET /api/jobs`) by what became of it."""
+        self.shadow_reads.labels(route, outcome).inc()
 
     # --- exposition ----------------------------------------------------------------------------
 

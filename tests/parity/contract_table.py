@@ -9,6 +9,8 @@ from pathlib import Path
 # The repository's own copy is the normative contract (docs/API_CONTRACT.md).
 CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "API_CONTRACT.md"
 ROW = re.compile(r"^\|\s*(\d+)\s*\|\s*(GET|POST|PUT|DELETE)\s*\|\s*`([^`]+)`\s*\|([^|]*)\|")
+# Section 12.1: endpoints of the FastAPI door only, numbered `v2-<n>`.
+V2_ONLY_ROW = re.compile(r"^\|\s*v2-\d+\s*\|\s*(GET|POST|PUT|DELETE)\s*\|\s*`([^`]+)`\s*\|[^|]*\|\s*([^|]*?)\s*\|")
 
 
 @cache
@@ -41,3 +43,11 @@ def contract_endpoints(*, include_aliases: bool) -> list[tuple[str, str]]:
         if include_aliases:
             endpoints.extend((method, normalize(alias)) for alias in aliases)
     return endpoints
+
+
+@cache
+def v2_only_rows() -> tuple[tuple[str, str, str], ...]:
+    """(method, path relative to /api/v2, role) per row of section 12.1."""
+    text = CONTRACT.read_text(encoding="utf-8")
+    section = text[text.index("### 12.1 Endpoints of the `/api/v2` door only"):]
+    return tuple(match.groups() for line in section.splitlines() if (match := V2_ONLY_ROW.match(line)))  # type: ignore[misc]

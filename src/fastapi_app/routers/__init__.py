@@ -12,6 +12,7 @@ from src.fastapi_app.routers import (
     job_runs,
     jobs,
     notifications,
+    parity,
     pic_teams,
     scheduler,
     settings,
@@ -32,4 +33,5 @@ ROUTERS: list[APIRouter] = [
     notifications.router,
     settings.router,
     scheduler.router,
+    parity.router,
 ]
