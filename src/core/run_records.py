@@ -117,6 +117,8 @@ class RunOutcome:
     error_message: str | None = None
     output: str | None = None
     target: str | None = None
+    attempts: int = 1
+    excerpt: str | None = None
 
 
 def finish_run(
@@ -146,6 +148,9 @@ def finish_runs(session: Session, outcomes: list[RunOutcome]) -> list[bool]:
         execution.status = "success" if outcome.success else "failed"
         execution.completed_at = completed
         execution.duration_seconds = max(0.0, (completed - execution.started_at).total_seconds())
+        execution.duration_ms = round(execution.duration_seconds * 1000)
+        execution.attempts = outcome.attempts
+        execution.response_excerpt = outcome.excerpt
         execution.response_status = outcome.response_status
         execution.error_message = outcome.error_message
         execution.output = outcome.output[:OUTPUT_LIMIT] if outcome.output is not None else None
@@ -153,6 +158,11 @@ def finish_runs(session: Session, outcomes: list[RunOutcome]) -> list[bool]:
             execution.target = outcome.target
     session.flush()
     return [outcome.execution_id in rows for outcome in outcomes]
+
+
+def run_status(session: Session, execution_id: str) -> str | None:
+    """The row's status (`running`, `success`, `failed`), or None when it is gone."""
+    return session.scalar(select(JobExecution.status).where(JobExecution.id == execution_id))
 
 
 def announce_run(session: Session, settings: Settings, execution_id: str) -> None:

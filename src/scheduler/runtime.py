@@ -490,7 +490,8 @@ class SchedulerRuntime:
         cutoff = utcnow() - timedelta(seconds=interrupted_after_seconds(self.services))
         try:
             closed = await in_transaction(
-                self.services, lambda s: scheduler_sync.close_interrupted_runs(s, cutoff)
+                self.services, lambda s: scheduler_sync.close_interrupted_runs(
+                    s, cutoff, self.services.settings.OUTBOUND_TIMEOUT_SECONDS)
             )
         except Exception:  # noqa: BLE001 - retried at the next check
             log.exception("closing interrupted runs failed")

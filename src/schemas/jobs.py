@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import SerializerFunctionWrapHandler, model_serializer
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 from sqlalchemy.orm import Session
 
 from src.config import Settings
@@ -15,6 +15,7 @@ from src.core.clock import format_local
 from src.core.cron import next_fire
 from src.core.job_fields import emails_from_text
 from src.core.jobs import DeletedJob, last_execution_times
+from src.core.request_settings import DEFAULT_BACKOFF_SECONDS, DEFAULT_MAX_RETRIES, stored_headers
 from src.models import Job
 from src.schemas.common import ApiModel, UtcInstant
 
@@ -51,6 +52,15 @@ class JobOut(ApiModel):
     updated_at: UtcInstant
     last_execution_at: UtcInstant
     next_execution_at: str | None
+    http_method: str | None = Field(None, description="null: POST when metadata is non-empty, else GET (8.1)")
+    http_header_names: list[str] = Field(
+        default_factory=list, description="Names of the job's extra headers; their values are never returned"
+    )
+    request_body: str | None = None
+    timeout_seconds: int | None = Field(None, description="null: the service's outbound timeout")
+    max_retries: int = 0
+    retry_backoff_seconds: int = 10
+    signing_enabled: bool = Field(False, description="true when calls carry Standard Webhooks signatures")
 
     @classmethod
     def from_job(
@@ -84,6 +94,14 @@ class JobOut(ApiModel):
             updated_at=job.updated_at,
             last_execution_at=last_execution_at,
             next_execution_at=format_local(next_at, tz),
+            http_method=job.http_method,
+            http_header_names=list(stored_headers(job.http_headers)),
+            request_body=job.request_body,
+            timeout_seconds=job.timeout_seconds,
+            max_retries=job.max_retries if job.max_retries is not None else DEFAULT_MAX_RETRIES,
+            retry_backoff_seconds=job.retry_backoff_seconds if job.retry_backoff_seconds is not None
+            else DEFAULT_BACKOFF_SECONDS,
+            signing_enabled=bool(job.signing_secret),
         )
 
     @classmethod
@@ -208,6 +226,13 @@ class JobCreateRequest(ApiModel):
     enable_email_notifications: bool = False
     notification_emails: list[str] | str | None = None
     notify_on_success: bool = False
+    http_method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] | None = None
+    http_headers: dict[str, str] | None = Field(None, description="Write-only values; hop-by-hop and Host refused")
+    request_body: str | None = None
+    timeout_seconds: int | None = Field(None, ge=1, le=300)
+    max_retries: int | None = Field(None, ge=0, le=10)
+    retry_backoff_seconds: int | None = Field(None, ge=1, le=3600)
+    signing_secret: str | None = Field(None, description="Write-only: whsec_ + base64 of 24-64 bytes; null/\"\" turns signing off")
 
 
 class JobUpdateRequest(ApiModel):
@@ -225,6 +250,13 @@ class JobUpdateRequest(ApiModel):
     notification_emails: list[str] | str | None = None
     notify_on_success: bool | None = None
     is_active: bool | None = None
+    http_method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] | None = None
+    http_headers: dict[str, str] | None = Field(None, description="Write-only values; hop-by-hop and Host refused")
+    request_body: str | None = None
+    timeout_seconds: int | None = Field(None, ge=1, le=300)
+    max_retries: int | None = Field(None, ge=0, le=10)
+    retry_backoff_seconds: int | None = Field(None, ge=1, le=3600)
+    signing_secret: str | None = Field(None, description="Write-only: whsec_ + base64 of 24-64 bytes; null/\"\" turns signing off")
 
 
 class CronExpressionRequest(ApiModel):
