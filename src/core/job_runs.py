@@ -43,7 +43,7 @@ class RunPlan:
     webhook_url: str | None = None
     # A per-run token from the manual-run body: kept out of repr so it never reaches a log.
     github_token: str | None = field(default=None, repr=False)
-    # The job's method, headers, body, timeout, retries and signing (7.9).
+    # The job's method, headers, body, timeout, retries and signing (7.8).
     request: RequestSettings = field(default_factory=RequestSettings)
 
     @property

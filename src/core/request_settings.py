@@ -1,4 +1,4 @@
-"""A job's request settings (contract 7.9): method, headers, body, timeout, retries, signing.
+"""A job's request settings (contract 7.8): method, headers, body, timeout, retries, signing.
 
 Every field is optional; a job that sets none is called exactly as before the fields existed
 (8.1). `column_values` checks the keys present in a create/update body and returns the columns to
@@ -170,7 +170,7 @@ def _headers_column(value: Any) -> str | None:
     return json.dumps(headers) if headers else None
 
 
-# (payload key = column, parser returning the stored value) in the order of 7.9.
+# (payload key = column, parser returning the stored value) in the order of 7.8.
 _FIELDS: tuple[tuple[str, Any], ...] = (
     ("http_method", parse_method),
     ("http_headers", _headers_column),
@@ -184,7 +184,7 @@ FIELD_NAMES = tuple(name for name, _ in _FIELDS)
 
 
 def column_values(payload: dict[str, Any]) -> dict[str, Any]:
-    """The request-setting columns for the keys present in `payload` (rules of 7.9, in order)."""
+    """The request-setting columns for the keys present in `payload` (rules of 7.8, in order)."""
     return {name: parse(payload[name]) for name, parse in _FIELDS if name in payload}
 
 

@@ -29,7 +29,7 @@ class Job(Base):
         String(36), ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Request settings (contract 7.9); null means today's behaviour for that setting.
+    # Request settings (contract 7.8); null means today's behaviour for that setting.
     http_method: Mapped[str | None] = mapped_column(String(10))
     # A JSON object of header name -> value; values are write-only on the wire.
     http_headers: Mapped[str | None] = mapped_column(Text)

@@ -1,4 +1,4 @@
-"""Per-job request settings (contract 7.9, 8.1): method, headers, body, timeout, retries, signing.
+"""Per-job request settings (contract 7.8, 8.1): method, headers, body, timeout, retries, signing.
 
 Through each door, against real loopback receivers; signatures are checked here with an HMAC
 computed independently of the service's signing code.
@@ -148,7 +148,7 @@ def test_update_without_the_keys_keeps_the_settings(
     assert (stored.signing_secret, stored.http_headers, stored.timeout_seconds) == (SECRET, '{"X-A": "1"}', 7)
 
 
-# --- per-field rules (7.9) -----------------------------------------------------------------
+# --- per-field rules (7.8) -----------------------------------------------------------------
 
 SHORT_SECRET = "whsec_" + base64.b64encode(b"x" * 10).decode()
 INVALID = [
@@ -365,3 +365,23 @@ class TestWithTheOutboundGuardOn:
         execution = _newest_execution(db, job.id)
         assert execution.attempts == 1
         assert execution.error_message is not None and "Blocked outbound address" in execution.error_message
+
+
+class TestGithubJobs:
+    @pytest.fixture
+    def settings_overrides(self, receiver: Receiver) -> dict[str, Any]:  # noqa: F811
+        return {"GITHUB_API_BASE_URL": receiver.url, "GITHUB_TOKEN": "server-token"}
+
+    def test_a_github_dispatch_is_retried_on_a_5xx(
+        self, api: ApiClient, factory: Factory, user: User, receiver: Receiver, db: Session  # noqa: F811
+    ) -> None:
+        path = "/repos/acme/api/actions/workflows/deploy.yml/dispatches"
+        receiver.respond(path, 502, "bad gateway")
+        receiver.respond(path, 204, "")
+        job = factory.job(user, target_url=None, github_owner="acme", github_repo="api",
+                          github_workflow_name="deploy.yml", max_retries=1, retry_backoff_seconds=1)
+        answer = api.post(f"/jobs/{job.id}/execute", token=factory.token(user)).json()
+        assert answer["status"] == "success"
+        assert len(receiver.to(path)) == 2
+        execution = _newest_execution(db, job.id)
+        assert (execution.attempts, execution.response_status) == (2, 204)
