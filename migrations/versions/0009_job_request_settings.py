@@ -1,4 +1,5 @@
-"""Per-job request settings (method, headers, body, timeout, retries, signing) and run details.
+"""Per-job request settings (method, headers, body, timeout, retries, signing), failure policy,
+lateness and time zone, and run details.
 
 Revision ID: 0009_job_request_settings
 Revises: 0007_executions_status_duration
@@ -24,6 +25,10 @@ def _job_columns() -> tuple[sa.Column, ...]:
         sa.Column("max_retries", sa.Integer(), nullable=True),
         sa.Column("retry_backoff_seconds", sa.Integer(), nullable=True),
         sa.Column("signing_secret", sa.Text(), nullable=True),
+        sa.Column("failure_threshold", sa.Integer(), nullable=True),
+        sa.Column("grace_seconds", sa.Integer(), nullable=True),
+        sa.Column("timezone", sa.String(length=64), nullable=True),
+        sa.Column("late_alert_for", sa.DateTime(), nullable=True),
     )
 
 

@@ -117,7 +117,8 @@ def parse_body(value: Any) -> str | None:
     return value
 
 
-def _bounded_int(value: Any, bounds: tuple[int, int], error: str, name: str) -> int | None:
+def bounded_int(value: Any, bounds: tuple[int, int], error: str, name: str) -> int | None:
+    """A JSON integer within `bounds` (not a float, string or boolean); null → None."""
     if value is None:
         return None
     low, high = bounds
@@ -127,15 +128,15 @@ def _bounded_int(value: Any, bounds: tuple[int, int], error: str, name: str) -> 
 
 
 def parse_timeout(value: Any) -> int | None:
-    return _bounded_int(value, TIMEOUT_RANGE, INVALID_TIMEOUT, "timeout_seconds")
+    return bounded_int(value, TIMEOUT_RANGE, INVALID_TIMEOUT, "timeout_seconds")
 
 
 def parse_max_retries(value: Any) -> int | None:
-    return _bounded_int(value, RETRIES_RANGE, INVALID_RETRIES, "max_retries")
+    return bounded_int(value, RETRIES_RANGE, INVALID_RETRIES, "max_retries")
 
 
 def parse_backoff(value: Any) -> int | None:
-    return _bounded_int(value, BACKOFF_RANGE, INVALID_BACKOFF, "retry_backoff_seconds")
+    return bounded_int(value, BACKOFF_RANGE, INVALID_BACKOFF, "retry_backoff_seconds")
 
 
 def signing_key(secret: str) -> bytes:

@@ -9,7 +9,6 @@ Each step is its own transaction in the executor, so a notification problem neve
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -19,10 +18,11 @@ from sqlalchemy.orm import Session, aliased
 
 from src.config import Settings
 from src.core import outbox, slack_alerts
+from src.core.failure_policy import pause_after_failures
 from src.core.broadcasts import AllUsersNotices
 from src.core.clock import to_naive_utc, utcnow
 from src.core.end_dates import auto_pause
-from src.core.job_fields import emails_from_text, is_expired
+from src.core.job_fields import emails_from_text, is_expired, unique_emails
 from src.core.job_runs import RunPlan, plan_for_job
 from src.core.preferences import email_recipients
 from src.models import Job, JobExecution
@@ -183,6 +183,8 @@ def announce_runs(session: Session, settings: Settings, execution_ids: list[str]
         job = jobs.get(execution.job_id)
         if job is not None:
             _announce(session, settings, notices, execution, job, recovered=execution.id in recovered)
+            if execution.status == "failed":
+                pause_after_failures(session, settings, job)
     notices.write()
 
 
@@ -238,22 +240,13 @@ def _previous_run_failed(session: Session, executions: list[JobExecution]) -> se
 # --- email (8.6) ---------------------------------------------------------------------------
 
 
-def _unique_addresses(addresses: Iterable[str]) -> list[str]:
-    """Trimmed, blanks dropped, de-duplicated case-insensitively (first spelling kept)."""
-    unique: dict[str, str] = {}
-    for address in addresses:
-        if address.strip():
-            unique.setdefault(address.strip().lower(), address.strip())
-    return list(unique.values())
-
-
 def _queue_email(session: Session, job: Job, execution: JobExecution) -> None:
     if not job.enable_email_notifications:
         return
     failed = execution.status == "failed"
     if not failed and not job.notify_on_success:
         return
-    addresses = _unique_addresses(emails_from_text(job.notification_emails))
+    addresses = unique_emails(emails_from_text(job.notification_emails))
     recipients = email_recipients(session, addresses, "failure" if failed else "success")
     if not recipients:
         return

@@ -35,13 +35,15 @@ class JobScheduleRow(NamedTuple):
     is_active: bool
     end_date: date | None
     updated_at: datetime
+    # The job's own IANA zone for its cron (7.9), or None for the scheduler's.
+    timezone: str | None = None
 
     @property
     def fingerprint(self) -> tuple[object, ...]:
-        return (self.name, self.cron_expression, self.is_active, self.end_date, self.updated_at)
+        return (self.name, self.cron_expression, self.is_active, self.end_date, self.updated_at, self.timezone)
 
 
-_COLUMNS = (Job.id, Job.name, Job.cron_expression, Job.is_active, Job.end_date, Job.updated_at)
+_COLUMNS = (Job.id, Job.name, Job.cron_expression, Job.is_active, Job.end_date, Job.updated_at, Job.timezone)
 
 
 def record_job_deletion(session: Session, job_ids: str | Iterable[str]) -> None:

@@ -39,6 +39,12 @@ class Job(Base):
     retry_backoff_seconds: Mapped[int | None] = mapped_column(Integer)
     # `whsec_<base64>` (Standard Webhooks); write-only on the wire.
     signing_secret: Mapped[str | None] = mapped_column(Text)
+    # Failure policy, lateness and time zone (contract 7.9); null means off / the scheduler's zone.
+    failure_threshold: Mapped[int | None] = mapped_column(Integer)
+    grace_seconds: Mapped[int | None] = mapped_column(Integer)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    # Non-wire: the fire time (naive UTC) of the last late alert, so each late fire alerts once.
+    late_alert_for: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime, default=utcnow, onupdate=utcnow, index=True

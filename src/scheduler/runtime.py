@@ -57,6 +57,7 @@ from sqlalchemy.orm import Session
 from src.core import scheduler_sync
 from src.core.clock import local_today, to_naive_utc, utcnow
 from src.core.end_dates import auto_pause
+from src.core.run_policy import job_timezone
 from src.core.scheduler_sync import JobScheduleRow
 from src.models import Job
 from src.scheduler.maintenance import MAINTENANCE_JOB_ID, run_end_date_maintenance
@@ -511,13 +512,13 @@ class SchedulerRuntime:
     def _trigger(self, row: JobScheduleRow) -> BaseTrigger:
         if self.trigger_for is not None:
             return self.trigger_for(row)
-        return build_trigger(row.cron_expression, self.tz)
+        return build_trigger(row.cron_expression, job_timezone(row, self.settings))
 
     def _latest_missed_fire(self, row: JobScheduleRow, trigger: BaseTrigger, since: datetime) -> datetime | None:
         now = datetime.now(UTC)
         after = since.replace(tzinfo=UTC)
         if self.trigger_for is None:
-            return last_fire_between(row.cron_expression, self.tz, after, now)
+            return last_fire_between(row.cron_expression, job_timezone(row, self.settings), after, now)
         latest = None
         fire = trigger.get_next_fire_time(None, after + timedelta(microseconds=1))
         for _ in range(_MAX_TRIGGER_STEPS):
@@ -544,7 +545,7 @@ class SchedulerRuntime:
         if scheduled and applied is not None and applied.fingerprint == row.fingerprint:
             return "unchanged"
         if scheduled and applied is not None and applied.cron_expression == row.cron_expression \
-                and self.trigger_for is None:
+                and applied.timezone == row.timezone and self.trigger_for is None:
             # Only the name or other columns changed: the executor reads those at fire time.
             scheduler.modify_job(row.id, name=row.name)
             self._applied[row.id] = row

@@ -11,11 +11,12 @@ from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 from sqlalchemy.orm import Session
 
 from src.config import Settings
-from src.core.clock import format_local
+from src.core.clock import format_local, format_utc
 from src.core.cron import next_fire
 from src.core.job_fields import emails_from_text
 from src.core.jobs import DeletedJob, last_execution_times
 from src.core.request_settings import DEFAULT_BACKOFF_SECONDS, DEFAULT_MAX_RETRIES, stored_headers
+from src.core.run_policy import job_timezone
 from src.models import Job
 from src.schemas.common import ApiModel, UtcInstant
 
@@ -61,6 +62,9 @@ class JobOut(ApiModel):
     max_retries: int = 0
     retry_backoff_seconds: int = 10
     signing_enabled: bool = Field(False, description="true when calls carry Standard Webhooks signatures")
+    failure_threshold: int = Field(0, description="Pause after this many consecutive failed runs; 0 never")
+    grace_seconds: int | None = Field(None, description="Late alert when a fire has not started this long after")
+    timezone: str | None = Field(None, description="IANA zone of the cron; null: the scheduler's")
 
     @classmethod
     def from_job(
@@ -71,8 +75,10 @@ class JobOut(ApiModel):
         `next_execution_at` is null for inactive, unparseable or never-firing jobs. Built with
         `model_construct`: every value comes typed from the database, so validation is skipped.
         """
-        tz = settings.scheduler_tz
+        tz = job_timezone(job, settings)
         next_at = next_fire(job.cron_expression, tz, now) if job.is_active else None
+        # A job in its own zone shows the instant in UTC; others keep the scheduler's offset.
+        next_text = format_utc(next_at) if job.timezone else format_local(next_at, tz)
         return cls.model_construct(
             id=job.id,
             name=job.name,
@@ -93,7 +99,7 @@ class JobOut(ApiModel):
             created_at=job.created_at,
             updated_at=job.updated_at,
             last_execution_at=last_execution_at,
-            next_execution_at=format_local(next_at, tz),
+            next_execution_at=next_text,
             http_method=job.http_method,
             http_header_names=list(stored_headers(job.http_headers)),
             request_body=job.request_body,
@@ -102,6 +108,9 @@ class JobOut(ApiModel):
             retry_backoff_seconds=job.retry_backoff_seconds if job.retry_backoff_seconds is not None
             else DEFAULT_BACKOFF_SECONDS,
             signing_enabled=bool(job.signing_secret),
+            failure_threshold=job.failure_threshold or 0,
+            grace_seconds=job.grace_seconds,
+            timezone=job.timezone,
         )
 
     @classmethod
@@ -233,6 +242,9 @@ class JobCreateRequest(ApiModel):
     max_retries: int | None = Field(None, ge=0, le=10)
     retry_backoff_seconds: int | None = Field(None, ge=1, le=3600)
     signing_secret: str | None = Field(None, description="Write-only: whsec_ + base64 of 24-64 bytes; null/\"\" turns signing off")
+    failure_threshold: int | None = Field(None, ge=0, le=100)
+    grace_seconds: int | None = Field(None, ge=1, le=86400)
+    timezone: str | None = Field(None, description="IANA time zone name, e.g. America/New_York")
 
 
 class JobUpdateRequest(ApiModel):
@@ -257,6 +269,9 @@ class JobUpdateRequest(ApiModel):
     max_retries: int | None = Field(None, ge=0, le=10)
     retry_backoff_seconds: int | None = Field(None, ge=1, le=3600)
     signing_secret: str | None = Field(None, description="Write-only: whsec_ + base64 of 24-64 bytes; null/\"\" turns signing off")
+    failure_threshold: int | None = Field(None, ge=0, le=100)
+    grace_seconds: int | None = Field(None, ge=1, le=86400)
+    timezone: str | None = Field(None, description="IANA time zone name, e.g. America/New_York")
 
 
 class CronExpressionRequest(ApiModel):
