@@ -14,6 +14,7 @@ from src.config import Settings
 from src.core.clock import format_local, format_utc
 from src.core.cron import next_fire
 from src.core.job_fields import emails_from_text
+from src.core.job_queries import JobPage
 from src.core.jobs import DeletedJob, last_execution_times
 from src.core.request_settings import DEFAULT_BACKOFF_SECONDS, DEFAULT_MAX_RETRIES, stored_headers
 from src.core.run_policy import job_timezone
@@ -132,6 +133,24 @@ class JobListResponse(ApiModel):
         last = last_execution_times(session) if jobs else {}
         rendered = [JobOut.from_job(job, last.get(job.id), settings, now) for job in jobs]
         return cls(count=len(rendered), jobs=rendered)
+
+
+class JobPageResponse(ApiModel):
+    """`GET /jobs` with query parameters: one page of the matching jobs and the totals."""
+
+    count: int
+    jobs: list[JobOut]
+    total: int
+    page: int
+    limit: int
+    total_pages: int
+
+    @classmethod
+    def build(cls, session: Session, settings: Settings, page: JobPage, now: datetime | None = None) -> JobPageResponse:
+        last = last_execution_times(session, [job.id for job in page.jobs]) if page.jobs else {}
+        rendered = [JobOut.from_job(job, last.get(job.id), settings, now) for job in page.jobs]
+        return cls(count=len(rendered), jobs=rendered, total=page.total, page=page.page, limit=page.limit,
+                   total_pages=page.total_pages)
 
 
 class JobDetailResponse(ApiModel):
