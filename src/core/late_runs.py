@@ -9,8 +9,9 @@ checking at once alert once between them.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import CursorResult, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from src.config import Settings
@@ -60,12 +61,12 @@ def raise_late_alerts(session: Session, settings: Settings, now: datetime | None
             continue
         # Kept off `updated_at`: an alert is not a change of the job (the scheduler and the
         # failure count watch that column).
-        claimed = session.execute(
+        claimed = cast(CursorResult[Any], session.execute(
             update(Job)
             .where(Job.id == job.id, or_(Job.late_alert_for.is_(None), Job.late_alert_for != fire))
             .values(late_alert_for=fire, updated_at=Job.updated_at)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )).rowcount
         if claimed != 1:
             continue
         message = late_message(job, fire)

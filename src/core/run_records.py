@@ -11,23 +11,24 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from src.config import Settings
 from src.core import outbox, slack_alerts
-from src.core.failure_policy import pause_after_failures
 from src.core.broadcasts import AllUsersNotices
 from src.core.clock import to_naive_utc, utcnow
 from src.core.end_dates import auto_pause
+from src.core.failure_policy import pause_after_failures
 from src.core.job_fields import emails_from_text, is_expired, unique_emails
 from src.core.job_runs import RunPlan, plan_for_job
 from src.core.preferences import email_recipients
 from src.models import Job, JobExecution
 
 TriggerType = Literal["scheduled", "manual"]
+RunStatus = Literal["running", "success", "failed"]
 OUTPUT_LIMIT = 1000
 
 
@@ -160,9 +161,10 @@ def finish_runs(session: Session, outcomes: list[RunOutcome]) -> list[bool]:
     return [outcome.execution_id in rows for outcome in outcomes]
 
 
-def run_status(session: Session, execution_id: str) -> str | None:
-    """The row's status (`running`, `success`, `failed`), or None when it is gone."""
-    return session.scalar(select(JobExecution.status).where(JobExecution.id == execution_id))
+def run_status(session: Session, execution_id: str) -> RunStatus | None:
+    """The row's status, or None when it is gone."""
+    status = session.scalar(select(JobExecution.status).where(JobExecution.id == execution_id))
+    return cast(RunStatus | None, status)
 
 
 def announce_run(session: Session, settings: Settings, execution_id: str) -> None:

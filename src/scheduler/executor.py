@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from src.core import run_records
 from src.core.job_runs import RunPlan, TrialRunPlan
 from src.core.retry_policy import wait_before_retry
-from src.core.run_records import RunOutcome, RunRequest
+from src.core.run_records import RunOutcome, RunRequest, RunStatus
 from src.integrations import github, webhook
 from src.integrations.results import DispatchResult
 from src.scheduler.run_steps import RunSteps
@@ -137,7 +137,7 @@ class ManualRun:
     """The answer of a manual run: its row and final status, or `running` when it goes on."""
 
     execution_id: str | None
-    status: str | None
+    status: RunStatus | None
 
 
 # Manual runs still calling out when the request answers: referenced so they are not collected.
@@ -158,7 +158,8 @@ async def run_manual(services: RunServices, job_id: str, plan: RunPlan, wait_sec
     task.add_done_callback(_background_runs.discard)
     await asyncio.wait({task}, timeout=wait_seconds)
     if not task.done() and not started.done():
-        await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
+        either: list[asyncio.Future[Any]] = [task, started]
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
     if not task.done():
         return ManualRun(started.result(), "running")
     execution_id = task.result()

@@ -15,7 +15,7 @@ class ExecuteResponse(ApiModel):
     message: str = "Job triggered successfully"
     job_id: str
     execution_id: str | None
-    status: Literal["success", "failed", "running"] | None = Field(
+    status: Literal["running", "success", "failed"] | None = Field(
         None, description="The run's final status when it ended within the request, else `running`"
     )
 

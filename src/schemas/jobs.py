@@ -237,6 +237,9 @@ class CronDescriptionResponse(_DropNoneErrorKeys):
 # --- request bodies (documentation: the core parses bodies with the contract's own rules) ---
 
 
+SECRET_DOC = 'Write-only: whsec_ + base64 of 24-64 bytes; null or "" turns signing off'
+
+
 class JobCreateRequest(ApiModel):
     """`POST /jobs` (contract 4.3); `PUT /jobs/{id}` takes any subset plus `is_active`."""
 
@@ -260,7 +263,7 @@ class JobCreateRequest(ApiModel):
     timeout_seconds: int | None = Field(None, ge=1, le=300)
     max_retries: int | None = Field(None, ge=0, le=10)
     retry_backoff_seconds: int | None = Field(None, ge=1, le=3600)
-    signing_secret: str | None = Field(None, description="Write-only: whsec_ + base64 of 24-64 bytes; null/\"\" turns signing off")
+    signing_secret: str | None = Field(None, description=SECRET_DOC)
     failure_threshold: int | None = Field(None, ge=0, le=100)
     grace_seconds: int | None = Field(None, ge=1, le=86400)
     timezone: str | None = Field(None, description="IANA time zone name, e.g. America/New_York")
@@ -287,7 +290,7 @@ class JobUpdateRequest(ApiModel):
     timeout_seconds: int | None = Field(None, ge=1, le=300)
     max_retries: int | None = Field(None, ge=0, le=10)
     retry_backoff_seconds: int | None = Field(None, ge=1, le=3600)
-    signing_secret: str | None = Field(None, description="Write-only: whsec_ + base64 of 24-64 bytes; null/\"\" turns signing off")
+    signing_secret: str | None = Field(None, description=SECRET_DOC)
     failure_threshold: int | None = Field(None, ge=0, le=100)
     grace_seconds: int | None = Field(None, ge=1, le=86400)
     timezone: str | None = Field(None, description="IANA time zone name, e.g. America/New_York")

@@ -24,7 +24,10 @@ bp = Blueprint("jobs", __name__)
 def list_jobs() -> Response:
     query = parse_job_query({key: request.args.get(key) for key in PARAMETERS})
     session = db_session()
-    rendered = job_list_cache().get(session, settings()) if query is None else render_job_query(session, settings(), query)
+    if query is None:
+        rendered = job_list_cache().get(session, settings())
+    else:
+        rendered = render_job_query(session, settings(), query)
     if etag_matches(request.headers.get("If-None-Match"), rendered.etag):
         return Response(status=304, headers=job_list_headers(rendered))
     return Response(rendered.body, mimetype="application/json", headers=job_list_headers(rendered))
