@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from src.config import Settings
 from src.core import outbox, slack_alerts
-from src.core.broadcasts import notify_owner_and_admins
+from src.core.job_alerts import warn_owner_and_team
 from src.core.job_fields import emails_from_text, unique_emails
 from src.core.preferences import email_recipients
 from src.models import Job, JobExecution, User
@@ -54,12 +54,10 @@ def pause_after_failures(session: Session, settings: Settings, job: Job) -> bool
     job.is_active = False
     session.flush()
     message = paused_message(job, threshold)
-    notify_owner_and_admins(session, job, PAUSED_TITLE, message, "warning")
-    slack_alerts.queue_alert(
-        session,
+    warn_owner_and_team(
+        session, job, PAUSED_TITLE, message,
         f":warning: {slack_alerts.mention(session, job)}Job auto-paused after {threshold} consecutive failures: "
         f"{slack_alerts.job_link(settings, job)}",
-        job_name=job.name,
     )
     _queue_email(session, job, message)
     return True

@@ -7,6 +7,7 @@ Callers decide the order; section 7.1's table is the order for create and update
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -248,3 +249,14 @@ def unique_emails(addresses: Iterable[str]) -> list[str]:
         if address.strip():
             unique.setdefault(address.strip().lower(), address.strip())
     return list(unique.values())
+
+
+def json_object(text: str | None) -> dict[str, Any]:
+    """Stored JSON text as an object: `{}` when null, invalid JSON or not an object."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

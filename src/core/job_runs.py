@@ -5,7 +5,6 @@ Core decides *what* to call; the executor (src.scheduler.executor) does the call
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -15,7 +14,7 @@ from sqlalchemy.orm import Session
 from src.config import Settings
 from src.core.end_dates import auto_pause
 from src.core.errors import Forbidden, Invalid
-from src.core.job_fields import is_expired
+from src.core.job_fields import is_expired, json_object
 from src.core.jobs import can_modify, get_job
 from src.core.request_parsing import number, optional_str
 from src.core.request_settings import RequestSettings, settings_of
@@ -66,13 +65,7 @@ def is_github_job(job: Job) -> bool:
 
 def job_metadata(job: Job) -> dict[str, Any]:
     """The stored metadata as an object (`{}` when null, invalid or not an object)."""
-    if not job.job_metadata:
-        return {}
-    try:
-        value = json.loads(job.job_metadata)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+    return json_object(job.job_metadata)
 
 
 def plan_for_job(job: Job) -> RunPlan:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from src.config import Settings
 from src.core import slack_alerts
-from src.core.broadcasts import notify_owner_and_admins
+from src.core.job_alerts import warn_owner_and_team
 from src.core.clock import format_utc, to_naive_utc
 from src.core.cron import last_fire_between
 from src.core.job_fields import is_expired
@@ -69,13 +69,10 @@ def raise_late_alerts(session: Session, settings: Settings, now: datetime | None
         )).rowcount
         if claimed != 1:
             continue
-        message = late_message(job, fire)
-        notify_owner_and_admins(session, job, LATE_TITLE, message, "warning")
-        slack_alerts.queue_alert(
-            session,
+        warn_owner_and_team(
+            session, job, LATE_TITLE, late_message(job, fire),
             f":hourglass: {slack_alerts.mention(session, job)}Job run late: {slack_alerts.job_link(settings, job)} "
             f"(due {format_utc(fire)}, not started within {job.grace_seconds} s)",
-            job_name=job.name,
         )
         alerted.append(job.id)
     session.flush()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from src.core.errors import Invalid
+from src.core.job_fields import json_object
 from src.models import Job
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -191,15 +192,7 @@ def column_values(payload: dict[str, Any]) -> dict[str, Any]:
 
 def stored_headers(text: str | None) -> dict[str, str]:
     """The stored header object (`{}` when null or unreadable)."""
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
-    if not isinstance(value, dict):
-        return {}
-    return {str(name): str(header) for name, header in value.items()}
+    return {str(name): str(header) for name, header in json_object(text).items()}
 
 
 def settings_of(job: Job | Any) -> RequestSettings:

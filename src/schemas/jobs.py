@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Literal
@@ -13,7 +12,7 @@ from sqlalchemy.orm import Session
 from src.config import Settings
 from src.core.clock import format_local, format_utc
 from src.core.cron import next_fire
-from src.core.job_fields import emails_from_text
+from src.core.job_fields import emails_from_text, json_object
 from src.core.job_queries import JobPage
 from src.core.jobs import DeletedJob, last_execution_times
 from src.core.request_settings import DEFAULT_BACKOFF_SECONDS, DEFAULT_MAX_RETRIES, stored_headers
@@ -24,13 +23,7 @@ from src.schemas.common import ApiModel, UtcInstant
 
 def metadata_object(text: str | None) -> dict[str, Any]:
     """Stored metadata text as an object: `{}` when null, invalid JSON or not an object."""
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+    return json_object(text)
 
 
 class JobOut(ApiModel):
@@ -237,10 +230,22 @@ class CronDescriptionResponse(_DropNoneErrorKeys):
 # --- request bodies (documentation: the core parses bodies with the contract's own rules) ---
 
 
-SECRET_DOC = 'Write-only: whsec_ + base64 of 24-64 bytes; null or "" turns signing off'
+class JobRunSettingsRequest(ApiModel):
+    """The optional request settings (contract 7.8) and run policy (7.9) of create and update."""
+
+    http_method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] | None = None
+    http_headers: dict[str, str] | None = Field(None, description="Write-only values; hop-by-hop and Host refused")
+    request_body: str | None = None
+    timeout_seconds: int | None = Field(None, ge=1, le=300)
+    max_retries: int | None = Field(None, ge=0, le=10)
+    retry_backoff_seconds: int | None = Field(None, ge=1, le=3600)
+    signing_secret: str | None = Field(None, description='Write-only: whsec_ + base64 of 24-64 bytes; null or "" turns signing off')
+    failure_threshold: int | None = Field(None, ge=0, le=100)
+    grace_seconds: int | None = Field(None, ge=1, le=86400)
+    timezone: str | None = Field(None, description="IANA time zone name, e.g. America/New_York")
 
 
-class JobCreateRequest(ApiModel):
+class JobCreateRequest(JobRunSettingsRequest):
     """`POST /jobs` (contract 4.3); `PUT /jobs/{id}` takes any subset plus `is_active`."""
 
     name: str
@@ -257,19 +262,9 @@ class JobCreateRequest(ApiModel):
     enable_email_notifications: bool = False
     notification_emails: list[str] | str | None = None
     notify_on_success: bool = False
-    http_method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] | None = None
-    http_headers: dict[str, str] | None = Field(None, description="Write-only values; hop-by-hop and Host refused")
-    request_body: str | None = None
-    timeout_seconds: int | None = Field(None, ge=1, le=300)
-    max_retries: int | None = Field(None, ge=0, le=10)
-    retry_backoff_seconds: int | None = Field(None, ge=1, le=3600)
-    signing_secret: str | None = Field(None, description=SECRET_DOC)
-    failure_threshold: int | None = Field(None, ge=0, le=100)
-    grace_seconds: int | None = Field(None, ge=1, le=86400)
-    timezone: str | None = Field(None, description="IANA time zone name, e.g. America/New_York")
 
 
-class JobUpdateRequest(ApiModel):
+class JobUpdateRequest(JobRunSettingsRequest):
     name: str | None = None
     cron_expression: str | None = None
     end_date: str | None = None
@@ -284,16 +279,6 @@ class JobUpdateRequest(ApiModel):
     notification_emails: list[str] | str | None = None
     notify_on_success: bool | None = None
     is_active: bool | None = None
-    http_method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] | None = None
-    http_headers: dict[str, str] | None = Field(None, description="Write-only values; hop-by-hop and Host refused")
-    request_body: str | None = None
-    timeout_seconds: int | None = Field(None, ge=1, le=300)
-    max_retries: int | None = Field(None, ge=0, le=10)
-    retry_backoff_seconds: int | None = Field(None, ge=1, le=3600)
-    signing_secret: str | None = Field(None, description=SECRET_DOC)
-    failure_threshold: int | None = Field(None, ge=0, le=100)
-    grace_seconds: int | None = Field(None, ge=1, le=86400)
-    timezone: str | None = Field(None, description="IANA time zone name, e.g. America/New_York")
 
 
 class CronExpressionRequest(ApiModel):

@@ -14,6 +14,7 @@ from src.core.clock import local_today
 from src.core.failure_policy import PAUSED_TITLE
 from src.models import Job, Notification, SlackSettings, User
 from tests.api.conftest import ApiClient
+from tests.api.test_execute import _wait_for
 from tests.conftest import Factory
 from tests.receivers import Receiver, SmtpSink, receiver, smtp  # noqa: F401
 
@@ -38,17 +39,6 @@ def create_body(settings: Settings, team: Any) -> dict[str, Any]:
         "pic_team": "team-a",
         "target_url": "https://hooks.example.com/run",
     }
-
-
-def _wait_for(condition: Any, timeout: float = 5.0) -> None:
-    """Slack and email go out after the commit, on the door's loop."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 # --- failure_threshold ---------------------------------------------------------------------
