@@ -80,12 +80,14 @@ async def run_job(
     steps: RunSteps | None = None,
     dispatched: Callable[[], None] | None = None,
     on_started: Callable[[str], None] | None = None,
+    retry_wait: Sleep = asyncio.sleep,
 ) -> str | None:
     """Run the job once (with its retries); returns the execution id, or None when nothing ran. Never raises.
 
     `steps`: the scheduler's group-committed steps; by default each step is its own transaction.
     `on_started` gets the execution id once the `running` row is committed. `dispatched` is
     called once the target answered (or failed for good), before the row is finalized.
+    `retry_wait` waits between attempts (the scheduler's gives its dispatch slot away meanwhile).
     """
     steps = steps or RunSteps(services, grouped=False)
     # A scheduled run's outcome is one count of scheduler_fires_total (see Metrics.fire).
@@ -107,7 +109,8 @@ async def run_job(
     execution_id, job_name = started.execution_id, started.plan.job_name
     if on_started is not None:
         on_started(execution_id)
-    result, attempts = await dispatch_with_retries(services, started.plan, message_id=f"msg_{execution_id}")
+    result, attempts = await dispatch_with_retries(
+        services, started.plan, message_id=f"msg_{execution_id}", sleep=retry_wait)
     if dispatched is not None:
         dispatched()
 

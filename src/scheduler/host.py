@@ -168,11 +168,12 @@ class SchedulerHost:
     async def _late_watch(self) -> None:
         settings = self.services.settings
         while True:
+            # Sleep first: the host's start (lease, first reconciliation) is not slowed by it.
+            await asyncio.sleep(LATE_CHECK_SECONDS)
             try:
                 await in_transaction(self.services, lambda s: raise_late_alerts(s, settings))
             except Exception:  # noqa: BLE001 - checked again at the next round
                 log.exception("late-run check failed")
-            await asyncio.sleep(LATE_CHECK_SECONDS)
 
     async def _pause(self) -> None:
         # With several gunicorn workers the lease-holder gauge is written, not read at scrape time.

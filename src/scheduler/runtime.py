@@ -386,7 +386,16 @@ class SchedulerRuntime:
         # The slot bounds dispatches in flight: it is freed once the target answered, so the
         # next fires go out while this run's row and notifications are written.
         return await run_job(self.services, job_id, "scheduled", scheduled_for=scheduled_for,
-                             steps=self.run_steps, dispatched=release_slot)
+                             steps=self.run_steps, dispatched=release_slot, retry_wait=self._wait_without_slot)
+
+    async def _wait_without_slot(self, seconds: float) -> None:
+        """A retry's wait (up to an hour) lends the run's dispatch slot to other fires meanwhile."""
+        self.semaphore.release()
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            # Shielded: a cancelled wait still ends holding a slot, which the fire then releases.
+            await asyncio.shield(self.semaphore.acquire())
 
     async def _maintenance(self, *, scheduled_for: datetime | None = None) -> None:  # noqa: ARG002
         if self.lease_valid():

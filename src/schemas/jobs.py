@@ -146,6 +146,15 @@ class JobPageResponse(ApiModel):
                    total_pages=page.total_pages)
 
 
+class JobListDoc(JobListResponse):
+    """`GET /jobs` as documented: the paging keys come only with a query parameter (contract 4.1.1)."""
+
+    total: int | None = None
+    page: int | None = None
+    limit: int | None = None
+    total_pages: int | None = None
+
+
 class JobDetailResponse(ApiModel):
     job: JobOut
 

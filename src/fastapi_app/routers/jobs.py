@@ -25,8 +25,7 @@ from src.schemas.jobs import (
     JobCreateRequest,
     JobDeletedResponse,
     JobDetailResponse,
-    JobListResponse,
-    JobPageResponse,
+    JobListDoc,
     JobUpdatedResponse,
     JobUpdateRequest,
 )
@@ -37,7 +36,7 @@ QueryText = Annotated[str | None, Query()]
 
 @router.get(
     "/jobs",
-    response_model=JobListResponse | JobPageResponse,
+    response_model=JobListDoc,
     responses=error_responses(400, 401),
     description="Without query parameters: every job. With any: the matching page (contract 4.1).",
 )
