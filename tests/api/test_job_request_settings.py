@@ -20,6 +20,7 @@ from src.config import Settings
 from src.core.clock import local_today
 from src.models import Job, JobExecution, User
 from tests.api.conftest import ApiClient
+from tests.api.test_execute import _wait_for
 from tests.conftest import Factory
 from tests.receivers import Receiver, closed_port_url, receiver  # noqa: F401
 
@@ -348,6 +349,22 @@ def test_a_failed_manual_run_answers_failed(
     job = _create(api, token, create_body)
     answer = _run(api, token, job["id"])
     assert answer["status"] == "failed" and answer["execution_id"]
+
+
+def test_a_run_still_going_when_the_wait_ends_answers_running_and_finishes_in_the_background(
+    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver, db: Session,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from src.core import job_runs
+
+    monkeypatch.setattr(job_runs, "MANUAL_RUN_WAIT_SECONDS", 0.2)
+    receiver.respond("/hook", 200, "late", delay=1.5)
+    job = _create(api, token, create_body)
+    answer = _run(api, token, job["id"])
+    assert answer["status"] == "running"
+    db.expire_all()
+    assert db.get(JobExecution, answer["execution_id"]).status == "running"  # type: ignore[union-attr]
+    _wait_for(lambda: _newest_execution(db, job["id"]).status == "success", timeout=10)
 
 
 class TestWithTheOutboundGuardOn:
