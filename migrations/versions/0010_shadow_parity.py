@@ -1,7 +1,7 @@
 """Shadow-read results per route: hourly counts and the distinct differences with redacted samples.
 
 Revision ID: 0010_shadow_parity
-Revises: 0007_executions_status_duration
+Revises: 0009_job_request_settings
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_shadow_parity"
-down_revision = "0007_executions_status_duration"
+down_revision = "0009_job_request_settings"
 branch_labels = None
 depends_on = None
 

@@ -80,6 +80,19 @@ def next_fire(expression: str, tz: tzinfo, now: datetime | None = None) -> datet
     return _next_fire_cached(" ".join(expression.split()), tz, minute, current == minute)
 
 
+def last_fire_between(expression: str, tz: tzinfo, after: datetime, until: datetime) -> datetime | None:
+    """The latest fire time in (after, until], or None; cheap whatever the gap (croniter get_prev)."""
+    if cron_problem(expression) is not None or until <= after:
+        return None
+    iterator = croniter(" ".join(expression.split()), until.astimezone(tz) + timedelta(microseconds=1),
+                        max_years_between_matches=_SEARCH_YEARS)
+    try:
+        fire: datetime = iterator.get_prev(datetime)
+    except CroniterBadDateError:
+        return None
+    return fire if fire > after else None
+
+
 def describe(expression: str) -> str:
     """An English summary, reading numeric day-of-week the crontab way (0 = Sunday)."""
     options = Options()

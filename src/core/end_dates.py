@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from src.config import Settings
 from src.core import slack_alerts
-from src.core.broadcasts import notify_owner_and_admins
+from src.core.job_alerts import warn_owner_and_team
 from src.models import Job
 
 AUTO_PAUSE_TITLE = "Job auto-paused (end date passed)"
@@ -31,6 +31,6 @@ def auto_pause(session: Session, settings: Settings, job: Job) -> bool:
         return False
     job.is_active = False
     session.flush()
-    notify_owner_and_admins(session, job, AUTO_PAUSE_TITLE, auto_pause_message(job), "warning")
-    slack_alerts.queue_alert(session, slack_alerts.auto_paused_text(session, settings, job), job_name=job.name)
+    warn_owner_and_team(session, job, AUTO_PAUSE_TITLE, auto_pause_message(job),
+                        slack_alerts.auto_paused_text(session, settings, job))
     return True

@@ -38,6 +38,9 @@ EXECUTION_COLUMNS = (
     JobExecution.response_status,
     JobExecution.error_message,
     JobExecution.output,
+    JobExecution.attempts,
+    JobExecution.duration_ms,
+    JobExecution.response_excerpt,
 )
 WITH_JOB_COLUMNS = (*EXECUTION_COLUMNS, Job.name.label("job_name"), Job.github_repo.label("github_repo"))
 

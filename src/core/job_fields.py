@@ -7,7 +7,9 @@ Callers decide the order; section 7.1's table is the order for create and update
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -238,3 +240,23 @@ def emails_to_text(emails: list[str]) -> str | None:
 def emails_from_text(text: str | None) -> list[str]:
     """Wire form of stored notification_emails: trimmed, empties removed."""
     return [item.strip() for item in (text or "").split(",") if item.strip()]
+
+
+def unique_emails(addresses: Iterable[str]) -> list[str]:
+    """Trimmed, blanks dropped, de-duplicated case-insensitively (first spelling kept)."""
+    unique: dict[str, str] = {}
+    for address in addresses:
+        if address.strip():
+            unique.setdefault(address.strip().lower(), address.strip())
+    return list(unique.values())
+
+
+def json_object(text: str | None) -> dict[str, Any]:
+    """Stored JSON text as an object: `{}` when null, invalid JSON or not an object."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

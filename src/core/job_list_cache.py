@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from src.config import Settings
 from src.core import jobs
+from src.core.job_queries import JobQuery, query_jobs
 from src.models import Job, JobExecution
-from src.schemas.jobs import JobListResponse
+from src.schemas.jobs import JobListResponse, JobPageResponse
 
 _FINGERPRINT = select(
     func.count(Job.id),
@@ -51,12 +52,20 @@ class JobListCache:
         entry = self._entry
         if entry is not None and entry[0] == key:
             return entry[1]
-        response = JobListResponse.build(session, settings, jobs.list_jobs(session), now=now)
-        body = response.model_dump_json(by_alias=True).encode()
-        rendered = RenderedJobList(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
+        rendered = _rendered(JobListResponse.build(session, settings, jobs.list_jobs(session), now=now))
         # Two threads missing at once both render; either result is right, the last one stays.
         self._entry = (key, rendered)
         return rendered
+
+
+def _rendered(response: JobListResponse | JobPageResponse) -> RenderedJobList:
+    body = response.model_dump_json(by_alias=True).encode()
+    return RenderedJobList(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
+
+
+def render_job_query(session: Session, settings: Settings, query: JobQuery) -> RenderedJobList:
+    """A filtered, sorted page of the list (not kept: each query is rendered when asked)."""
+    return _rendered(JobPageResponse.build(session, settings, query_jobs(session, query)))
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:

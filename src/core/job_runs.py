@@ -5,7 +5,6 @@ Core decides *what* to call; the executor (src.scheduler.executor) does the call
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -15,14 +14,18 @@ from sqlalchemy.orm import Session
 from src.config import Settings
 from src.core.end_dates import auto_pause
 from src.core.errors import Forbidden, Invalid
-from src.core.job_fields import is_expired
+from src.core.job_fields import is_expired, json_object
 from src.core.jobs import can_modify, get_job
 from src.core.request_parsing import number, optional_str
+from src.core.request_settings import RequestSettings, settings_of
 from src.core.targets import GithubTarget, is_webhook_url, parse_dispatch_url
 from src.models import Job, User
 
 ExecutionType = Literal["github_actions", "webhook"]
 
+# A manual run answers with its final status when it ends within this long (below the proxy's
+# 60 s read timeout), else with `running` while it goes on (retries may take hours).
+MANUAL_RUN_WAIT_SECONDS = 45.0
 TEST_RUN_DEFAULT_TIMEOUT = 10.0
 TEST_RUN_MIN_TIMEOUT = 1.0
 TEST_RUN_MAX_TIMEOUT = 30.0
@@ -39,6 +42,8 @@ class RunPlan:
     webhook_url: str | None = None
     # A per-run token from the manual-run body: kept out of repr so it never reaches a log.
     github_token: str | None = field(default=None, repr=False)
+    # The job's method, headers, body, timeout, retries and signing (7.8).
+    request: RequestSettings = field(default_factory=RequestSettings)
 
     @property
     def execution_type(self) -> ExecutionType | None:
@@ -60,23 +65,18 @@ def is_github_job(job: Job) -> bool:
 
 def job_metadata(job: Job) -> dict[str, Any]:
     """The stored metadata as an object (`{}` when null, invalid or not an object)."""
-    if not job.job_metadata:
-        return {}
-    try:
-        value = json.loads(job.job_metadata)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+    return json_object(job.job_metadata)
 
 
 def plan_for_job(job: Job) -> RunPlan:
     """A scheduled run: the job's configuration as stored (8.1 priority: GitHub, then webhook)."""
     metadata = job_metadata(job)
+    request = settings_of(job)
     if is_github_job(job):
         github = GithubTarget(job.github_owner or "", job.github_repo or "", job.github_workflow_name or "")
-        return RunPlan(job.id, job.name, metadata, github=github)
+        return RunPlan(job.id, job.name, metadata, github=github, request=request)
     url = job.target_url if job.target_url and is_webhook_url(job.target_url) else None
-    return RunPlan(job.id, job.name, metadata, webhook_url=url)
+    return RunPlan(job.id, job.name, metadata, webhook_url=url, request=request)
 
 
 def _expired_error() -> Invalid:
@@ -129,11 +129,11 @@ def prepare_manual_run(
     if is_github_job(job):
         github = _github_overrides(job, body)
         token = optional_str(body, "github_token")
-        return RunPlan(job.id, job.name, metadata, github=github, github_token=token)
+        return RunPlan(job.id, job.name, metadata, github=github, github_token=token, request=settings_of(job))
     url = optional_str(body, "target_url") or job.target_url
     if not url or not is_webhook_url(url):
         raise Invalid("Missing target configuration", "Job has no valid target configuration to execute.")
-    return RunPlan(job.id, job.name, metadata, webhook_url=url)
+    return RunPlan(job.id, job.name, metadata, webhook_url=url, request=settings_of(job))
 
 
 # --- test run (4.10) -----------------------------------------------------------------------

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from src.config import Settings
 from src.core import job_fields as fields
+from src.core import request_settings, run_policy
 from src.core.broadcasts import notify_all_users
 from src.core.cron import check_cron
 from src.core.errors import Forbidden, Invalid, NotFound
@@ -130,6 +131,7 @@ def create_job(session: Session, settings: Settings, actor: User, payload: dict[
     target = fields.with_default_owner(target, settings)
     if not target.is_complete:
         raise fields.missing_target_error()
+    request_columns = request_settings.column_values(payload) | run_policy.column_values(payload)
 
     email_enabled = truthy(payload.get("enable_email_notifications"))
     job = Job(
@@ -148,6 +150,7 @@ def create_job(session: Session, settings: Settings, actor: User, payload: dict[
         notify_on_success=email_enabled and truthy(payload.get("notify_on_success")),
         created_by=actor.id,
         is_active=True,
+        **request_columns,
     )
     _insert_or_duplicate(session, job, fields.duplicate_name_error(name))
     notify_all_users(
@@ -238,6 +241,8 @@ def _validated_changes(
         notification_emails=stored_emails,
         notify_on_success=notify_on_success,
     )
+    values.update(request_settings.column_values(payload))
+    values.update(run_policy.column_values(payload))
     return values
 
 

@@ -9,10 +9,9 @@ Each step is its own transaction in the executor, so a notification problem neve
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
@@ -22,12 +21,14 @@ from src.core import outbox, slack_alerts
 from src.core.broadcasts import AllUsersNotices
 from src.core.clock import to_naive_utc, utcnow
 from src.core.end_dates import auto_pause
-from src.core.job_fields import emails_from_text, is_expired
+from src.core.failure_policy import pause_after_failures
+from src.core.job_fields import emails_from_text, is_expired, unique_emails
 from src.core.job_runs import RunPlan, plan_for_job
 from src.core.preferences import email_recipients
 from src.models import Job, JobExecution
 
 TriggerType = Literal["scheduled", "manual"]
+RunStatus = Literal["running", "success", "failed"]
 OUTPUT_LIMIT = 1000
 
 
@@ -117,6 +118,8 @@ class RunOutcome:
     error_message: str | None = None
     output: str | None = None
     target: str | None = None
+    attempts: int = 1
+    excerpt: str | None = None
 
 
 def finish_run(
@@ -146,6 +149,9 @@ def finish_runs(session: Session, outcomes: list[RunOutcome]) -> list[bool]:
         execution.status = "success" if outcome.success else "failed"
         execution.completed_at = completed
         execution.duration_seconds = max(0.0, (completed - execution.started_at).total_seconds())
+        execution.duration_ms = round(execution.duration_seconds * 1000)
+        execution.attempts = outcome.attempts
+        execution.response_excerpt = outcome.excerpt
         execution.response_status = outcome.response_status
         execution.error_message = outcome.error_message
         execution.output = outcome.output[:OUTPUT_LIMIT] if outcome.output is not None else None
@@ -153,6 +159,12 @@ def finish_runs(session: Session, outcomes: list[RunOutcome]) -> list[bool]:
             execution.target = outcome.target
     session.flush()
     return [outcome.execution_id in rows for outcome in outcomes]
+
+
+def run_status(session: Session, execution_id: str) -> RunStatus | None:
+    """The row's status, or None when it is gone."""
+    status = session.scalar(select(JobExecution.status).where(JobExecution.id == execution_id))
+    return cast(RunStatus | None, status)
 
 
 def announce_run(session: Session, settings: Settings, execution_id: str) -> None:
@@ -173,6 +185,8 @@ def announce_runs(session: Session, settings: Settings, execution_ids: list[str]
         job = jobs.get(execution.job_id)
         if job is not None:
             _announce(session, settings, notices, execution, job, recovered=execution.id in recovered)
+            if execution.status == "failed":
+                pause_after_failures(session, settings, job)
     notices.write()
 
 
@@ -228,22 +242,13 @@ def _previous_run_failed(session: Session, executions: list[JobExecution]) -> se
 # --- email (8.6) ---------------------------------------------------------------------------
 
 
-def _unique_addresses(addresses: Iterable[str]) -> list[str]:
-    """Trimmed, blanks dropped, de-duplicated case-insensitively (first spelling kept)."""
-    unique: dict[str, str] = {}
-    for address in addresses:
-        if address.strip():
-            unique.setdefault(address.strip().lower(), address.strip())
-    return list(unique.values())
-
-
 def _queue_email(session: Session, job: Job, execution: JobExecution) -> None:
     if not job.enable_email_notifications:
         return
     failed = execution.status == "failed"
     if not failed and not job.notify_on_success:
         return
-    addresses = _unique_addresses(emails_from_text(job.notification_emails))
+    addresses = unique_emails(emails_from_text(job.notification_emails))
     recipients = email_recipients(session, addresses, "failure" if failed else "success")
     if not recipients:
         return

@@ -14,6 +14,8 @@ from typing import NamedTuple
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from src.core.request_settings import settings_of
+from src.core.retry_policy import longest_run_seconds
 from src.models import Job, JobDeletion, utcnow
 
 # Tombstones older than this are pruned: every leader has looked at them long before.
@@ -33,13 +35,15 @@ class JobScheduleRow(NamedTuple):
     is_active: bool
     end_date: date | None
     updated_at: datetime
+    # The job's own IANA zone for its cron (7.9), or None for the scheduler's.
+    timezone: str | None = None
 
     @property
     def fingerprint(self) -> tuple[object, ...]:
-        return (self.name, self.cron_expression, self.is_active, self.end_date, self.updated_at)
+        return (self.name, self.cron_expression, self.is_active, self.end_date, self.updated_at, self.timezone)
 
 
-_COLUMNS = (Job.id, Job.name, Job.cron_expression, Job.is_active, Job.end_date, Job.updated_at)
+_COLUMNS = (Job.id, Job.name, Job.cron_expression, Job.is_active, Job.end_date, Job.updated_at, Job.timezone)
 
 
 def record_job_deletion(session: Session, job_ids: str | Iterable[str]) -> None:
@@ -102,23 +106,34 @@ def job_counts(session: Session) -> tuple[int, int]:
 INTERRUPTED_MESSAGE = "Interrupted: the process running this job stopped before it finished"
 
 
-def close_interrupted_runs(session: Session, started_before: datetime) -> int:
+def close_interrupted_runs(session: Session, started_before: datetime, outbound_timeout: float = 10.0) -> int:
     """Close runs still `running` that started before `started_before` as failed (contract 8.2).
 
     No live process keeps a run open that long (every outbound call has a timeout), so such a
     row was left by a process that died; a recent `running` row may belong to a live process
-    (a manual run served by another replica) and is left alone.
+    (a manual run served by another replica) and is left alone. A job with retries or a longer
+    timeout may run longer: its rows wait until even its slowest run would be over.
     """
     from src.models import JobExecution
 
     now = utcnow()
-    rows = session.scalars(
-        select(JobExecution).where(JobExecution.status == "running", JobExecution.started_at < started_before)
+    candidates = session.execute(
+        select(JobExecution, Job).join(Job, Job.id == JobExecution.job_id)
+        .where(JobExecution.status == "running", JobExecution.started_at < started_before)
     ).all()
+    rows = []
+    for execution, job in candidates:
+        request = settings_of(job)
+        if request.max_retries or request.timeout_seconds:
+            longest = longest_run_seconds(request.attempts_allowed, request.timeout_seconds or outbound_timeout)
+            if execution.started_at > now - timedelta(seconds=longest):
+                continue
+        rows.append(execution)
     for execution in rows:
         execution.status = "failed"
         execution.completed_at = now
         execution.duration_seconds = max(0.0, (now - execution.started_at).total_seconds())
+        execution.duration_ms = round(execution.duration_seconds * 1000)
         execution.error_message = INTERRUPTED_MESSAGE
     session.flush()
     return len(rows)

@@ -9,7 +9,8 @@ from urllib.parse import quote
 import httpx
 
 from src.config import Settings
-from src.integrations.http_client import describe_error, send_capped
+from src.core.retry_policy import is_retryable_status, retry_after_seconds
+from src.integrations.http_client import describe_error, is_transient, send_capped
 from src.integrations.results import DispatchResult
 
 API_VERSION = "2022-11-28"
@@ -62,6 +63,7 @@ async def dispatch(
     *,
     job_name: str,
     token: str | None = None,
+    timeout: float | None = None,
 ) -> DispatchResult:
     """A real run (scheduled or manual): success iff 204; never raises."""
     token = token or settings.GITHUB_TOKEN
@@ -76,13 +78,15 @@ async def dispatch(
         for name in workflow_candidates(workflow.workflow):
             used = Workflow(workflow.owner, workflow.repo, name)
             response = await send_capped(
-                http, "POST", dispatch_url(settings, used), json=body, headers=dispatch_headers(token)
+                http, "POST", dispatch_url(settings, used), json=body, headers=dispatch_headers(token),
+                timeout=timeout,
             )
             if response.status_code != 404:
                 break
     except httpx.HTTPError as exc:
         return DispatchResult(
-            False, error_message=f"GitHub Actions request failed: {describe_error(exc)}", target=used.target
+            False, error_message=f"GitHub Actions request failed: {describe_error(exc)}", target=used.target,
+            retryable=is_transient(exc),
         )
     if response.status_code == 204:
         return DispatchResult(
@@ -90,6 +94,7 @@ async def dispatch(
             response_status=204,
             output=f"Workflow triggered successfully on branch {ref}",
             target=used.target,
+            excerpt=response.excerpt,
         )
     return DispatchResult(
         False,
@@ -99,6 +104,9 @@ async def dispatch(
         ),
         output=response.text,
         target=used.target,
+        excerpt=response.excerpt,
+        retryable=is_retryable_status(response.status_code),
+        retry_after=retry_after_seconds(response.retry_after),
     )
 
 

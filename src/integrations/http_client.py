@@ -9,13 +9,18 @@ from dataclasses import dataclass
 import httpcore
 import httpx
 
+from src import APP_VERSION
 from src.config import Settings
 from src.integrations.asyncio_network import AsyncioBackend
-from src.integrations.url_guard import GuardedNetworkBackend
+from src.integrations.url_guard import BlockedAddress, GuardedNetworkBackend
 
 # Response bodies are stored trimmed to 1000 characters; UTF-8 needs at most 4 bytes each.
 MAX_STORED_CHARS = 1000
 MAX_READ_BYTES = MAX_STORED_CHARS * 4
+# A run's `response_excerpt`: the first 1 KB of the body, when the body is text.
+EXCERPT_BYTES = 1024
+USER_AGENT = f"cron-job-backend/{APP_VERSION}"
+_TEXT_TYPES = ("json", "xml", "javascript", "x-www-form-urlencoded")
 
 
 # httpcore 1.0's pool walks all of its connections, some steps once per connection, and polls
@@ -120,6 +125,7 @@ def create_http_client(settings: Settings) -> httpx.AsyncClient:
         transport=PooledTransports(transports),
         timeout=httpx.Timeout(settings.OUTBOUND_TIMEOUT_SECONDS),
         follow_redirects=False,
+        headers={"User-Agent": USER_AGENT},
         # Environment proxies would make the guard check the proxy instead of the target.
         trust_env=False,
     )
@@ -129,6 +135,21 @@ def create_http_client(settings: Settings) -> httpx.AsyncClient:
 class CappedResponse:
     status_code: int
     text: str
+    # The first EXCERPT_BYTES of the body as text; None when the body is not text.
+    excerpt: str | None = None
+    retry_after: str | None = None
+
+
+def _is_text(content_type: str | None, raw: bytes) -> bool:
+    """Text by its declared type; without one, when the bytes decode as UTF-8 (a cut last character aside)."""
+    if content_type:
+        media = content_type.split(";", 1)[0].strip().lower()
+        return media.startswith("text/") or any(kind in media for kind in _TEXT_TYPES)
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(raw) - 3 and exc.reason == "unexpected end of data"
+    return True
 
 
 async def send_capped(
@@ -137,12 +158,13 @@ async def send_capped(
     url: str,
     *,
     json: object | None = None,
+    content: bytes | None = None,
     headers: dict[str, str] | None = None,
     timeout: float | None = None,
 ) -> CappedResponse:
     """Send one request and read at most MAX_READ_BYTES of the body (a huge body is not loaded)."""
     extra = {} if timeout is None else {"timeout": timeout}
-    request = client.build_request(method, url, json=json, headers=headers, **extra)
+    request = client.build_request(method, url, json=json, content=content, headers=headers, **extra)
     response = await client.send(request, stream=True)
     try:
         chunks: list[bytes] = []
@@ -158,9 +180,12 @@ async def send_capped(
     encoding = response.charset_encoding or "utf-8"
     try:
         text = raw.decode(encoding, errors="replace")
+        head = raw[:EXCERPT_BYTES].decode(encoding, errors="ignore")
     except LookupError:
         text = raw.decode("utf-8", errors="replace")
-    return CappedResponse(response.status_code, text[:MAX_STORED_CHARS])
+        head = raw[:EXCERPT_BYTES].decode("utf-8", errors="ignore")
+    excerpt = head if _is_text(response.headers.get("content-type"), raw[:EXCERPT_BYTES]) else None
+    return CappedResponse(response.status_code, text[:MAX_STORED_CHARS], excerpt, response.headers.get("retry-after"))
 
 
 def describe_error(exc: BaseException) -> str:
@@ -170,3 +195,10 @@ def describe_error(exc: BaseException) -> str:
         kind = type(exc).__name__
         return f"Request timed out ({kind}): {text}" if text else f"Request timed out ({kind})"
     return text or type(exc).__name__
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A network failure another attempt may not meet (not a refused URL or address)."""
+    if not isinstance(exc, httpx.TransportError) or isinstance(exc, httpx.UnsupportedProtocol):
+        return False
+    return not isinstance(exc.__cause__, BlockedAddress)

@@ -13,6 +13,12 @@ class DispatchResult:
     output: str | None = None
     # Set when the call used a different target than planned (GitHub `.yml`/`.yaml` retry).
     target: str | None = None
+    # The first 1 KB of the response body when it is text (the row's `response_excerpt`).
+    excerpt: str | None = None
+    # A failure worth another attempt (8.1: connection error, timeout, 429, 5xx) and the wait
+    # the target asked for (`Retry-After`, seconds).
+    retryable: bool = False
+    retry_after: float | None = None
 
 
 class DeliveryFailed(Exception):

@@ -2,29 +2,85 @@
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 import httpx
 
-from src.integrations.http_client import CappedResponse, describe_error, send_capped
+from src.core.request_settings import RequestSettings
+from src.core.retry_policy import is_retryable_status, retry_after_seconds
+from src.integrations.http_client import CappedResponse, describe_error, is_transient, send_capped
 from src.integrations.results import DispatchResult
+from src.integrations.signing import signature_headers
 from src.integrations.url_guard import url_problem
 
+NO_SETTINGS = RequestSettings()
 
-async def call(http: httpx.AsyncClient, url: str, metadata: dict[str, Any]) -> DispatchResult:
-    """POST the metadata as JSON when non-empty, else GET; success iff 2xx; never raises."""
+
+def encode_json(value: Any) -> bytes:
+    """JSON bytes exactly as httpx sends a `json=` body (so a signed body is the one sent)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _request_parts(metadata: dict[str, Any], settings: RequestSettings) -> tuple[str, dict[str, str], bytes | None]:
+    """Method, headers and body of a run's call: the job's settings, else today's metadata rule."""
+    method = settings.method or ("POST" if metadata else "GET")
+    headers = dict(settings.headers)
+    body: bytes | None = None
+    if settings.body is not None:
+        body = settings.body.encode()
+    elif metadata and method != "GET":
+        body = encode_json(metadata)
+        if not any(name.lower() == "content-type" for name in headers):
+            headers["Content-Type"] = "application/json"
+    return method, headers, body
+
+
+async def call(
+    http: httpx.AsyncClient,
+    url: str,
+    metadata: dict[str, Any],
+    settings: RequestSettings = NO_SETTINGS,
+    *,
+    message_id: str | None = None,
+) -> DispatchResult:
+    """One attempt: success iff 2xx; never raises. Signed when the job has a secret."""
+    method, headers, body = _request_parts(metadata, settings)
+    if settings.signing_secret and message_id:
+        headers.update(signature_headers(settings.signing_secret, message_id, int(time.time()), body or b""))
     try:
-        response = await request(http, url, metadata if metadata else None, method="POST" if metadata else "GET")
+        response = await _send(http, method, url, headers=headers, content=body,
+                               timeout=settings.timeout_seconds)
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        return DispatchResult(False, error_message=f"Webhook call failed: {describe_error(exc)}")
+        return DispatchResult(False, error_message=f"Webhook call failed: {describe_error(exc)}",
+                              retryable=is_transient(exc))
     if 200 <= response.status_code < 300:
-        return DispatchResult(True, response_status=response.status_code, output=response.text)
+        return DispatchResult(True, response_status=response.status_code, output=response.text,
+                              excerpt=response.excerpt)
     return DispatchResult(
         False,
         response_status=response.status_code,
         error_message=f"Webhook returned status {response.status_code}",
         output=response.text,
+        excerpt=response.excerpt,
+        retryable=is_retryable_status(response.status_code),
+        retry_after=retry_after_seconds(response.retry_after),
     )
+
+
+async def _send(
+    http: httpx.AsyncClient, method: str, url: str, *, headers: dict[str, str], content: bytes | None,
+    timeout: float | None,
+) -> CappedResponse:
+    _refuse_bad_url(url)
+    return await send_capped(http, method, url, content=content, headers=headers, timeout=timeout)
+
+
+def _refuse_bad_url(url: str) -> None:
+    problem = url_problem(url)
+    if problem:
+        raise httpx.UnsupportedProtocol(f"{problem}: {url}")
 
 
 async def request(
@@ -36,7 +92,5 @@ async def request(
     timeout: float | None = None,
 ) -> CappedResponse:
     """One webhook request with a bounded body read; raises httpx errors (refused URLs included)."""
-    problem = url_problem(url)
-    if problem:
-        raise httpx.UnsupportedProtocol(f"{problem}: {url}")
+    _refuse_bad_url(url)
     return await send_capped(http, method, url, json=body, timeout=timeout)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, String, Text
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from src.models.base import Base, new_id, utcnow
@@ -29,6 +29,22 @@ class Job(Base):
         String(36), ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Request settings (contract 7.8); null means today's behaviour for that setting.
+    http_method: Mapped[str | None] = mapped_column(String(10))
+    # A JSON object of header name -> value; values are write-only on the wire.
+    http_headers: Mapped[str | None] = mapped_column(Text)
+    request_body: Mapped[str | None] = mapped_column(Text)
+    timeout_seconds: Mapped[int | None] = mapped_column(Integer)
+    max_retries: Mapped[int | None] = mapped_column(Integer)
+    retry_backoff_seconds: Mapped[int | None] = mapped_column(Integer)
+    # `whsec_<base64>` (Standard Webhooks); write-only on the wire.
+    signing_secret: Mapped[str | None] = mapped_column(Text)
+    # Failure policy, lateness and time zone (contract 7.9); null means off / the scheduler's zone.
+    failure_threshold: Mapped[int | None] = mapped_column(Integer)
+    grace_seconds: Mapped[int | None] = mapped_column(Integer)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    # Non-wire: the fire time (naive UTC) of the last late alert, so each late fire alerts once.
+    late_alert_for: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime, default=utcnow, onupdate=utcnow, index=True

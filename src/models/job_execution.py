@@ -33,5 +33,10 @@ class JobExecution(Base):
     response_status: Mapped[int | None] = mapped_column(Integer)
     error_message: Mapped[str | None] = mapped_column(Text)
     output: Mapped[str | None] = mapped_column(Text)
+    # Calls made for this run (1 + retries); null for rows from before retries existed.
+    attempts: Mapped[int | None] = mapped_column(Integer)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    # The first 1 KB of the last response body when it is text.
+    response_excerpt: Mapped[str | None] = mapped_column(Text)
     # Non-wire: the scheduled fire time (naive UTC); null for manual runs.
     scheduled_for: Mapped[datetime | None] = mapped_column(DateTime)

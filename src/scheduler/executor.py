@@ -8,35 +8,66 @@ stuck run shows what it tried), and notification problems never change the final
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 from sqlalchemy.exc import IntegrityError
 
 from src.core import run_records
 from src.core.job_runs import RunPlan, TrialRunPlan
-from src.core.run_records import RunOutcome, RunRequest
+from src.core.retry_policy import wait_before_retry
+from src.core.run_records import RunOutcome, RunRequest, RunStatus
 from src.integrations import github, webhook
 from src.integrations.results import DispatchResult
 from src.scheduler.run_steps import RunSteps
 from src.scheduler.services import RunServices
+from src.scheduler.transactions import in_transaction
 
 log = logging.getLogger(__name__)
-async def dispatch(services: RunServices, plan: RunPlan) -> DispatchResult:
-    """Call the run's target (GitHub first, then webhook); never raises for HTTP problems."""
+Sleep = Callable[[float], Awaitable[None]]
+
+
+async def dispatch(services: RunServices, plan: RunPlan, *, message_id: str | None = None) -> DispatchResult:
+    """One call of the run's target (GitHub first, then webhook); never raises for HTTP problems.
+
+    `message_id`: the Standard Webhooks `webhook-id` of a signed call (one per run).
+    """
     if plan.github is not None:
         workflow = github.Workflow(plan.github.owner, plan.github.repo, plan.github.workflow)
         return await github.dispatch(
             services.http, services.settings, workflow, plan.metadata,
-            job_name=plan.job_name, token=plan.github_token,
+            job_name=plan.job_name, token=plan.github_token, timeout=plan.request.timeout_seconds,
         )
     if plan.webhook_url:
-        return await webhook.call(services.http, plan.webhook_url, plan.metadata)
+        return await webhook.call(services.http, plan.webhook_url, plan.metadata, plan.request,
+                                  message_id=message_id)
     return DispatchResult(False, error_message=run_records.no_target_error(plan.job_name))
+
+
+async def dispatch_with_retries(
+    services: RunServices, plan: RunPlan, *, message_id: str | None = None, sleep: Sleep = asyncio.sleep,
+) -> tuple[DispatchResult, int]:
+    """Call until success, a final failure or the job's retries are spent; (last result, attempts).
+
+    Every attempt goes through `dispatch`, so the URL guard, redirect policy and size caps of one
+    call hold for each.
+    """
+    attempt = 1
+    while True:
+        try:
+            result = await dispatch(services, plan, message_id=message_id)
+        except Exception as exc:  # noqa: BLE001 - a run always ends with a finalized row
+            log.exception("unexpected error dispatching job %s", plan.job_id)
+            return DispatchResult(False, error_message=run_records.unexpected_error(plan.job_name, exc)), attempt
+        if result.success or not result.retryable or attempt >= plan.request.attempts_allowed:
+            return result, attempt
+        await sleep(wait_before_retry(attempt, plan.request.retry_backoff_seconds, result.retry_after))
+        attempt += 1
 
 
 async def run_job(
@@ -48,11 +79,15 @@ async def run_job(
     scheduled_for: datetime | None = None,
     steps: RunSteps | None = None,
     dispatched: Callable[[], None] | None = None,
+    on_started: Callable[[str], None] | None = None,
+    retry_wait: Sleep = asyncio.sleep,
 ) -> str | None:
-    """Run the job once; returns the execution id, or None when nothing ran. Never raises.
+    """Run the job once (with its retries); returns the execution id, or None when nothing ran. Never raises.
 
     `steps`: the scheduler's group-committed steps; by default each step is its own transaction.
-    `dispatched` is called once the target answered (or failed), before the row is finalized.
+    `on_started` gets the execution id once the `running` row is committed. `dispatched` is
+    called once the target answered (or failed for good), before the row is finalized.
+    `retry_wait` waits between attempts (the scheduler's gives its dispatch slot away meanwhile).
     """
     steps = steps or RunSteps(services, grouped=False)
     # A scheduled run's outcome is one count of scheduler_fires_total (see Metrics.fire).
@@ -72,21 +107,20 @@ async def run_job(
         return None
 
     execution_id, job_name = started.execution_id, started.plan.job_name
-    try:
-        result = await dispatch(services, started.plan)
-    except Exception as exc:  # noqa: BLE001 - a run always ends with a finalized row
-        log.exception("unexpected error dispatching job %s", job_id)
-        result = DispatchResult(False, error_message=run_records.unexpected_error(job_name, exc))
+    if on_started is not None:
+        on_started(execution_id)
+    result, attempts = await dispatch_with_retries(
+        services, started.plan, message_id=f"msg_{execution_id}", sleep=retry_wait)
     if dispatched is not None:
         dispatched()
 
     try:
-        await steps.finish.submit(_outcome(execution_id, result))
+        await steps.finish.submit(_outcome(execution_id, result, attempts))
     except Exception as exc:  # noqa: BLE001
         log.exception("could not finalize execution %s", execution_id)
         fallback = DispatchResult(False, error_message=run_records.unexpected_error(job_name, exc))
         try:
-            await steps.finish.submit(_outcome(execution_id, fallback))
+            await steps.finish.submit(_outcome(execution_id, fallback, attempts))
         except Exception:  # noqa: BLE001
             log.exception("could not record the failure of execution %s", execution_id)
             count_fire("error")
@@ -101,13 +135,50 @@ async def run_job(
     return execution_id
 
 
+@dataclass(frozen=True)
+class ManualRun:
+    """The answer of a manual run: its row and final status, or `running` when it goes on."""
+
+    execution_id: str | None
+    status: RunStatus | None
+
+
+# Manual runs still calling out when the request answers: referenced so they are not collected.
+_background_runs: set[asyncio.Task[str | None]] = set()
+
+
+async def run_manual(services: RunServices, job_id: str, plan: RunPlan, wait_seconds: float) -> ManualRun:
+    """Run a job now; wait up to `wait_seconds` for its end, after which it goes on in the background."""
+    loop = asyncio.get_running_loop()
+    started: asyncio.Future[str] = loop.create_future()
+
+    def on_started(execution_id: str) -> None:
+        if not started.done():
+            started.set_result(execution_id)
+
+    task = asyncio.create_task(run_job(services, job_id, "manual", plan=plan, on_started=on_started))
+    _background_runs.add(task)
+    task.add_done_callback(_background_runs.discard)
+    await asyncio.wait({task}, timeout=wait_seconds)
+    if not task.done() and not started.done():
+        either: list[asyncio.Future[Any]] = [task, started]
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+    if not task.done():
+        return ManualRun(started.result(), "running")
+    execution_id = task.result()
+    if execution_id is None:
+        return ManualRun(None, None)
+    status = await in_transaction(services, lambda s: run_records.run_status(s, execution_id))
+    return ManualRun(execution_id, status)
+
+
 def _not_counted(_outcome: str) -> None:
     """Manual runs are not scheduler fires."""
 
 
-def _outcome(execution_id: str, result: DispatchResult) -> RunOutcome:
+def _outcome(execution_id: str, result: DispatchResult, attempts: int) -> RunOutcome:
     return RunOutcome(execution_id, result.success, result.response_status, result.error_message,
-                      result.output, result.target)
+                      result.output, result.target, attempts=attempts, excerpt=result.excerpt)
 
 
 # --- test run (4.10) -----------------------------------------------------------------------

@@ -13,7 +13,9 @@ Two background tasks while enabled:
 - heartbeat, every lease/3 s: read the phase; acquire or renew the lease; on winning start the runtime (close
   interrupted runs, maintenance job, full reconciliation incl. missed fires); on losing stop
   firing at once (in-flight runs finish in the background);
-- sync, every SCHEDULER_SYNC_SECONDS while leader: incremental reconciliation.
+- sync, every SCHEDULER_SYNC_SECONDS while leader: incremental reconciliation;
+- late watch, every LATE_CHECK_SECONDS whether leader or not: late-run alerts (contract 8.12),
+  so a fire no scheduler ran is still reported.
 """
 
 from __future__ import annotations
@@ -24,16 +26,19 @@ import logging
 from datetime import datetime
 from typing import Any, Literal
 
+from src.core.late_runs import raise_late_alerts
 from src.core.phases import read_phase, scheduler_kind
 from src.core.scheduler_status import NOT_RUNNING, SchedulerProcessState
 from src.database.engines import create_async_engine_from_settings
 from src.scheduler.lease import Lease
 from src.scheduler.runtime import ResyncResult, SchedulerRuntime
 from src.scheduler.services import RunServices
+from src.scheduler.transactions import in_transaction
 
 log = logging.getLogger(__name__)
 
 HostKind = Literal["flask", "fastapi"]
+LATE_CHECK_SECONDS = 30.0
 
 
 class NotLeader(RuntimeError):
@@ -91,6 +96,7 @@ class SchedulerHost:
         self._tasks = [
             asyncio.create_task(self._heartbeat(), name="scheduler-heartbeat"),
             asyncio.create_task(self._sync_loop(), name="scheduler-sync"),
+            asyncio.create_task(self._late_watch(), name="scheduler-late-watch"),
         ]
 
     async def stop(self) -> None:
@@ -158,6 +164,16 @@ class SchedulerHost:
                 log.warning("scheduler lease lost by %s: firing stopped", self.lease.owner_id)
                 self._step_down()
             await self._pause()
+
+    async def _late_watch(self) -> None:
+        settings = self.services.settings
+        while True:
+            # Sleep first: the host's start (lease, first reconciliation) is not slowed by it.
+            await asyncio.sleep(LATE_CHECK_SECONDS)
+            try:
+                await in_transaction(self.services, lambda s: raise_late_alerts(s, settings))
+            except Exception:  # noqa: BLE001 - checked again at the next round
+                log.exception("late-run check failed")
 
     async def _pause(self) -> None:
         # With several gunicorn workers the lease-holder gauge is written, not read at scrape time.

@@ -57,6 +57,7 @@ from sqlalchemy.orm import Session
 from src.core import scheduler_sync
 from src.core.clock import local_today, to_naive_utc, utcnow
 from src.core.end_dates import auto_pause
+from src.core.run_policy import job_timezone
 from src.core.scheduler_sync import JobScheduleRow
 from src.models import Job
 from src.scheduler.maintenance import MAINTENANCE_JOB_ID, run_end_date_maintenance
@@ -385,7 +386,16 @@ class SchedulerRuntime:
         # The slot bounds dispatches in flight: it is freed once the target answered, so the
         # next fires go out while this run's row and notifications are written.
         return await run_job(self.services, job_id, "scheduled", scheduled_for=scheduled_for,
-                             steps=self.run_steps, dispatched=release_slot)
+                             steps=self.run_steps, dispatched=release_slot, retry_wait=self._wait_without_slot)
+
+    async def _wait_without_slot(self, seconds: float) -> None:
+        """A retry's wait (up to an hour) lends the run's dispatch slot to other fires meanwhile."""
+        self.semaphore.release()
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            # Shielded: a cancelled wait still ends holding a slot, which the fire then releases.
+            await asyncio.shield(self.semaphore.acquire())
 
     async def _maintenance(self, *, scheduled_for: datetime | None = None) -> None:  # noqa: ARG002
         if self.lease_valid():
@@ -490,7 +500,8 @@ class SchedulerRuntime:
         cutoff = utcnow() - timedelta(seconds=interrupted_after_seconds(self.services))
         try:
             closed = await in_transaction(
-                self.services, lambda s: scheduler_sync.close_interrupted_runs(s, cutoff)
+                self.services, lambda s: scheduler_sync.close_interrupted_runs(
+                    s, cutoff, self.services.settings.OUTBOUND_TIMEOUT_SECONDS)
             )
         except Exception:  # noqa: BLE001 - retried at the next check
             log.exception("closing interrupted runs failed")
@@ -510,13 +521,13 @@ class SchedulerRuntime:
     def _trigger(self, row: JobScheduleRow) -> BaseTrigger:
         if self.trigger_for is not None:
             return self.trigger_for(row)
-        return build_trigger(row.cron_expression, self.tz)
+        return build_trigger(row.cron_expression, job_timezone(row, self.settings))
 
     def _latest_missed_fire(self, row: JobScheduleRow, trigger: BaseTrigger, since: datetime) -> datetime | None:
         now = datetime.now(UTC)
         after = since.replace(tzinfo=UTC)
         if self.trigger_for is None:
-            return last_fire_between(row.cron_expression, self.tz, after, now)
+            return last_fire_between(row.cron_expression, job_timezone(row, self.settings), after, now)
         latest = None
         fire = trigger.get_next_fire_time(None, after + timedelta(microseconds=1))
         for _ in range(_MAX_TRIGGER_STEPS):
@@ -543,7 +554,7 @@ class SchedulerRuntime:
         if scheduled and applied is not None and applied.fingerprint == row.fingerprint:
             return "unchanged"
         if scheduled and applied is not None and applied.cron_expression == row.cron_expression \
-                and self.trigger_for is None:
+                and applied.timezone == row.timezone and self.trigger_for is None:
             # Only the name or other columns changed: the executor reads those at fire time.
             scheduler.modify_job(row.id, name=row.name)
             self._applied[row.id] = row

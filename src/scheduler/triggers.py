@@ -24,7 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from croniter import croniter
 from croniter.croniter import CroniterBadDateError
 
-from src.core.cron import cron_problem
+from src.core.cron import cron_problem, last_fire_between  # noqa: F401 - the scheduler's name for it
 
 _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _SEARCH_YEARS = 30
@@ -179,16 +179,3 @@ def fire_times(trigger: BaseTrigger, start: datetime, count: int) -> list[dateti
         runs.append(fire)
         previous = now = fire
     return runs
-
-
-def last_fire_between(expression: str, tz: tzinfo, after: datetime, until: datetime) -> datetime | None:
-    """The latest fire time in (after, until], or None; cheap whatever the gap (croniter get_prev)."""
-    if cron_problem(expression) is not None or until <= after:
-        return None
-    iterator = croniter(" ".join(expression.split()), until.astimezone(tz) + timedelta(microseconds=1),
-                        max_years_between_matches=_SEARCH_YEARS)
-    try:
-        fire: datetime = iterator.get_prev(datetime)
-    except CroniterBadDateError:
-        return None
-    return fire if fire > after else None

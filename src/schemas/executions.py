@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from src.schemas.common import ApiModel, DateRangeOut, UtcInstant
 
 
@@ -18,6 +20,9 @@ class ExecutionOut(ApiModel):
     response_status: int | None
     error_message: str | None
     output: str | None
+    attempts: int | None = Field(None, description="Calls made for this run (1 + retries); null for older rows")
+    duration_ms: int | None = Field(None, description="The whole run, retries and waits included")
+    response_excerpt: str | None = Field(None, description="First 1 KB of the last response body, when it is text")
 
 
 class ExecutionWithJobOut(ExecutionOut):

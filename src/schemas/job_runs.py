@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import SerializerFunctionWrapHandler, model_serializer
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from src.schemas.common import ApiModel
 
@@ -15,6 +15,9 @@ class ExecuteResponse(ApiModel):
     message: str = "Job triggered successfully"
     job_id: str
     execution_id: str | None
+    status: Literal["running", "success", "failed"] | None = Field(
+        None, description="The run's final status when it ended within the request, else `running`"
+    )
 
 
 class TestRunResponse(ApiModel):

@@ -2,32 +2,28 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import SerializerFunctionWrapHandler, model_serializer
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 from sqlalchemy.orm import Session
 
 from src.config import Settings
-from src.core.clock import format_local
+from src.core.clock import format_local, format_utc
 from src.core.cron import next_fire
-from src.core.job_fields import emails_from_text
+from src.core.job_fields import emails_from_text, json_object
+from src.core.job_queries import JobPage
 from src.core.jobs import DeletedJob, last_execution_times
+from src.core.request_settings import DEFAULT_BACKOFF_SECONDS, DEFAULT_MAX_RETRIES, stored_headers
+from src.core.run_policy import job_timezone
 from src.models import Job
 from src.schemas.common import ApiModel, UtcInstant
 
 
 def metadata_object(text: str | None) -> dict[str, Any]:
     """Stored metadata text as an object: `{}` when null, invalid JSON or not an object."""
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+    return json_object(text)
 
 
 class JobOut(ApiModel):
@@ -51,6 +47,18 @@ class JobOut(ApiModel):
     updated_at: UtcInstant
     last_execution_at: UtcInstant
     next_execution_at: str | None
+    http_method: str | None = Field(None, description="null: POST when metadata is non-empty, else GET (8.1)")
+    http_header_names: list[str] = Field(
+        default_factory=list, description="Names of the job's extra headers; their values are never returned"
+    )
+    request_body: str | None = None
+    timeout_seconds: int | None = Field(None, description="null: the service's outbound timeout")
+    max_retries: int = 0
+    retry_backoff_seconds: int = 10
+    signing_enabled: bool = Field(False, description="true when calls carry Standard Webhooks signatures")
+    failure_threshold: int = Field(0, description="Pause after this many consecutive failed runs; 0 never")
+    grace_seconds: int | None = Field(None, description="Late alert when a fire has not started this long after")
+    timezone: str | None = Field(None, description="IANA zone of the cron; null: the scheduler's")
 
     @classmethod
     def from_job(
@@ -61,8 +69,10 @@ class JobOut(ApiModel):
         `next_execution_at` is null for inactive, unparseable or never-firing jobs. Built with
         `model_construct`: every value comes typed from the database, so validation is skipped.
         """
-        tz = settings.scheduler_tz
+        tz = job_timezone(job, settings)
         next_at = next_fire(job.cron_expression, tz, now) if job.is_active else None
+        # A job in its own zone shows the instant in UTC; others keep the scheduler's offset.
+        next_text = format_utc(next_at) if job.timezone else format_local(next_at, tz)
         return cls.model_construct(
             id=job.id,
             name=job.name,
@@ -83,7 +93,18 @@ class JobOut(ApiModel):
             created_at=job.created_at,
             updated_at=job.updated_at,
             last_execution_at=last_execution_at,
-            next_execution_at=format_local(next_at, tz),
+            next_execution_at=next_text,
+            http_method=job.http_method,
+            http_header_names=list(stored_headers(job.http_headers)),
+            request_body=job.request_body,
+            timeout_seconds=job.timeout_seconds,
+            max_retries=job.max_retries if job.max_retries is not None else DEFAULT_MAX_RETRIES,
+            retry_backoff_seconds=job.retry_backoff_seconds if job.retry_backoff_seconds is not None
+            else DEFAULT_BACKOFF_SECONDS,
+            signing_enabled=bool(job.signing_secret),
+            failure_threshold=job.failure_threshold or 0,
+            grace_seconds=job.grace_seconds,
+            timezone=job.timezone,
         )
 
     @classmethod
@@ -105,6 +126,33 @@ class JobListResponse(ApiModel):
         last = last_execution_times(session) if jobs else {}
         rendered = [JobOut.from_job(job, last.get(job.id), settings, now) for job in jobs]
         return cls(count=len(rendered), jobs=rendered)
+
+
+class JobPageResponse(ApiModel):
+    """`GET /jobs` with query parameters: one page of the matching jobs and the totals."""
+
+    count: int
+    jobs: list[JobOut]
+    total: int
+    page: int
+    limit: int
+    total_pages: int
+
+    @classmethod
+    def build(cls, session: Session, settings: Settings, page: JobPage, now: datetime | None = None) -> JobPageResponse:
+        last = last_execution_times(session, [job.id for job in page.jobs]) if page.jobs else {}
+        rendered = [JobOut.from_job(job, last.get(job.id), settings, now) for job in page.jobs]
+        return cls(count=len(rendered), jobs=rendered, total=page.total, page=page.page, limit=page.limit,
+                   total_pages=page.total_pages)
+
+
+class JobListDoc(JobListResponse):
+    """`GET /jobs` as documented: the paging keys come only with a query parameter (contract 4.1.1)."""
+
+    total: int | None = None
+    page: int | None = None
+    limit: int | None = None
+    total_pages: int | None = None
 
 
 class JobDetailResponse(ApiModel):
@@ -191,7 +239,22 @@ class CronDescriptionResponse(_DropNoneErrorKeys):
 # --- request bodies (documentation: the core parses bodies with the contract's own rules) ---
 
 
-class JobCreateRequest(ApiModel):
+class JobRunSettingsRequest(ApiModel):
+    """The optional request settings (contract 7.8) and run policy (7.9) of create and update."""
+
+    http_method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] | None = None
+    http_headers: dict[str, str] | None = Field(None, description="Write-only values; hop-by-hop and Host refused")
+    request_body: str | None = None
+    timeout_seconds: int | None = Field(None, ge=1, le=300)
+    max_retries: int | None = Field(None, ge=0, le=10)
+    retry_backoff_seconds: int | None = Field(None, ge=1, le=3600)
+    signing_secret: str | None = Field(None, description='Write-only: whsec_ + base64 of 24-64 bytes; null or "" turns signing off')
+    failure_threshold: int | None = Field(None, ge=0, le=100)
+    grace_seconds: int | None = Field(None, ge=1, le=86400)
+    timezone: str | None = Field(None, description="IANA time zone name, e.g. America/New_York")
+
+
+class JobCreateRequest(JobRunSettingsRequest):
     """`POST /jobs` (contract 4.3); `PUT /jobs/{id}` takes any subset plus `is_active`."""
 
     name: str
@@ -210,7 +273,7 @@ class JobCreateRequest(ApiModel):
     notify_on_success: bool = False
 
 
-class JobUpdateRequest(ApiModel):
+class JobUpdateRequest(JobRunSettingsRequest):
     name: str | None = None
     cron_expression: str | None = None
     end_date: str | None = None

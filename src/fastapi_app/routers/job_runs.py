@@ -9,7 +9,7 @@ from src.fastapi_app.dependencies import JsonBodyDep, ServicesDep, SessionDep, S
 from src.fastapi_app.dependencies.body import OptionalBodyReaderDep
 from src.fastapi_app.openapi_docs import error_responses, json_body
 from src.fastapi_app.transactions import TransactionalRoute, reads_only
-from src.scheduler.executor import run_job, trial_run
+from src.scheduler.executor import run_manual, trial_run
 from src.schemas.job_runs import ExecuteRequest, ExecuteResponse, TestRunRequest, TestRunResponse
 
 router = APIRouter(tags=["jobs"], route_class=TransactionalRoute)
@@ -32,8 +32,8 @@ async def execute_job(
     plan = await session.run_sync(lambda s: job_runs.prepare_manual_run(s, settings, user, job_id, read_body))
     # SQLite has one writer: end this request's transaction before the run writes its rows.
     await session.commit()
-    execution_id = await run_job(services, job_id, "manual", plan=plan)
-    return ExecuteResponse(job_id=job_id, execution_id=execution_id)
+    run = await run_manual(services, job_id, plan, job_runs.MANUAL_RUN_WAIT_SECONDS)
+    return ExecuteResponse(job_id=job_id, execution_id=run.execution_id, status=run.status)
 
 
 @router.post("/jobs/test-run", **TEST_RUN_DOC)

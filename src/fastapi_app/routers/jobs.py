@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 
 from src.core import jobs
-from src.core.job_list_cache import etag_matches, job_list_headers
+from src.core.job_list_cache import etag_matches, job_list_headers, render_job_query
+from src.core.job_queries import parse_job_query
 from src.fastapi_app.dependencies import (
     BodyReaderDep,
     CurrentUser,
@@ -22,19 +25,37 @@ from src.schemas.jobs import (
     JobCreateRequest,
     JobDeletedResponse,
     JobDetailResponse,
-    JobListResponse,
+    JobListDoc,
     JobUpdatedResponse,
     JobUpdateRequest,
 )
 
 router = APIRouter(tags=["jobs"], route_class=TransactionalRoute)
+QueryText = Annotated[str | None, Query()]
 
 
-@router.get("/jobs", response_model=JobListResponse, responses=error_responses(401))
+@router.get(
+    "/jobs",
+    response_model=JobListDoc,
+    responses=error_responses(400, 401),
+    description="Without query parameters: every job. With any: the matching page (contract 4.1).",
+)
 async def list_jobs(
-    request: Request, user: CurrentUser, session: SessionDep, settings: SettingsDep, job_list: JobListCacheDep
+    request: Request, user: CurrentUser, session: SessionDep, settings: SettingsDep, job_list: JobListCacheDep,
+    page: QueryText = None, limit: QueryText = None,
+    q: Annotated[str | None, Query(description="Case-insensitive text in name, target_url or github_repo")] = None,
+    status: Annotated[str | None, Query(description="active or inactive")] = None,
+    category: Annotated[str | None, Query(description="Category slug")] = None,
+    pic_team: Annotated[str | None, Query(description="PIC team slug")] = None,
+    sort: Annotated[str | None, Query(description="name, created_at, updated_at or end_date; - for descending")] = None,
 ) -> Response:
-    rendered = await session.run_sync(lambda s: job_list.get(s, settings))
+    query = parse_job_query(
+        {"page": page, "limit": limit, "q": q, "status": status, "category": category, "pic_team": pic_team,
+         "sort": sort}
+    )
+    rendered = await session.run_sync(
+        lambda s: job_list.get(s, settings) if query is None else render_job_query(s, settings, query)
+    )
     if etag_matches(request.headers.get("If-None-Match"), rendered.etag):
         return Response(status_code=304, headers=job_list_headers(rendered))
     return Response(rendered.body, media_type="application/json", headers=job_list_headers(rendered))

@@ -9,7 +9,7 @@ from src.core.roles import ADMIN_OR_USER
 from src.flask_app.door import (
     auth_required, current_user, db_session, json_body, optional_json_body, render, runtime, settings,
 )
-from src.scheduler.executor import run_job, trial_run
+from src.scheduler.executor import run_manual, trial_run
 from src.schemas.job_runs import ExecuteResponse, TestRunResponse
 
 bp = Blueprint("job_runs", __name__)
@@ -26,10 +26,11 @@ def execute_job(job_id: str) -> Response:
     plan = job_runs.prepare_manual_run(session, settings(), current_user(), job_id, optional_json_body)
     # SQLite has one writer: release this request's transaction before the run writes.
     session.commit()
-    execution_id = runtime().run(
-        lambda services: run_job(services, job_id, "manual", plan=plan), timeout=RUN_WAIT_SECONDS
+    run = runtime().run(
+        lambda services: run_manual(services, job_id, plan, job_runs.MANUAL_RUN_WAIT_SECONDS),
+        timeout=RUN_WAIT_SECONDS,
     )
-    return render(ExecuteResponse(job_id=job_id, execution_id=execution_id))
+    return render(ExecuteResponse(job_id=job_id, execution_id=run.execution_id, status=run.status))
 
 
 @bp.post("/jobs/test-run")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from src.core import jobs
-from src.core.job_list_cache import etag_matches, job_list_headers
+from src.core.job_list_cache import etag_matches, job_list_headers, render_job_query
+from src.core.job_queries import PARAMETERS, parse_job_query
 from src.core.roles import ADMIN_OR_USER
 from src.flask_app.door import auth_required, current_user, db_session, job_list_cache, json_body, render, settings
 from src.schemas.jobs import (
@@ -21,7 +22,12 @@ bp = Blueprint("jobs", __name__)
 @bp.get("/jobs")
 @auth_required()
 def list_jobs() -> Response:
-    rendered = job_list_cache().get(db_session(), settings())
+    query = parse_job_query({key: request.args.get(key) for key in PARAMETERS})
+    session = db_session()
+    if query is None:
+        rendered = job_list_cache().get(session, settings())
+    else:
+        rendered = render_job_query(session, settings(), query)
     if etag_matches(request.headers.get("If-None-Match"), rendered.etag):
         return Response(status=304, headers=job_list_headers(rendered))
     return Response(rendered.body, mimetype="application/json", headers=job_list_headers(rendered))
