@@ -85,12 +85,15 @@ class EmbeddedApp:
         return send_after_legacy_closed
 
 
-def create_app(settings: Settings | None = None) -> EmbeddedApp:
+def create_app(settings: Settings | None = None, *, with_legacy_door: bool | None = None) -> EmbeddedApp:
     """Both doors (or FastAPI alone) over one settings object, on one port, in one registry.
 
-    FastAPI answers `/metrics` here, with both doors' series (label `door`).
+    `with_legacy_door` defaults to whether it is installed; False gives the cutover composition
+    even where Flask exists. FastAPI answers `/metrics` here, with both doors' series (label `door`).
     """
     settings = settings or load_settings()
     metrics = Metrics()
-    legacy = _legacy_door(settings, metrics) if legacy_door_installed() else None
+    if with_legacy_door is None:
+        with_legacy_door = legacy_door_installed()
+    legacy = _legacy_door(settings, metrics) if with_legacy_door else None
     return EmbeddedApp(create_fastapi_app(settings, metrics), legacy)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 
-from tests.api.conftest import ApiClient
+from tests.api.conftest import LEGACY_PREFIX_SERVED_BY, ApiClient
 
 
 def test_health_reports_service_and_no_scheduler(api: ApiClient) -> None:
@@ -40,5 +40,5 @@ def test_wrong_method_is_enveloped_405(api: ApiClient) -> None:
 
 def test_every_response_names_the_door(api: ApiClient) -> None:
     response = api.get("/health")
-    expected = "flask" if api.prefix == "/api" else "fastapi"
+    expected = LEGACY_PREFIX_SERVED_BY if api.prefix == "/api" else "fastapi"
     assert response.headers["X-Served-By"] == expected
