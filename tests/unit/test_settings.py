@@ -63,3 +63,22 @@ def test_refusal_names_every_unsafe_setting_at_once() -> None:
 def test_production_mode_is_read_case_insensitively() -> None:
     with pytest.raises(UnsafeProductionSettings):
         load_settings(FLASK_ENV=" Production ")
+
+
+def test_scheduler_host_defaults_to_flask_while_the_legacy_door_is_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("src.config.legacy_door_installed", lambda: True)
+    assert load_settings().SCHEDULER_HOST == "flask"
+
+
+def test_scheduler_host_defaults_to_fastapi_once_the_legacy_door_is_deleted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("src.config.legacy_door_installed", lambda: False)
+    assert load_settings().SCHEDULER_HOST == "fastapi"
+
+
+def test_the_legacy_door_counts_as_installed_only_with_flask_importable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from src.config import legacy_door_installed
+
+    if not legacy_door_installed():
+        pytest.skip("the legacy door is not installed here (Phase 8 rehearsal)")
+    monkeypatch.setattr("src.config.LEGACY_DOOR_MODULES", ("src.flask_app", "flask_that_is_not_installed"))
+    assert legacy_door_installed() is False
