@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import httpx
 
-from src.core.phases import set_phase
-from src.database.engines import create_sync_engine_from_settings, make_session_factory
-from tests.conftest import legacy_door, make_settings
+from src.config import PROJECT_ROOT
+from tests.conftest import legacy_door
 from tests.proxy.conftest import nginx_or_skip, wait_for
 from tests.proxy.serve_process import Served, migrate, serve_env, start_serve
 
@@ -23,13 +24,9 @@ def _serve_at(tmp_path: Path, phase: str) -> Served:
     nginx_or_skip()
     env = serve_env(tmp_path)
     migrate(env)
-    engine = create_sync_engine_from_settings(make_settings(env["DATABASE_URL"]))
-    try:
-        with make_session_factory(engine)() as session:
-            set_phase(session, phase)
-            session.commit()
-    finally:
-        engine.dispose()
+    # Recorded before serve starts (nothing answers yet, hence --force); serve renders it.
+    subprocess.run([sys.executable, "-m", "src.cli", "phase", phase, "--force"], cwd=PROJECT_ROOT, env=env,
+                   check=True, capture_output=True, timeout=60)
     served = start_serve(tmp_path, env)
     wait_for(f"{served.base}/api/v2/health", served_by="fastapi", timeout=60)
     wait_for(f"http://127.0.0.1:{env['FLASK_PORT']}/health", served_by="flask", timeout=60)
