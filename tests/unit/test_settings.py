@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from src.config import DEFAULT_SECRET, UnsafeProductionSettings, load_settings
+from tests.conftest import legacy_door
 from tests.settings_env import SAFE_PRODUCTION, isolate_settings
 
 
@@ -75,10 +76,10 @@ def test_scheduler_host_defaults_to_fastapi_once_the_legacy_door_is_deleted(monk
     assert load_settings().SCHEDULER_HOST == "fastapi"
 
 
+@legacy_door
 def test_the_legacy_door_counts_as_installed_only_with_flask_importable(monkeypatch: pytest.MonkeyPatch) -> None:
     from src.config import legacy_door_installed
 
-    if not legacy_door_installed():
-        pytest.skip("the legacy door is not installed here (Phase 8 rehearsal)")
+    assert legacy_door_installed() is True
     monkeypatch.setattr("src.config.LEGACY_DOOR_MODULES", ("src.flask_app", "flask_that_is_not_installed"))
     assert legacy_door_installed() is False
