@@ -1,4 +1,5 @@
-# The project's two commands: `make run` (serve on :8000) and `make test` (everything CI runs).
+# The project's two commands: `make run` (serve on :8000) and `make test` (the suites CI runs;
+# CI, .ci/run, adds `make rehearse-removal`).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # PostgreSQL used by `make test-postgres`; each test gets its own database cloned from a template.
@@ -7,7 +8,7 @@ PYTEST_ARGS ?=
 # Both cores: the suites are I/O- and process-heavy, and CI's clock is finite.
 PYTEST_WORKERS ?= 2
 
-.PHONY: venv run test test-sqlite test-postgres lint-imports bench bench-quick bench-tools
+.PHONY: venv run test test-sqlite test-postgres lint-imports rehearse-removal bench bench-quick bench-tools
 
 venv:
 	@VENV=$(VENV) scripts/venv.sh requirements-dev.txt
@@ -31,6 +32,12 @@ test-postgres: venv
 
 lint-imports: venv
 	$(VENV)/bin/lint-imports
+
+# Phase 8 rehearsed (MIGRATION_PLAN.md): a copy of the tree without src/flask_app and
+# requirements-legacy.txt, a fresh venv (flask not importable), lint-imports, `make test` there,
+# and the run command answering /api and /api/v2 from FastAPI. .ci/run calls it.
+rehearse-removal:
+	scripts/rehearse_removal.sh
 
 # Benchmarks (issue 6, docs/PERFORMANCE.md): run on a quiet machine; figures are printed, never asserted.
 # BENCH_ARGS=--postgres adds the API benchmark on PostgreSQL.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make .venv exist and hold the given requirements file's packages; cheap when nothing changed.
-# Usage: scripts/venv.sh [requirements.txt | requirements-dev.txt]
+# Usage: scripts/venv.sh [requirements.txt | requirements-dev.txt] (plus requirements-legacy.txt when present)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,11 +27,31 @@ if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
 
+# The legacy Flask door's packages come along while requirements-legacy.txt exists; Phase 8
+# deletes that file with src/flask_app, and the next run takes the packages out again (their
+# names are kept in the venv), so the virtualenv never serves a door the tree no longer has.
+legacy=requirements-legacy.txt
+legacy_record="$venv/.legacy-packages"
+install_args=(-r "$requirements")
+[ -f "$legacy" ] && install_args+=(-r "$legacy")
+
 # The stamp records what was installed; a changed requirements file triggers a new install.
 stamp="$venv/.installed-$(basename "$requirements")"
-wanted=$(cat "$requirements" requirements.txt | sha256sum | cut -d' ' -f1)
+wanted=$( (cat "$requirements" requirements.txt; [ -f "$legacy" ] && cat "$legacy" || echo "no legacy door") \
+  | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
-  echo "installing $requirements into $venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+  if [ -f "$legacy" ]; then
+    echo "installing $requirements and $legacy into $venv"
+    sed -e 's/#.*//' -e 's/[[<>=!~;, ].*//' "$legacy" | grep -v '^$' > "$legacy_record"
+  else
+    echo "installing $requirements into $venv"
+  fi
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${install_args[@]}"
+  if [ ! -f "$legacy" ] && [ -s "$legacy_record" ]; then
+    echo "removing the legacy door's packages from $venv: $(tr '\n' ' ' < "$legacy_record")"
+    # shellcheck disable=SC2046
+    "$venv/bin/python" -m pip uninstall --quiet --yes $(cat "$legacy_record")
+    rm -f "$legacy_record"
+  fi
   echo "$wanted" > "$stamp"
 fi

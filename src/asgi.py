@@ -1,25 +1,26 @@
 """The embedded single-port composition, for a machine without nginx.
 
 `uvicorn --factory src.asgi:create_app`: FastAPI serves `/api/v2/*`, `/health` and everything
-else; the Flask app, through a2wsgi, serves the rest of `/api/*` with its path unchanged (its
-blueprints carry the `/api` prefix). A plain Starlette mount at `/api` would also catch
-`/api/v2/...` paths FastAPI answers with 405, so a prefix test dispatches instead. Nothing is
-created at import time.
+else. While the legacy door is installed, the Flask app, through a2wsgi, serves the rest of
+`/api/*` with its path unchanged (its blueprints carry the `/api` prefix); a plain Starlette mount
+at `/api` would also catch `/api/v2/...` paths FastAPI answers with 405, so a prefix test
+dispatches instead. Without it (Phase 8 deleted `src/flask_app`), `/api/<path>` is rewritten to
+`/api/v2/<path>` in the request scope, as nginx's cutover config does. Nothing is created at
+import time, and Flask and a2wsgi are imported only when the legacy door is installed.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from a2wsgi import WSGIMiddleware
 from fastapi import FastAPI
-from flask import Flask
 
-from src.config import Settings, load_settings
+from src.config import Settings, legacy_door_installed, load_settings
 from src.fastapi_app.main import API_PREFIX
 from src.fastapi_app.main import create_app as create_fastapi_app
-from src.flask_app import create_app as create_flask_app
 from src.observability.metrics import Metrics
 
 Scope = dict[str, Any]
@@ -30,39 +31,69 @@ def _under(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix + "/")
 
 
-class EmbeddedApp:
-    """One ASGI app: `/api/v2` → FastAPI, the rest of `/api` → Flask, lifespan → FastAPI's."""
+@dataclass(frozen=True)
+class LegacyDoor:
+    """The Flask app as ASGI, and how to end its runtime (loop thread, scheduler host)."""
 
-    def __init__(self, fastapi_app: FastAPI, flask_app: Flask) -> None:
+    asgi: Any
+    close: Callable[[], None]
+
+
+def _legacy_door(settings: Settings, metrics: Metrics) -> LegacyDoor:
+    from a2wsgi import WSGIMiddleware
+
+    from src.flask_app import create_app as create_flask_app
+
+    flask_app = create_flask_app(settings, metrics)
+    return LegacyDoor(WSGIMiddleware(flask_app), flask_app.extensions["runtime"].close)  # type: ignore[arg-type]
+
+
+def cutover_scope(scope: Scope) -> Scope:
+    """The scope of `/api/<path>` as `/api/v2/<path>`: method, query and body unchanged."""
+    path = API_PREFIX + scope["path"][len(LEGACY_PREFIX):]
+    return {**scope, "path": path, "raw_path": path.encode("utf-8")}
+
+
+class EmbeddedApp:
+    """One ASGI app: `/api/v2` → FastAPI, the rest of `/api` → Flask (or FastAPI by the cutover
+    rewrite when there is no legacy door), lifespan → FastAPI's."""
+
+    def __init__(self, fastapi_app: FastAPI, legacy: LegacyDoor | None) -> None:
         self.fastapi_app = fastapi_app
-        self.flask_app = flask_app
-        self.flask_asgi = WSGIMiddleware(flask_app)  # type: ignore[arg-type]
+        self.legacy = legacy
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            await self.fastapi_app(scope, receive, self._closing_flask_at_shutdown(send))
+            await self.fastapi_app(scope, receive, self._closing_legacy_at_shutdown(send))
             return
         path = scope.get("path", "")
         if scope["type"] == "http" and _under(path, LEGACY_PREFIX) and not _under(path, API_PREFIX):
-            await self.flask_asgi(scope, receive, send)
+            if self.legacy is not None:
+                await self.legacy.asgi(scope, receive, send)
+            else:
+                await self.fastapi_app(cutover_scope(scope), receive, send)
             return
         await self.fastapi_app(scope, receive, send)
 
-    def _closing_flask_at_shutdown(self, send: Any) -> Any:
-        async def send_after_flask_closed(message: dict[str, Any]) -> None:
-            if message["type"] == "lifespan.shutdown.complete":
+    def _closing_legacy_at_shutdown(self, send: Any) -> Any:
+        async def send_after_legacy_closed(message: dict[str, Any]) -> None:
+            if message["type"] == "lifespan.shutdown.complete" and self.legacy is not None:
                 # The Flask runtime (its loop thread, its scheduler host) ends with the server.
-                await asyncio.to_thread(self.flask_app.extensions["runtime"].close)
+                await asyncio.to_thread(self.legacy.close)
             await send(message)
 
-        return send_after_flask_closed
+        return send_after_legacy_closed
 
 
-def create_app(settings: Settings | None = None) -> EmbeddedApp:
-    """Both doors over one settings object, composed on one port, counted in one registry.
+def create_app(settings: Settings | None = None, *, with_legacy_door: bool | None = None) -> EmbeddedApp:
+    """Both doors (or FastAPI alone) over one settings object, on one port, in one registry.
 
-    FastAPI answers `/metrics` here, with both doors' series (label `door`).
+    `with_legacy_door` defaults to whether it is installed; False gives the cutover composition
+    even where Flask exists. FastAPI answers `/metrics` here, with both doors' series (label `door`).
     """
     settings = settings or load_settings()
     metrics = Metrics()
-    return EmbeddedApp(create_fastapi_app(settings, metrics), create_flask_app(settings, metrics))
+    if with_legacy_door is None:
+        with_legacy_door = legacy_door_installed()
+    legacy = _legacy_door(settings, metrics) if with_legacy_door else None
+    return EmbeddedApp(create_fastapi_app(settings, metrics), legacy)

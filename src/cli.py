@@ -11,12 +11,15 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from src.config import Settings, UnsafeProductionSettings, load_settings
 
 CREATE_ADMIN_HINT = "python -m src.cli create-admin --username NAME --email ADDRESS"
+NEXT_RUNS_SHOWN = 10
 
 
 @contextmanager
@@ -103,26 +106,72 @@ def cmd_ensure_admin(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_scheduler_status(settings: Settings, _args: argparse.Namespace) -> int:
-    """Print what `GET /scheduler/status` answers, read from the database (this CLI runs no scheduler)."""
-    from src.core.scheduler_status import scheduler_status
-    from src.schemas.scheduler import SchedulerStatusResponse
+def _deployment_scheduler(settings: Settings, next_runs_limit: int) -> dict[str, Any]:
+    """Who hosts and who leads the scheduler deployment-wide, and the next fires: all from the
+    database (the phase row, the lease row, the jobs), never from this CLI process."""
+    from src.core.phases import phase_in_force, read_phase, scheduler_kind
+    from src.core.scheduler_status import upcoming_fires
+    from src.scheduler.lease import read_lease
 
     with _session(settings) as session:
-        status = SchedulerStatusResponse.model_validate(scheduler_status(session, settings))
-    print(status.model_dump_json(indent=2))
+        stored = read_phase(session)
+        lease = read_lease(session)
+        fires = upcoming_fires(session, settings, limit=next_runs_limit)
+    holder = None if lease is None else {
+        "owner_id": lease.owner_id, "hostname": lease.hostname, "pid": lease.pid,
+        "since": _utc_text(lease.acquired_at), "expires_at": _utc_text(lease.expires_at),
+    }
+    live = lease is not None and lease.live()
+    return {
+        "phase": phase_in_force(stored),
+        "hosted_by": scheduler_kind(stored, settings.SCHEDULER_HOST),
+        # The live holder; an expired row is shown as the last leader (nobody leads now).
+        "leader": holder if live else None,
+        "last_leader": None if live else holder,
+        "next_runs": [{"job_id": run.job_id, "job_name": run.job_name, "run_at": run.run_at} for run in fires],
+    }
+
+
+def _utc_text(naive_utc: datetime) -> str:
+    return naive_utc.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
+
+
+def cmd_scheduler_status(settings: Settings, _args: argparse.Namespace) -> int:
+    """Print the deployment's scheduler as JSON: phase, hosting kind, lease holder, next fires."""
+    print(json.dumps(_deployment_scheduler(settings, NEXT_RUNS_SHOWN), indent=2))
     return 0
+
+
+def _describe_scheduler(report: dict[str, Any]) -> list[str]:
+    leader, last = report["leader"], report["last_leader"]
+    if leader is not None:
+        lines = [f"scheduler leader: {leader['owner_id']} (pid {leader['pid']} on {leader['hostname']}), "
+                 f"since {leader['since']}, lease expires {leader['expires_at']}"]
+    elif last is not None:
+        lines = [f"scheduler leader: none (last: {last['owner_id']}, pid {last['pid']} on {last['hostname']}, "
+                 f"lease expired {last['expires_at']})"]
+    else:
+        lines = ["scheduler leader: none (no process ever held the lease)"]
+    lines.append("next runs:" if report["next_runs"] else "next runs: none (no active job)")
+    lines += [f"  {run['run_at']}  {run['job_name']} ({run['job_id']})" for run in report["next_runs"]]
+    return lines
 
 
 def cmd_phase(settings: Settings, args: argparse.Namespace) -> int:
     """Show the phase, render its nginx config, or switch to side-by-side (rollback) / cutover."""
+    from src.config import legacy_door_installed
+    from src.core.phases import phase_in_force
     from src.deploy.nginx import NginxError, NginxInstance, default_prefix, find_nginx, render
-    from src.deploy.phases import PhaseSwitchRefused, stored_phase, switch_phase
+    from src.deploy.phases import PhaseState, PhaseSwitchRefused, stored_phase, switch_phase
 
     binary = find_nginx()
     nginx = NginxInstance(binary, default_prefix()) if binary else None
     if args.action == "show":
-        print(stored_phase(settings).describe())
+        state = stored_phase(settings)
+        print(PhaseState(phase_in_force(state.phase), state.stored).describe())
+        if not legacy_door_installed():
+            print("legacy door: absent (src/flask_app or Flask not installed): cutover is in force")
+        print("\n".join(_describe_scheduler(_deployment_scheduler(settings, NEXT_RUNS_SHOWN))))
         if nginx is None:
             print("nginx: no binary found (embedded composition)")
         else:
@@ -133,13 +182,19 @@ def cmd_phase(settings: Settings, args: argparse.Namespace) -> int:
         if nginx is None:
             print("error: no nginx binary found (set NGINX_BIN)", file=sys.stderr)
             return 1
-        phase = stored_phase(settings).phase
+        phase = phase_in_force(stored_phase(settings).phase)
         try:
             print(f"nginx config for {phase} checked and written: {nginx.install(render(phase, settings))}")
         except NginxError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         return 0
+    if args.action == "side-by-side" and not legacy_door_installed():
+        # Not even --force: nothing could serve /api or host the scheduler in that phase.
+        print("error: side-by-side needs the legacy Flask door, which is not installed here "
+              "(src/flask_app or requirements-legacy.txt removed); the deployment stays at cutover",
+              file=sys.stderr)
+        return 1
     try:
         switch_phase(settings, args.action, nginx, force=args.force)
     except (PhaseSwitchRefused, NginxError) as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from importlib.util import find_spec
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -12,6 +13,26 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET = "dev-secret-key-please-change-in-production"
 DEFAULT_SQLITE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'cronjobs.db'}"
+
+
+LEGACY_DOOR_MODULES = ("src.flask_app", "flask")
+
+
+def legacy_door_installed() -> bool:
+    """Whether the legacy Flask door can run here: its package and Flask both importable.
+
+    Phase 8 deletes `src/flask_app` and `requirements-legacy.txt`; without them the deployment is
+    the cutover composition whatever the stored phase says. Nothing is imported to find out.
+    """
+    try:
+        return all(find_spec(name) is not None for name in LEGACY_DOOR_MODULES)
+    except (ImportError, ValueError):
+        return False
+
+
+def default_scheduler_host() -> str:
+    """`flask` while the legacy door exists (side-by-side hosts it there), else `fastapi`."""
+    return "flask" if legacy_door_installed() else "fastapi"
 
 
 class UnsafeProductionSettings(RuntimeError):
@@ -48,7 +69,7 @@ class Settings(BaseSettings):
 
     # --- scheduler ---
     SCHEDULER_TIMEZONE: str = "Asia/Tokyo"
-    SCHEDULER_HOST: str = "flask"
+    SCHEDULER_HOST: str = Field(default_factory=default_scheduler_host)
     SCHEDULER_LEASE_SECONDS: int = 15
     SCHEDULER_SYNC_SECONDS: float = 1
     SCHEDULER_MISFIRE_GRACE_SECONDS: int = 60

@@ -5,7 +5,8 @@
 
 Stored as one database row so every process of the deployment, on any host, reads the same
 answer with the connection it already has. No row means the operator never switched: routing is
-side-by-side and the scheduler follows the static `SCHEDULER_HOST` setting.
+side-by-side and the scheduler follows the static `SCHEDULER_HOST` setting. Where the legacy
+door is not installed (Phase 8 deleted it) the phase in force is cutover, whatever is stored.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Literal
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from src.config import legacy_door_installed
 from src.models import DeploymentPhase, utcnow
 
 Phase = Literal["side-by-side", "cutover"]
@@ -35,9 +37,16 @@ def read_phase(connection: Session | Connection) -> Phase | None:
     return stored if stored in PHASES else None  # type: ignore[return-value]
 
 
+def phase_in_force(stored: Phase | None) -> Phase:
+    """The phase that routes and hosts: cutover without the legacy door, else the stored or default."""
+    if not legacy_door_installed():
+        return "cutover"
+    return stored or DEFAULT_PHASE
+
+
 def current_phase(session: Session) -> Phase:
-    """The phase in force: the stored one, or the default."""
-    return read_phase(session) or DEFAULT_PHASE
+    """The phase in force: the stored one, or the default (cutover when the legacy door is gone)."""
+    return phase_in_force(read_phase(session))
 
 
 def set_phase(session: Session, phase: str) -> None:
@@ -54,8 +63,13 @@ def set_phase(session: Session, phase: str) -> None:
 
 
 def scheduler_kind(phase: Phase | None, configured_host: str) -> str:
-    """The process kind that competes for the lease: the phase's, else `SCHEDULER_HOST`."""
+    """The process kind that competes for the lease: the phase's, else `SCHEDULER_HOST`.
+
+    Without the legacy door only FastAPI can host, even with an old `SCHEDULER_HOST=flask`.
+    """
     configured = configured_host.strip().lower()
     if configured not in ("flask", "fastapi"):
         return "none"
+    if not legacy_door_installed():
+        return "fastapi"
     return SCHEDULER_KIND[phase] if phase is not None else configured

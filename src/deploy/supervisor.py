@@ -2,9 +2,11 @@
 
 With nginx: gunicorn (Flask) on FLASK_PORT, uvicorn (FastAPI) on FASTAPI_PORT, and the private
 nginx on HTTP_PORT with the stored phase's config. Without an nginx binary: one uvicorn serving
-the embedded composition (src/asgi.py) on HTTP_PORT. Each child runs in its own session so a
-terminal's Ctrl-C reaches only this supervisor, which then stops nginx first (no new requests),
-then the apps, each gracefully and within a bound.
+the embedded composition (src/asgi.py) on HTTP_PORT. Without the legacy door (Phase 8 deleted
+`src/flask_app`, or Flask is not installed) no gunicorn starts and nginx gets the cutover config.
+Each child runs in its own session so a terminal's Ctrl-C reaches only this supervisor, which then
+stops nginx first (no new requests), then the apps, each gracefully and within a bound. Any
+child's exit stops the rest, except Flask's after cutover: nginx and FastAPI serve without it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import IO
 
-from src.config import PROJECT_ROOT, Settings
+from src.config import PROJECT_ROOT, Settings, legacy_door_installed
+from src.core.phases import API_DOOR, phase_in_force
 from src.deploy.nginx import NginxError, NginxInstance, default_prefix, find_nginx, render
 from src.deploy.phases import stored_phase
 
@@ -44,6 +47,8 @@ class Child:
     label: str
     argv: Sequence[str]
     stop_signal: signal.Signals = signal.SIGTERM
+    # The door that serves /api in side-by-side only: after cutover its exit stops nothing else.
+    legacy_door: bool = False
     process: subprocess.Popen[bytes] | None = None
     pump: threading.Thread | None = field(default=None, repr=False)
 
@@ -93,9 +98,9 @@ def _gunicorn_control_socket_off() -> list[str]:
     return ["--no-control-socket"] if (major, minor) >= (25, 1) else []
 
 
-def split_children(settings: Settings, nginx: NginxInstance) -> list[Child]:
-    """Flask, FastAPI and nginx, each on its own port."""
-    return [
+def split_children(settings: Settings, nginx: NginxInstance, *, legacy: bool = True) -> list[Child]:
+    """Flask (when `legacy`), FastAPI and nginx, each on its own port."""
+    flask = [
         Child("flask", _python_module(
             "gunicorn", "src.flask_app.wsgi:create_wsgi_app()", "--config", "python:src.deploy.gunicorn_conf",
             "--bind", f"127.0.0.1:{settings.FLASK_PORT}",
@@ -104,7 +109,10 @@ def split_children(settings: Settings, nginx: NginxInstance) -> list[Child]:
             "--graceful-timeout", "8", "--error-logfile", "-",
             "--forwarded-allow-ips", "127.0.0.1", *_gunicorn_control_socket_off(),
             "--keep-alive", str(APP_KEEPALIVE_SECONDS),
-        )),
+        ), legacy_door=True),
+    ] if legacy else []
+    return [
+        *flask,
         Child("fastapi", _python_module(
             "uvicorn", "--factory", "src.fastapi_app.main:create_app",
             "--host", "127.0.0.1", "--port", str(settings.FASTAPI_PORT),
@@ -126,8 +134,20 @@ def embedded_children(settings: Settings) -> list[Child]:
     ))]
 
 
+def _legacy_exit_tolerated(settings: Settings) -> bool:
+    """After cutover Flask serves nothing nginx needs; unreadable phase: assume it mattered."""
+    try:
+        return API_DOOR[phase_in_force(stored_phase(settings).phase)] != "flask"
+    except Exception:  # noqa: BLE001 - a database hiccup must not hide the exit
+        return False
+
+
 def serve(settings: Settings) -> int:
-    """Run in the foreground until SIGINT/SIGTERM or a child's exit; returns the exit status."""
+    """Run in the foreground until SIGINT/SIGTERM or a needed child's exit; returns the exit status."""
+    legacy = legacy_door_installed()
+    if not legacy:
+        say("serve", "the legacy door is absent (src/flask_app or Flask not installed): serving the cutover "
+                     "composition, FastAPI answers /api and /api/v2 and hosts the scheduler")
     binary = find_nginx()
     if binary is None:
         say("serve", "no nginx binary found (install nginx or set NGINX_BIN): serving the embedded "
@@ -135,15 +155,16 @@ def serve(settings: Settings) -> int:
         children = embedded_children(settings)
     else:
         nginx = NginxInstance(binary, default_prefix())
-        state = stored_phase(settings)
+        phase = phase_in_force(stored_phase(settings).phase)
         try:
-            nginx.install(render(state.phase, settings))
+            nginx.install(render(phase, settings))
         except NginxError as exc:
             say("serve", str(exc), sys.stderr)
             return 1
-        say("serve", f"phase {state.phase}; nginx on port {settings.HTTP_PORT} "
-                     f"(prefix {nginx.prefix}), Flask on {settings.FLASK_PORT}, FastAPI on {settings.FASTAPI_PORT}")
-        children = split_children(settings, nginx)
+        doors = f"Flask on {settings.FLASK_PORT}, " if legacy else ""
+        say("serve", f"phase {phase}; nginx on port {settings.HTTP_PORT} "
+                     f"(prefix {nginx.prefix}), {doors}FastAPI on {settings.FASTAPI_PORT}")
+        children = split_children(settings, nginx, legacy=legacy)
 
     stop_requested = threading.Event()
 
@@ -153,15 +174,25 @@ def serve(settings: Settings) -> int:
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     status = 0
+    watched = list(children)
     try:
         for child in children:
             child.start(env)
         while not stop_requested.wait(0.2):
-            exited = [child for child in children if not child.running()]
-            if exited:
-                for child in exited:
-                    assert child.process is not None
+            exited = [child for child in watched if not child.running()]
+            if not exited:
+                continue
+            needed = []
+            for child in exited:
+                assert child.process is not None
+                watched.remove(child)
+                if child.legacy_door and _legacy_exit_tolerated(settings):
+                    say("serve", f"{child.label} exited with status {child.process.returncode}; the phase is "
+                                 "cutover, so nginx and FastAPI go on serving /api and /api/v2")
+                else:
                     say("serve", f"{child.label} exited with status {child.process.returncode}; stopping the rest")
+                    needed.append(child)
+            if needed:
                 status = 1
                 break
     finally:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from src.config import Settings
+from src.config import Settings, legacy_door_installed
 from tests.conftest import Factory
 
 
@@ -47,11 +47,32 @@ def embedded_http(settings: Settings) -> Iterator[httpx.Client]:
         yield client
 
 
-# prefix → how to serve it in-process; every case runs once through each door.
-DOORS: dict[str, Callable[[Settings], Any]] = {"/api": flask_http, "/api/v2": fastapi_http}
+@contextmanager
+def cutover_http(settings: Settings) -> Iterator[httpx.Client]:
+    """Both prefixes from FastAPI, `/api/*` by the cutover rewrite (src/asgi.py with no legacy door)."""
+    from fastapi.testclient import TestClient
+
+    from src.asgi import create_app
+
+    app = create_app(settings, with_legacy_door=False)
+    with TestClient(app, base_url="http://testserver") as client:  # type: ignore[arg-type]
+        yield client
+
+
+# prefix → how to serve it in-process; every case runs once through each door. Without the legacy
+# door (Phase 8 deleted it, or Flask is not installed) FastAPI serves `/api` as after cutover.
+DOORS: dict[str, Callable[[Settings], Any]] = {
+    "/api": flask_http if legacy_door_installed() else cutover_http, "/api/v2": fastapi_http,
+}
 if os.environ.get("API_TRANSPORT") == "embedded":
     # tests/proxy runs the suite this way once: the embedded composition serves both prefixes.
     DOORS = {"/api": embedded_http, "/api/v2": embedded_http}
+elif os.environ.get("API_TRANSPORT") == "cutover":
+    # The suite as it runs once Flask is deleted, here with Flask still installed.
+    DOORS = {"/api": cutover_http, "/api/v2": fastapi_http}
+# Which app answers `/api` in this run (its `X-Served-By`).
+LEGACY_PREFIX_SERVED_BY = "flask" if DOORS["/api"] in (flask_http, embedded_http) and legacy_door_installed() \
+    else "fastapi"
 
 
 class ApiClient:

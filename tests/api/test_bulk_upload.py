@@ -18,7 +18,7 @@ from src.core.clock import local_today
 from src.core.targets import DISPATCH_URL_FORMAT_MESSAGE
 from src.models import Job, Notification, User
 from tests.api.conftest import ApiClient
-from tests.conftest import Factory
+from tests.conftest import Factory, legacy_door
 from tests.sql_statements import counting
 
 SPA_HEADER = "Job Name,Repo,Workflow Name,Branch,Cron schedule (JST),Status,End Date,PIC Team,Request Body"
@@ -583,6 +583,7 @@ def count_upload_statements(app: Any, token: str, content: str) -> int:
     return len(statements)
 
 
+@legacy_door
 def test_upload_uses_the_same_number_of_statements_for_5_and_200_rows(
     flask_app: Any, user_token: str, end: str
 ) -> None:

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.api.conftest import ApiClient
+from tests.api.conftest import LEGACY_PREFIX_SERVED_BY, ApiClient
 from tests.conftest import Factory
 
 
@@ -56,7 +56,7 @@ def test_wrong_method_names_every_method_the_path_serves_in_allow(
 
 def test_every_response_names_the_door(api: ApiClient) -> None:
     response = api.get("/health")
-    expected = "flask" if api.prefix == "/api" else "fastapi"
+    expected = LEGACY_PREFIX_SERVED_BY if api.prefix == "/api" else "fastapi"
     assert response.headers["X-Served-By"] == expected
 
 

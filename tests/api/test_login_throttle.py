@@ -16,7 +16,7 @@ from src.config import Settings
 from src.core.login_throttle import ACCOUNT_LIMIT, MAX_FAILURES, WINDOW, LoginThrottle
 from src.models import LoginFailure, User
 from tests.api.conftest import ApiClient
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, legacy_door
 
 TOO_MANY = "Too many attempts"
 
@@ -161,6 +161,7 @@ def both_doors(settings: Settings) -> Iterator[dict[str, httpx.Client]]:
         flask_app.extensions["runtime"].close()
 
 
+@legacy_door
 @pytest.mark.parametrize(("first", "second"), [("flask", "fastapi"), ("fastapi", "flask")])
 def test_failures_on_one_door_count_on_the_other(settings: Settings, user: User, first: str, second: str) -> None:
     with both_doors(settings) as doors:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from src.config import Settings
 from src.models import Job, JobExecution, User, new_id
 from tests.api.conftest import ApiClient
-from tests.conftest import Factory
+from tests.conftest import Factory, legacy_door
 from tests.sql_statements import counting
 
 INVALID_DATE = {"error": "Invalid date", "message": "Invalid date format. Use YYYY-MM-DD or ISO datetime."}
@@ -190,6 +190,7 @@ def _execution_selects(statements: list[str]) -> list[str]:
     return [s for s in statements if s.lstrip().upper().startswith("SELECT") and "job_executions" in s]
 
 
+@legacy_door
 def test_statistics_is_one_aggregate_select(
     flask_counting: tuple[httpx.Client, list[str]], factory: Factory, job: Job, token: str
 ) -> None:
@@ -202,6 +203,7 @@ def test_statistics_is_one_aggregate_select(
     assert "count(" in aggregate.lower() and "group by" in aggregate.lower()
 
 
+@legacy_door
 def test_statistics_on_100000_executions_is_exact_in_one_select(
     flask_counting: tuple[httpx.Client, list[str]], factory: Factory, db: Session, token: str
 ) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from src.config import Settings
-from tests.conftest import Factory
+from tests.conftest import Factory, legacy_door_param
 from tests.hardening.fuzzing import fuzz, operations_with_body, v2_document
 
 MAX_EXAMPLES = 3
@@ -24,7 +24,7 @@ def document(settings: Settings) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("role", ["admin", "viewer"])
-@pytest.mark.parametrize("door", ["fastapi", "flask"])
+@pytest.mark.parametrize("door", ["fastapi", legacy_door_param("flask")])
 def test_fuzzing_the_v2_document_finds_no_failure(door: str, role: str, settings: Settings, factory: Factory,
                                                   document: dict[str, Any]) -> None:
     caller = factory.user(role)

@@ -22,7 +22,11 @@ from sqlalchemy.orm import Session
 
 from src.core.bulk_import import INSERT_REFUSED
 from src.models import Job
+from tests.conftest import legacy_door
 from tests.hardening.servers import Deployment, deployment  # noqa: F401  (module-scoped fixture)
+
+# Races the two doors (gunicorn and uvicorn) against each other.
+pytestmark = legacy_door
 
 CREATES = 50
 END_DATE = (date.today() + timedelta(days=90)).isoformat()

@@ -27,10 +27,13 @@ import pytest
 from src.database.engines import create_sync_engine_from_settings, make_session_factory
 from src.database.migrate import upgrade_to_head
 from src.models import SchedulerLease, SlackSettings, utcnow
-from tests.conftest import Factory, make_settings
+from tests.conftest import Factory, legacy_door, make_settings
 from tests.door_servers import SECRET, Door, start_doors, stop_processes
 from tests.observability.exposition import Scrape
 from tests.receivers import Receiver, closed_port_url
+
+# Runs gunicorn (Flask) next to uvicorn.
+pytestmark = legacy_door
 
 LEASE_SECONDS = 3
 JOB_ROUTE = {"flask": "/api/jobs/<job_id>", "fastapi": "/api/v2/jobs/{job_id}"}

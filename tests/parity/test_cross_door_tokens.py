@@ -13,8 +13,11 @@ from pathlib import Path
 import pytest
 
 from src.database.engines import create_sync_engine_from_settings, make_session_factory
-from tests.conftest import Factory, make_settings
+from tests.conftest import Factory, legacy_door, make_settings
 from tests.door_servers import SECRET, Door, start_doors, stop_processes
+
+# Runs gunicorn (Flask) next to uvicorn.
+pytestmark = legacy_door
 
 @pytest.fixture(scope="module")
 def doors(migrated_template: Path | str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Door]]:

@@ -26,10 +26,13 @@ from src.core.clock import local_today
 from src.database.engines import create_sync_engine_from_settings, make_session_factory
 from src.models import JobCategory
 from tests.api.conftest import fastapi_http, flask_http
-from tests.conftest import Factory, make_settings
+from tests.conftest import Factory, legacy_door, make_settings
 from tests.parity.contract_table import contract_endpoints, normalize
 from tests.parity.conftest import Doors, Snapshot, World, seed_world, sqlite_path
 from tests.receivers import Receiver, receiver  # noqa: F401
+
+# Compares the Flask door with the FastAPI door.
+pytestmark = legacy_door
 
 END = (local_today(ZoneInfo("Asia/Tokyo")) + timedelta(days=30)).isoformat()
 NEW_ROW = frozenset({"id", "created_at", "updated_at"})

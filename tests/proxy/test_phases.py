@@ -15,7 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import legacy_door
 from tests.proxy.conftest import Stack, wait_for
+
+# Side-by-side and the switches between phases need the Flask door.
+pytestmark = legacy_door
 
 UNAVAILABLE = {"error": "Service unavailable", "message": "The API server is unavailable, retry shortly."}
 CSV_HEADER = "name,cron,url,end date,pic team"

@@ -19,7 +19,11 @@ from pathlib import Path
 import httpx
 
 from src.config import PROJECT_ROOT, Settings
+from tests.conftest import legacy_door
 from tests.proxy.conftest import free_port, nginx_or_skip, wait_for
+
+# The side-by-side run command starts gunicorn (Flask).
+pytestmark = legacy_door
 
 
 def clone_with_venv(target: Path) -> Path:
@@ -30,8 +34,10 @@ def clone_with_venv(target: Path) -> Path:
         if not entry.name.startswith(".installed-"):
             (venv / entry.name).symlink_to(entry)
     requirements = (target / "requirements.txt").read_bytes()
-    # The stamp scripts/venv.sh writes after installing requirements.txt.
-    (venv / ".installed-requirements.txt").write_text(hashlib.sha256(requirements * 2).hexdigest() + "\n")
+    legacy = (target / "requirements-legacy.txt").read_bytes()
+    # The stamp scripts/venv.sh writes after installing requirements.txt and requirements-legacy.txt.
+    (venv / ".installed-requirements.txt").write_text(
+        hashlib.sha256(requirements * 2 + legacy).hexdigest() + "\n")
     return target
 
 

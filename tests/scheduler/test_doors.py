@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from src.config import Settings
 from src.models import JobExecution
 from src.scheduler.host import SchedulerHost
-from tests.conftest import Factory, make_settings
+from tests.conftest import Factory, legacy_door_param, make_settings
 from tests.scheduler.conftest import TimedReceiver as Receiver, fire_soon
 
 
@@ -49,7 +49,7 @@ DOORS: dict[str, tuple[str, Callable[[Settings], Any]]] = {
 }
 
 
-@pytest.fixture(params=list(DOORS))
+@pytest.fixture(params=[legacy_door_param("/api"), "/api/v2"])
 def door(request: pytest.FixtureRequest, settings: Settings) -> Iterator[tuple[str, httpx.Client, SchedulerHost]]:
     prefix = request.param
     kind, open_door = DOORS[prefix]

@@ -23,7 +23,7 @@ from src.models import JobExecution, SchedulerLease, User, utcnow
 from src.scheduler.host import SchedulerHost
 from src.scheduler.lease import Lease
 from src.scheduler.services import RunServices
-from tests.conftest import Factory
+from tests.conftest import Factory, legacy_door
 from tests.scheduler.conftest import TimedReceiver as Receiver
 from tests.scheduler.conftest import wait_until
 
@@ -123,7 +123,7 @@ class Processes:
         self.tmp = tmp
         self.started: list[subprocess.Popen[bytes]] = []
 
-    def start(self, fire_at: list[float], kind: str = "flask", host: str = "flask") -> subprocess.Popen[bytes]:
+    def start(self, fire_at: list[float], kind: str = "fastapi", host: str = "fastapi") -> subprocess.Popen[bytes]:
         env = dict(os.environ, DATABASE_URL=self.settings.DATABASE_URL, HOST_KIND=kind, SCHEDULER_HOST=host,
                    SCHEDULER_LEASE_SECONDS=str(LEASE_SECONDS), SCHEDULER_SYNC_SECONDS=str(SYNC_SECONDS),
                    FIRE_AT=",".join(str(v) for v in fire_at))
@@ -202,12 +202,14 @@ def test_clean_shutdown_releases_the_lease_and_the_follower_leads_at_once(
     assert took < LEASE_SECONDS  # no waiting for expiry: the lease was released
 
 
+@legacy_door
 def test_a_process_of_another_kind_never_competes(processes: Processes, db: Session) -> None:
     processes.start([], kind="fastapi", host="flask")
     time.sleep(2.5)
     assert _leader_pid(db) is None
 
 
+@legacy_door
 def test_phase_switch_moves_the_scheduler_between_hosts_without_losing_or_doubling_a_fire(
     processes: Processes, db: Session, factory: Factory, receiver: Receiver
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -99,22 +100,93 @@ def test_commands_refuse_unsafe_production_settings(
     assert "SECRET_KEY" in capsys.readouterr().err
 
 
-def test_scheduler_status_prints_the_lease_holder_and_next_fires(
-    db: Session, factory: Factory, capsys: pytest.CaptureFixture[str]
-) -> None:
-    import json
+def _lease(db: Session, *, pid: int, acquired_ago: float, expires_in: float) -> None:
     from datetime import timedelta
 
     from src.models import SchedulerLease, utcnow
 
-    factory.job(None, name="every-minute", cron_expression="* * * * *")
     now = utcnow()
-    db.add(SchedulerLease(name="scheduler", owner_id="host-a:1", hostname="host-a", pid=1,
-                          acquired_at=now, expires_at=now + timedelta(seconds=30)))
+    db.add(SchedulerLease(name="scheduler", owner_id=f"host-a:{pid}:abcd", hostname="host-a", pid=pid,
+                          acquired_at=now - timedelta(seconds=acquired_ago),
+                          expires_at=now + timedelta(seconds=expires_in)))
     db.commit()
+
+
+def test_scheduler_status_prints_the_lease_holder_and_next_fires(
+    db: Session, factory: Factory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    factory.job(None, name="every-minute", cron_expression="* * * * *")
+    _lease(db, pid=4242, acquired_ago=600, expires_in=30)
     assert main(["scheduler", "status"]) == 0
     status = json.loads(capsys.readouterr().out)
-    assert status["leader"]["owner_id"] == "host-a:1"
-    assert status["leader"]["hostname"] == "host-a"
+    leader = status["leader"]
+    assert (leader["owner_id"], leader["hostname"], leader["pid"]) == ("host-a:4242:abcd", "host-a", 4242)
+    assert leader["since"] < leader["expires_at"] and leader["since"].endswith("Z")
+    assert status["last_leader"] is None
     assert len(status["next_runs"]) == 10
     assert {run["job_name"] for run in status["next_runs"]} == {"every-minute"}
+
+
+def test_scheduler_status_reports_the_database_not_this_process(
+    db: Session, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    _lease(db, pid=4242, acquired_ago=600, expires_in=30)
+    assert main(["scheduler", "status"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    # Nothing of the CLI process itself (it runs no scheduler): no running/is-leader flags of its own.
+    assert not {"scheduler_running", "scheduler_is_leader", "scheduled_jobs_count"} & set(status)
+    assert status["leader"]["pid"] != os.getpid()
+
+
+def test_scheduler_status_names_an_expired_holder_as_the_last_leader(
+    db: Session, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    _lease(db, pid=77, acquired_ago=600, expires_in=-30)
+    assert main(["scheduler", "status"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["leader"] is None
+    assert status["last_leader"]["pid"] == 77
+
+
+def test_phase_show_prints_the_lease_holder_and_the_next_runs(
+    db: Session, factory: Factory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = factory.job(None, name="nightly", cron_expression="0 2 * * *")
+    _lease(db, pid=4242, acquired_ago=600, expires_in=30)
+    assert main(["phase", "show"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"scheduler leader: host-a:4242:abcd \(pid 4242 on host-a\), since \S+Z, "
+                     r"lease expires \S+Z", out), out
+    assert re.search(rf"^  \S+  nightly \({job.id}\)$", out, re.MULTILINE), out
+
+
+def test_phase_side_by_side_refuses_without_the_legacy_door_and_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch, db: Session, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from src.core.phases import read_phase, set_phase
+
+    set_phase(db, "cutover")
+    db.commit()
+    monkeypatch.setattr("src.config.legacy_door_installed", lambda: False)
+    monkeypatch.setattr("src.core.phases.legacy_door_installed", lambda: False)
+    assert main(["phase", "side-by-side", "--force"]) == 1
+    assert "side-by-side needs the legacy Flask door" in capsys.readouterr().err
+    db.expire_all()
+    assert read_phase(db) == "cutover"
+
+
+def test_phase_show_without_the_legacy_door_says_cutover_is_in_force(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("src.config.legacy_door_installed", lambda: False)
+    monkeypatch.setattr("src.core.phases.legacy_door_installed", lambda: False)
+    assert main(["phase", "show"]) == 0
+    out = capsys.readouterr().out
+    assert "phase: cutover" in out and "/api served by: fastapi" in out
+    assert "legacy door: absent" in out

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from tests.conftest import legacy_door
 
-from src.flask_app.proxy_headers import TrustedProxyFix
+pytestmark = legacy_door
 
 
 def _client_address(remote_addr: str, forwarded_for: str | None) -> str:
+    from flask import Flask, request
+
+    from src.flask_app.proxy_headers import TrustedProxyFix
+
     app = Flask(__name__)
 
     @app.get("/whoami")

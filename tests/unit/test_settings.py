@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from src.config import DEFAULT_SECRET, UnsafeProductionSettings, load_settings
+from tests.conftest import legacy_door
 from tests.settings_env import SAFE_PRODUCTION, isolate_settings
 
 
@@ -63,3 +64,22 @@ def test_refusal_names_every_unsafe_setting_at_once() -> None:
 def test_production_mode_is_read_case_insensitively() -> None:
     with pytest.raises(UnsafeProductionSettings):
         load_settings(FLASK_ENV=" Production ")
+
+
+def test_scheduler_host_defaults_to_flask_while_the_legacy_door_is_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("src.config.legacy_door_installed", lambda: True)
+    assert load_settings().SCHEDULER_HOST == "flask"
+
+
+def test_scheduler_host_defaults_to_fastapi_once_the_legacy_door_is_deleted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("src.config.legacy_door_installed", lambda: False)
+    assert load_settings().SCHEDULER_HOST == "fastapi"
+
+
+@legacy_door
+def test_the_legacy_door_counts_as_installed_only_with_flask_importable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from src.config import legacy_door_installed
+
+    assert legacy_door_installed() is True
+    monkeypatch.setattr("src.config.LEGACY_DOOR_MODULES", ("src.flask_app", "flask_that_is_not_installed"))
+    assert legacy_door_installed() is False

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
 
-import flask_jwt_extended
 import jwt
 import pytest
-from flask import Flask
 
 from src.config import Settings
 from src.core import tokens
 from src.core.errors import Unauthorized
 from src.models import User
-from tests.conftest import make_settings
+from tests.conftest import legacy_door, make_settings
 
 
 @pytest.fixture
@@ -28,7 +28,17 @@ def someone() -> User:
 
 
 @pytest.fixture
-def jwt_app(token_settings: Settings) -> Iterator[Flask]:
+def flask_jwt_extended() -> ModuleType:
+    """Flask-JWT-Extended, the legacy door's token library (requirements-legacy.txt)."""
+    import flask_jwt_extended
+
+    return flask_jwt_extended
+
+
+@pytest.fixture
+def jwt_app(token_settings: Settings, flask_jwt_extended: ModuleType) -> Iterator[Any]:
+    from flask import Flask
+
     app = Flask(__name__)
     app.config.update(
         JWT_SECRET_KEY=token_settings.jwt_secret,
@@ -41,7 +51,10 @@ def jwt_app(token_settings: Settings) -> Iterator[Flask]:
         yield app
 
 
-def test_flask_jwt_extended_accepts_our_access_token(jwt_app: Flask, token_settings: Settings, someone: User) -> None:
+@legacy_door
+def test_flask_jwt_extended_accepts_our_access_token(
+    flask_jwt_extended: ModuleType, jwt_app: Any, token_settings: Settings, someone: User
+) -> None:
     issued = tokens.mint_token(token_settings, someone, "access", fresh=True)
     claims = flask_jwt_extended.decode_token(issued.token)
     assert claims["sub"] == someone.id
@@ -52,7 +65,10 @@ def test_flask_jwt_extended_accepts_our_access_token(jwt_app: Flask, token_setti
     assert claims["email"] == "alice@example.com"
 
 
-def test_flask_jwt_extended_accepts_our_refresh_token(jwt_app: Flask, token_settings: Settings, someone: User) -> None:
+@legacy_door
+def test_flask_jwt_extended_accepts_our_refresh_token(
+    flask_jwt_extended: ModuleType, jwt_app: Any, token_settings: Settings, someone: User
+) -> None:
     issued = tokens.mint_token(token_settings, someone, "refresh", fresh=False)
     claims = flask_jwt_extended.decode_token(issued.token)
     assert claims["type"] == "refresh"
@@ -60,8 +76,9 @@ def test_flask_jwt_extended_accepts_our_refresh_token(jwt_app: Flask, token_sett
     assert claims["sub"] == someone.id
 
 
+@legacy_door
 def test_our_decoder_accepts_a_flask_jwt_extended_access_token(
-    jwt_app: Flask, token_settings: Settings, someone: User
+    flask_jwt_extended: ModuleType, jwt_app: Any, token_settings: Settings, someone: User
 ) -> None:
     token = flask_jwt_extended.create_access_token(
         identity=someone.id, additional_claims={"role": "user", "email": "alice@example.com"}
@@ -73,8 +90,9 @@ def test_our_decoder_accepts_a_flask_jwt_extended_access_token(
     assert claims["email"] == "alice@example.com"
 
 
+@legacy_door
 def test_our_decoder_accepts_a_flask_jwt_extended_refresh_token_on_refresh_only(
-    jwt_app: Flask, token_settings: Settings, someone: User
+    flask_jwt_extended: ModuleType, jwt_app: Any, token_settings: Settings, someone: User
 ) -> None:
     token = flask_jwt_extended.create_refresh_token(identity=someone.id)
     claims = tokens.decode_token(token_settings, token)

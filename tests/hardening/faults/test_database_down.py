@@ -31,12 +31,15 @@ from src.models import JobExecution
 from src.scheduler.host import SchedulerHost
 from src.scheduler.runtime import SchedulerRuntime
 from src.scheduler.services import close_run_services, open_run_services
-from tests.conftest import PASSWORD, Factory, make_settings
+from tests.conftest import PASSWORD, Factory, legacy_door, make_settings
 from tests.door_servers import SECRET, Door, start_doors, stop_processes
 from tests.observability.exposition import Scrape
 from tests.pg_databases import PostgresServer
 from tests.private_postgres import PrivateCluster, private_cluster
 from tests.receivers import FaultyServer, Receiver
+
+# Runs gunicorn (Flask) next to uvicorn.
+pytestmark = legacy_door
 
 UNAVAILABLE = {"error": "Service unavailable", "message": "Database unavailable, retry shortly."}
 DOORS = ["flask", "fastapi"]

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from src.config import Settings
 from src.models import Job, JobExecution, SlackSettings, User
 from tests.api.conftest import ApiClient
-from tests.conftest import Factory
+from tests.conftest import Factory, legacy_door_param
 from tests.observability.exposition import Scrape
 from tests.receivers import Receiver, SmtpSink, closed_port_url
 from tests.scheduler.conftest import fire_soon
@@ -163,7 +163,7 @@ def test_execute_now_records_the_run_and_logs_the_undelivered_notification(
 # --- runs fired by the scheduler a door hosts ------------------------------------------------
 
 
-@pytest.mark.parametrize("prefix", list(SCHEDULER_DOORS))
+@pytest.mark.parametrize("prefix", [legacy_door_param("/api"), "/api/v2"])
 def test_scheduled_run_records_the_run_and_logs_the_undelivered_notification(
     settings: Settings, db: Session, factory: Factory, outage: Outage, hook: Receiver, mail_server: SmtpSink,
     caplog: pytest.LogCaptureFixture, prefix: str,
