@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -12,6 +13,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET = "dev-secret-key-please-change-in-production"
 DEFAULT_SQLITE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'cronjobs.db'}"
+
+
+def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated addresses or CIDR networks (an address is a one-address network)."""
+    return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in raw.split(",") if item.strip())
 
 
 class UnsafeProductionSettings(RuntimeError):
@@ -32,6 +38,8 @@ class Settings(BaseSettings):
     JWT_ACCESS_TOKEN_EXPIRES: int = 3600
     JWT_REFRESH_TOKEN_EXPIRES: int = 2592000
     CORS_ORIGINS: str = "*"
+    # Peers whose X-Forwarded-For / X-Real-IP are believed (src/core/client_address.py).
+    TRUSTED_PROXIES: str = "127.0.0.1,::1"
     EXPOSE_ERROR_DETAILS: bool | None = None
     ALLOW_PRIVATE_TARGETS: bool | None = None
 
@@ -120,6 +128,16 @@ class Settings(BaseSettings):
         if self.ALLOW_PRIVATE_TARGETS is None:
             return not self.is_production
         return self.ALLOW_PRIVATE_TARGETS
+
+    @field_validator("TRUSTED_PROXIES")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        _networks(value)  # raises ValueError: "does not appear to be an IPv4 or IPv6 network"
+        return value
+
+    @cached_property
+    def trusted_proxies(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return _networks(self.TRUSTED_PROXIES)
 
     @property
     def cors_origins(self) -> list[str]:
