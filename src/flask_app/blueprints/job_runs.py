@@ -8,6 +8,7 @@ from src.core import job_runs
 from src.core.roles import ADMIN_OR_USER
 from src.flask_app.door import (
     auth_required, current_user, db_session, json_body, optional_json_body, render, runtime, settings,
+    waiting_on_run,
 )
 from src.scheduler.executor import run_job, trial_run
 from src.schemas.job_runs import ExecuteResponse, TestRunResponse
@@ -26,9 +27,11 @@ def execute_job(job_id: str) -> Response:
     plan = job_runs.prepare_manual_run(session, settings(), current_user(), job_id, optional_json_body)
     # SQLite has one writer: release this request's transaction before the run writes.
     session.commit()
-    execution_id = runtime().run(
-        lambda services: run_job(services, job_id, "manual", plan=plan), timeout=RUN_WAIT_SECONDS
-    )
+    # The wait lasts as long as the target takes: this thread must not count against the pool.
+    with waiting_on_run():
+        execution_id = runtime().run(
+            lambda services: run_job(services, job_id, "manual", plan=plan), timeout=RUN_WAIT_SECONDS
+        )
     return render(ExecuteResponse(job_id=job_id, execution_id=execution_id))
 
 
@@ -38,5 +41,6 @@ def execute_job(job_id: str) -> Response:
 def test_run() -> Response:
     plan = job_runs.prepare_trial_run(json_body())
     db_session().commit()
-    outcome = runtime().run(lambda services: trial_run(services, plan), timeout=RUN_WAIT_SECONDS)
+    with waiting_on_run():
+        outcome = runtime().run(lambda services: trial_run(services, plan), timeout=RUN_WAIT_SECONDS)
     return render(TestRunResponse.model_validate(outcome))
