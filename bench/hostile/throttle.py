@@ -43,17 +43,20 @@ def fail_login(client: httpx.Client, prefix: str, identifier: str, headers: dict
 
 def probe_spoofed_forwarding(stack: HostileStack) -> ClassReport:
     report = ClassReport(3, "X-Forwarded-For / X-Real-IP spoofing vs the login throttle")
+    # From 127.0.0.1 too: the address the proxy itself uses, which a door trusting loopback must
+    # still not take a client's word for.
     for door, prefix in PREFIXES.items():
-        account = register(stack, f"spoof-{door}")
-        statuses = []
-        with stack.new_client(next_address()) as client:
-            for n in range(PAIR_LIMIT + 2):
-                spoofed = f"203.0.113.{n + 1}"
-                response = fail_login(client, prefix, account["username"],
-                                      {"X-Forwarded-For": f"198.51.100.{n + 1}, {spoofed}", "X-Real-IP": spoofed})
-                statuses.append(response.status_code)
-        report.check(statuses[PAIR_LIMIT:] == [429, 429],
-                     f"{door}: {PAIR_LIMIT + 2} failures under spoofed addresses answered {statuses}")
+        for source in ("127.0.0.1", next_address()):
+            account = register(stack, f"spoof-{door}")
+            statuses = []
+            with stack.new_client(source) as client:
+                for n in range(PAIR_LIMIT + 2):
+                    spoofed = f"203.0.113.{n + 1}"
+                    response = fail_login(client, prefix, account["username"],
+                                          {"X-Forwarded-For": f"198.51.100.{n + 1}, {spoofed}", "X-Real-IP": spoofed})
+                    statuses.append(response.status_code)
+            report.check(statuses[PAIR_LIMIT:] == [429, 429],
+                         f"{door} from {source}: {PAIR_LIMIT + 2} failures under spoofed addresses answered {statuses}")
     return report
 
 
