@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from bench.api.stack import START_TIMEOUT_SECONDS, Stack, bench_environment, free_port
+from bench.api.stack import Stack, bench_environment, free_port
 from src.config import PROJECT_ROOT
 
 ADMIN = {"username": "hostile-admin", "email": "hostile-admin@example.com", "password": "hostile-secret-123"}
@@ -53,19 +52,9 @@ class HostileStack(Stack):
         for door, prefix in PREFIXES.items():
             self.tokens[door] = self.login(prefix, ADMIN["username"], ADMIN["password"])
 
-    def _wait_until_up(self) -> None:
-        probes = {f"{self.url}/api/health": "flask", f"{self.url}/api/v2/health": "fastapi",
-                  f"{self.receiver_url}/count": None}
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        for url, served_by in probes.items():
-            while not self._answers(url, served_by):
-                for label, process in self.processes.items():
-                    if process.poll() is not None:
-                        raise RuntimeError(f"{label} exited with {process.returncode}:\n{self.log_tail(label)}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{url} did not answer within {START_TIMEOUT_SECONDS} s:\n"
-                                       f"{self.log_tail('serve')}")
-                time.sleep(0.2)
+    def _ready_probes(self) -> dict[str, str | None]:
+        return {f"{self.url}/api/health": "flask", f"{self.url}/api/v2/health": "fastapi",
+                f"{self.receiver_url}/count": None}
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "src.cli", *args], cwd=PROJECT_ROOT, env=self.env,

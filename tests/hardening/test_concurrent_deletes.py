@@ -12,9 +12,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -23,27 +21,15 @@ from sqlalchemy.orm import Session
 
 from src.models import Job, Notification, User
 from tests.conftest import Factory
-from tests.hardening.servers import Deployment, deployment  # noqa: F401  (module-scoped fixture)
+from tests.hardening.servers import Deployment, db, deployment  # noqa: F401  (fixtures)
 
 CALLERS = 8
-END_DATE = (date.today() + timedelta(days=90)).isoformat()
 _names = itertools.count(1)
 DOORS = ["flask", "fastapi"]
 
 
 def unique(label: str) -> str:
     return f"{label}-{next(_names)}-{threading.get_ident() % 1000}"
-
-
-@pytest.fixture
-def db(deployment: Deployment) -> Iterator[Session]:  # noqa: F811
-    session = deployment.session()
-    try:
-        yield session
-    finally:
-        bind = session.get_bind()
-        session.close()
-        bind.dispose()  # type: ignore[union-attr]
 
 
 @pytest.fixture

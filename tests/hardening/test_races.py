@@ -11,7 +11,6 @@ import io
 import itertools
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
@@ -22,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from src.core.bulk_import import INSERT_REFUSED
 from src.models import Job
-from tests.hardening.servers import Deployment, deployment  # noqa: F401  (module-scoped fixture)
+from tests.hardening.servers import Deployment, db, deployment  # noqa: F401  (fixtures)
 
 CREATES = 50
 END_DATE = (date.today() + timedelta(days=90)).isoformat()
@@ -36,17 +35,6 @@ def unique(label: str) -> str:
 def job_body(name: str, **fields: object) -> dict[str, object]:
     return {"name": name, "cron_expression": "0 2 * * *", "end_date": END_DATE,
             "target_url": "http://127.0.0.1:9/hook", "pic_team": "team-a", **fields}
-
-
-@pytest.fixture
-def db(deployment: Deployment) -> Iterator[Session]:  # noqa: F811
-    session = deployment.session()
-    try:
-        yield session
-    finally:
-        bind = session.get_bind()
-        session.close()
-        bind.dispose()  # type: ignore[union-attr]
 
 
 def all_at_once(calls: list[tuple[str, dict[str, object]]], deployment: Deployment,  # noqa: F811
@@ -64,7 +52,7 @@ def all_at_once(calls: list[tuple[str, dict[str, object]]], deployment: Deployme
 
 
 def test_fifty_concurrent_creates_of_one_name_make_exactly_one_job(deployment: Deployment,  # noqa: F811
-                                                                   db: Session) -> None:
+                                                                   db: Session) -> None:  # noqa: F811
     name = unique("race-create")
     calls = [("flask" if n % 2 else "fastapi", job_body(name)) for n in range(CREATES)]
     responses = all_at_once(calls, deployment, "POST", "/jobs")
@@ -110,7 +98,7 @@ def test_concurrent_edits_leave_every_field_from_one_writer(deployment: Deployme
 POISON = "bulk-poison"
 
 
-def install_poison_trigger(db: Session) -> None:
+def install_poison_trigger(db: Session) -> None:  # noqa: F811
     """A rule only the insert can discover: the database refuses a job named POISON."""
     if db.get_bind().dialect.name == "sqlite":
         db.execute(text(
