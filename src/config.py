@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from importlib.util import find_spec
 from pathlib import Path
@@ -35,6 +36,11 @@ def default_scheduler_host() -> str:
     return "flask" if legacy_door_installed() else "fastapi"
 
 
+def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated addresses or CIDR networks (an address is a one-address network)."""
+    return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in raw.split(",") if item.strip())
+
+
 class UnsafeProductionSettings(RuntimeError):
     """Raised at start when production mode meets an unsafe value."""
 
@@ -53,6 +59,8 @@ class Settings(BaseSettings):
     JWT_ACCESS_TOKEN_EXPIRES: int = 3600
     JWT_REFRESH_TOKEN_EXPIRES: int = 2592000
     CORS_ORIGINS: str = "*"
+    # Peers whose X-Forwarded-For / X-Real-IP are believed (src/core/client_address.py).
+    TRUSTED_PROXIES: str = "127.0.0.1,::1"
     EXPOSE_ERROR_DETAILS: bool | None = None
     ALLOW_PRIVATE_TARGETS: bool | None = None
 
@@ -158,6 +166,16 @@ class Settings(BaseSettings):
         if self.ALLOW_PRIVATE_TARGETS is None:
             return not self.is_production
         return self.ALLOW_PRIVATE_TARGETS
+
+    @field_validator("TRUSTED_PROXIES")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        _networks(value)  # raises ValueError: "does not appear to be an IPv4 or IPv6 network"
+        return value
+
+    @cached_property
+    def trusted_proxies(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return _networks(self.TRUSTED_PROXIES)
 
     @property
     def cors_origins(self) -> list[str]:

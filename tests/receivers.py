@@ -47,6 +47,8 @@ class Reply:
     body: bytes = b"ok"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    # Held until the test sets it: a target that answers only when released.
+    gate: threading.Event | None = None
 
 
 class Receiver:
@@ -70,6 +72,8 @@ class Receiver:
                 reply = receiver._reply_for(self.path)
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.gate is not None:
+                    reply.gate.wait(120)
                 try:
                     self.send_response(reply.status)
                     for name, value in reply.headers.items():
@@ -96,11 +100,12 @@ class Receiver:
         return queue.pop(0) if len(queue) > 1 else queue[0]
 
     def respond(
-        self, path: str, status: int = 200, body: bytes | str = b"ok", *, delay: float = 0.0, **headers: str
+        self, path: str, status: int = 200, body: bytes | str = b"ok", *, delay: float = 0.0,
+        gate: threading.Event | None = None, **headers: str
     ) -> None:
         """Queue a reply for `path` (several calls answer successive requests in order)."""
         raw = body.encode() if isinstance(body, str) else body
-        self.replies.setdefault(path, []).append(Reply(status, raw, headers, delay))
+        self.replies.setdefault(path, []).append(Reply(status, raw, headers, delay, gate))
 
     @property
     def url(self) -> str:

@@ -207,13 +207,17 @@ class Stack:
         nginx.install(render("side-by-side", settings))
         self._spawn("hello-nginx", nginx.foreground_command(), env)
 
-    def _wait_until_up(self) -> None:
-        probes = {
+    def _ready_probes(self) -> dict[str, str | None]:
+        """URL -> the X-Served-By it must answer with (None: any), for every started server."""
+        return {
             f"{self.url}/api/health": "flask",
             f"{self.url}/api/v2/health": "fastapi",
             f"{self.hello_url}/api/v2/hello": None,
             f"{self.receiver_url}/count": None,
         }
+
+    def _wait_until_up(self) -> None:
+        probes = self._ready_probes()
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         for url, served_by in probes.items():
             while not self._answers(url, served_by):

@@ -19,6 +19,7 @@ from src.core.broadcasts import notify_all_users
 from src.core.cron import check_cron
 from src.core.errors import Forbidden, Invalid, NotFound
 from src.core.request_parsing import truthy
+from src.core.row_locks import get_locked
 from src.core.scheduler_sync import record_job_deletion
 from src.models import Job, JobExecution, Notification, User, utcnow
 
@@ -44,14 +45,7 @@ def get_job(session: Session, job_id: str, *, for_update: bool = False) -> Job:
     `for_update` first takes the row's write lock, so concurrent edits of one job run one after
     another and each validates against the row the previous one committed (no mixed rows).
     """
-    if for_update:
-        # A no-op UPDATE locks the row on PostgreSQL and takes SQLite's write lock (SQLite has no
-        # FOR UPDATE); the read after it sees the latest committed version.
-        session.execute(
-            update(Job).where(Job.id == job_id).values(updated_at=Job.updated_at)
-            .execution_options(synchronize_session=False)
-        )
-    job = session.get(Job, job_id, populate_existing=for_update)
+    job = get_locked(session, Job, job_id) if for_update else session.get(Job, job_id)
     if job is None:
         raise NotFound("Job not found", f"No job found with ID: {job_id}")
     return job
@@ -294,7 +288,8 @@ class DeletedJob:
 
 def delete_job(session: Session, actor: User, job_id: str) -> DeletedJob:
     """Delete a job and its executions; notifications about them stay with null references."""
-    job = get_job(session, job_id)
+    # Locked first: of concurrent deletes one finds the job and broadcasts, the others get 404.
+    job = get_job(session, job_id, for_update=True)
     _require_modify(actor, job, "delete")
     deleted = DeletedJob(job.id, job.name)
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from src.core.clock import utcnow
 from src.core.errors import Forbidden, NotFound
 from src.core.request_parsing import DateRange, parse_date_range, query_int
+from src.core.row_locks import get_locked
 from src.models import Notification, User
 
 DEFAULT_PER_PAGE = 20
@@ -118,7 +119,8 @@ def unread_count(
 
 
 def _own_notification(session: Session, user: User, notification_id: str, forbidden: str) -> Notification:
-    notification = session.get(Notification, notification_id)
+    # Locked first: concurrent marks see the first one's read_at, concurrent deletes one 200.
+    notification = get_locked(session, Notification, notification_id)
     if notification is None:
         raise NotFound("Notification not found")
     if notification.user_id != user.id:

@@ -22,6 +22,7 @@ from src.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from src.core.login_throttle import LoginThrottle
 from src.core.passwords import hash_password, verify_password
 from src.core.roles import ROLES
+from src.core.row_locks import get_locked
 from src.models import (
     Job,
     Notification,
@@ -341,7 +342,8 @@ def delete_user(session: Session, actor: User, user_id: str) -> DeletedUser:
     """DELETE /auth/users/{id} (3.12): drop the user's own rows, keep their jobs ownerless."""
     if actor.id == user_id:
         raise Invalid("Cannot delete your own account")
-    user = session.get(User, user_id)
+    # Locked first: of concurrent deletes one finds the user, the others get 404.
+    user = get_locked(session, User, user_id)
     if user is None:
         raise _user_not_found()
     deleted = DeletedUser(id=user.id, username=user.username)

@@ -1,6 +1,7 @@
 """gunicorn settings module (`gunicorn -c python:src.deploy.gunicorn_conf ...`).
 
 - gunicorn's own lines (master and workers) in the apps' JSON format, on stdout.
+- The worker: gthread whose pool grows by one thread per request waiting on a run.
 - One `/metrics` for all workers: each worker is a process with its own counters, and a scrape
   reaches whichever worker accepts it, so the workers write their values to files in
   PROMETHEUS_MULTIPROC_DIR and every scrape renders their sum (src/observability/metrics.py).
@@ -19,6 +20,10 @@ from typing import Any
 from src.observability.json_logs import logging_config
 
 logconfig_dict = logging_config()
+# gthread whose pool adds a thread while a manual or test run keeps one waiting on its target,
+# so slow targets never hold every thread (src/flask_app/gunicorn_worker.py). `--threads` still sets
+# the pool's size.
+worker_class = "src.flask_app.gunicorn_worker.CompensatingThreadWorker"
 
 # nginx limits the request line and each header to 8 KiB and answers the envelope beyond; these
 # match it, so gunicorn's own HTML refusal (4 KiB line by default) is never what a client sees.

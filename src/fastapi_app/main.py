@@ -20,6 +20,7 @@ from src.database.engines import (
     is_sqlite,
     make_session_factory,
 )
+from src.fastapi_app.answered_errors import KeepAliveDoor
 from src.fastapi_app.docs import mount_docs
 from src.fastapi_app.errors import register_error_handlers
 from src.fastapi_app.openapi_docs import finish_document
@@ -89,7 +90,8 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
             if loop_reader_engine is not None:
                 loop_reader_engine.dispose()
 
-    app = FastAPI(
+    # A 500 must not close the kept-alive connection nginx sends other clients' requests on.
+    app = KeepAliveDoor(
         title="Cron Job Manager API",
         version=APP_VERSION,
         description="The /api/v2 door of the cron-job backend. Errors use `{\"error\", \"message\"}`.",

@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
 
     register_error_handlers(app)
     register_blueprints(app)
-    app.wsgi_app = TrustedProxyFix(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = TrustedProxyFix(app.wsgi_app, settings.trusted_proxies)  # type: ignore[method-assign]
 
     @app.before_request
     def _start_request_log() -> None:

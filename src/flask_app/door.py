@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from contextlib import AbstractContextManager, nullcontext
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, cast
 
@@ -15,6 +16,7 @@ from src.core import tokens
 from src.core.job_list_cache import JobListCache
 from src.core.request_parsing import parse_json_object, parse_optional_json_object
 from src.core.roles import require_role
+from src.flask_app.gunicorn_worker import WAITING_ON_RUN
 from src.flask_app.runtime import FlaskRuntime
 from src.models import User
 
@@ -35,6 +37,13 @@ def job_list_cache() -> JobListCache:
 
 def runtime() -> FlaskRuntime:
     return cast(FlaskRuntime, current_app.extensions["runtime"])
+
+
+def waiting_on_run() -> AbstractContextManager[None]:
+    """Around a request's wait on the run loop: the server may run another request thread meanwhile."""
+    # Offered by the gunicorn worker (src/flask_app/gunicorn_worker.py); absent elsewhere.
+    hint = request.environ.get(WAITING_ON_RUN)
+    return hint() if hint is not None else nullcontext()
 
 
 def current_user() -> User:

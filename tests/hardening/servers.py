@@ -66,3 +66,15 @@ def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
             server.drop(name)
         else:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def db(deployment: Deployment) -> Iterator[Session]:
+    """A session on the deployment's database, to check rows with (its engine is the test's own)."""
+    session = deployment.session()
+    try:
+        yield session
+    finally:
+        bind = session.get_bind()
+        session.close()
+        bind.dispose()  # type: ignore[union-attr]

@@ -11,7 +11,6 @@ import io
 import itertools
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session
 from src.core.bulk_import import INSERT_REFUSED
 from src.models import Job
 from tests.conftest import legacy_door
-from tests.hardening.servers import Deployment, deployment  # noqa: F401  (module-scoped fixture)
+from tests.hardening.servers import Deployment, db, deployment  # noqa: F401  (fixtures)
 
 # Races the two doors (gunicorn and uvicorn) against each other.
 pytestmark = legacy_door
@@ -42,17 +41,6 @@ def job_body(name: str, **fields: object) -> dict[str, object]:
             "target_url": "http://127.0.0.1:9/hook", "pic_team": "team-a", **fields}
 
 
-@pytest.fixture
-def db(deployment: Deployment) -> Iterator[Session]:  # noqa: F811
-    session = deployment.session()
-    try:
-        yield session
-    finally:
-        bind = session.get_bind()
-        session.close()
-        bind.dispose()  # type: ignore[union-attr]
-
-
 def all_at_once(calls: list[tuple[str, dict[str, object]]], deployment: Deployment,  # noqa: F811
                 method: str, path: str) -> list[httpx.Response]:
     """Fire every call from its own thread, released together by a barrier."""
@@ -68,7 +56,7 @@ def all_at_once(calls: list[tuple[str, dict[str, object]]], deployment: Deployme
 
 
 def test_fifty_concurrent_creates_of_one_name_make_exactly_one_job(deployment: Deployment,  # noqa: F811
-                                                                   db: Session) -> None:
+                                                                   db: Session) -> None:  # noqa: F811
     name = unique("race-create")
     calls = [("flask" if n % 2 else "fastapi", job_body(name)) for n in range(CREATES)]
     responses = all_at_once(calls, deployment, "POST", "/jobs")
@@ -114,7 +102,7 @@ def test_concurrent_edits_leave_every_field_from_one_writer(deployment: Deployme
 POISON = "bulk-poison"
 
 
-def install_poison_trigger(db: Session) -> None:
+def install_poison_trigger(db: Session) -> None:  # noqa: F811
     """A rule only the insert can discover: the database refuses a job named POISON."""
     if db.get_bind().dialect.name == "sqlite":
         db.execute(text(

@@ -61,8 +61,11 @@ def wait_for(url: str, *, served_by: str | None = None, timeout: float = 30.0) -
 class Stack:
     """The three processes of one deployment, started and stopped by the test."""
 
-    def __init__(self, root: Path, nginx_binary: str) -> None:
+    def __init__(self, root: Path, nginx_binary: str, *, app_targets: dict[str, str] | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.root = root
+        # Test builds of the apps in place of the production factories (tests/proxy/faulty_apps.py).
+        self.app_targets = app_targets or {}
         self.http_port, self.flask_port, self.fastapi_port = free_port(), free_port(), free_port()
         self.env = {
             **{k: v for k, v in os.environ.items() if k not in Settings.model_fields},
@@ -89,6 +92,7 @@ class Stack:
             "ADMIN_PASSWORD": ADMIN["password"],
             "PYTHONUNBUFFERED": "1",
         }
+        self.env.update(env or {})
         self.env.pop("TEST_DATABASE_URL", None)
         self.settings = Settings(_env_file=None, **{k: self.env[k] for k in Settings.model_fields  # type: ignore[call-arg]
                                                    if k in self.env})
@@ -103,9 +107,10 @@ class Stack:
 
     def start(self, label: str) -> None:
         child = next(c for c in split_children(self.settings, self.nginx) if c.label == label)
+        argv = [self.app_targets.get(arg, arg) for arg in child.argv]
         with self.log_path(label).open("ab") as log:
             self.processes[label] = subprocess.Popen(
-                list(child.argv), cwd=PROJECT_ROOT, env=self.env, stdin=subprocess.DEVNULL,
+                argv, cwd=PROJECT_ROOT, env=self.env, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
         if label == "flask":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from src.config import Settings
 from tests.conftest import legacy_door
 
 pytestmark = legacy_door
@@ -18,7 +19,8 @@ def _client_address(remote_addr: str, forwarded_for: str | None) -> str:
     def whoami() -> str:
         return request.remote_addr or ""
 
-    app.wsgi_app = TrustedProxyFix(app.wsgi_app)  # type: ignore[method-assign]
+    trusted = Settings(_env_file=None).trusted_proxies  # type: ignore[call-arg]  # the default: loopback
+    app.wsgi_app = TrustedProxyFix(app.wsgi_app, trusted)  # type: ignore[method-assign]
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
     return app.test_client().get("/whoami", headers=headers, environ_base={"REMOTE_ADDR": remote_addr}).text
 

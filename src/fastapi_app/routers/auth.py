@@ -6,7 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from src.config import Settings
 from src.core import users
+from src.core.client_address import client_address
 from src.core.login_throttle import LoginThrottle
 from src.core.request_parsing import parse_lenient_json_object
 from src.fastapi_app.blocking import run_blocking
@@ -35,7 +37,10 @@ def _throttle(request: Request) -> LoginThrottle:
 
 
 def _client(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    settings: Settings = request.app.state.settings
+    peer = request.client.host if request.client else None
+    return client_address(peer, request.headers.get("x-forwarded-for"), request.headers.get("x-real-ip"),
+                          settings.trusted_proxies)
 
 
 def _login_response(result: users.LoginResult) -> LoginResponse:

@@ -8,6 +8,7 @@ from src.core import job_runs
 from src.core.roles import ADMIN_OR_USER
 from src.flask_app.door import (
     auth_required, current_user, db_session, json_body, optional_json_body, render, runtime, settings,
+    waiting_on_run,
 )
 from src.scheduler.executor import run_manual, trial_run
 from src.schemas.job_runs import ExecuteResponse, TestRunResponse
@@ -26,10 +27,12 @@ def execute_job(job_id: str) -> Response:
     plan = job_runs.prepare_manual_run(session, settings(), current_user(), job_id, optional_json_body)
     # SQLite has one writer: release this request's transaction before the run writes.
     session.commit()
-    run = runtime().run(
-        lambda services: run_manual(services, job_id, plan, job_runs.MANUAL_RUN_WAIT_SECONDS),
-        timeout=RUN_WAIT_SECONDS,
-    )
+    # The wait lasts as long as the target takes: this thread must not count against the pool.
+    with waiting_on_run():
+        run = runtime().run(
+            lambda services: run_manual(services, job_id, plan, job_runs.MANUAL_RUN_WAIT_SECONDS),
+            timeout=RUN_WAIT_SECONDS,
+        )
     return render(ExecuteResponse(job_id=job_id, execution_id=run.execution_id, status=run.status))
 
 
@@ -39,5 +42,6 @@ def execute_job(job_id: str) -> Response:
 def test_run() -> Response:
     plan = job_runs.prepare_trial_run(json_body())
     db_session().commit()
-    outcome = runtime().run(lambda services: trial_run(services, plan), timeout=RUN_WAIT_SECONDS)
+    with waiting_on_run():
+        outcome = runtime().run(lambda services: trial_run(services, plan), timeout=RUN_WAIT_SECONDS)
     return render(TestRunResponse.model_validate(outcome))
