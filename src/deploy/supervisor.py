@@ -107,7 +107,7 @@ def split_children(settings: Settings, nginx: NginxInstance, *, legacy: bool = T
             "--workers", os.environ.get("GUNICORN_WORKERS", "2"),
             "--threads", os.environ.get("GUNICORN_THREADS", "4"),
             "--graceful-timeout", "8", "--error-logfile", "-",
-            "--forwarded-allow-ips", "127.0.0.1", *_gunicorn_control_socket_off(),
+            "--forwarded-allow-ips", settings.TRUSTED_PROXIES, *_gunicorn_control_socket_off(),
             "--keep-alive", str(APP_KEEPALIVE_SECONDS),
         ), legacy_door=True),
     ] if legacy else []
@@ -116,7 +116,9 @@ def split_children(settings: Settings, nginx: NginxInstance, *, legacy: bool = T
         Child("fastapi", _python_module(
             "uvicorn", "--factory", "src.fastapi_app.main:create_app",
             "--host", "127.0.0.1", "--port", str(settings.FASTAPI_PORT),
-            "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1",
+            # The app servers believe forwarded headers from the same peers as the doors' own rule
+            # (src/core/client_address.py), so a non-default TRUSTED_PROXIES holds everywhere.
+            "--proxy-headers", "--forwarded-allow-ips", settings.TRUSTED_PROXIES,
             "--no-access-log", "--timeout-graceful-shutdown", "8",
             "--timeout-keep-alive", str(APP_KEEPALIVE_SECONDS),
         )),
@@ -129,7 +131,7 @@ def embedded_children(settings: Settings) -> list[Child]:
     host = os.environ.get("HTTP_HOST", "127.0.0.1")
     return [Child("embedded", _python_module(
         "uvicorn", "--factory", "src.asgi:create_app", "--host", host, "--port", str(settings.HTTP_PORT),
-        "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1",
+        "--proxy-headers", "--forwarded-allow-ips", settings.TRUSTED_PROXIES,
         "--no-access-log", "--timeout-graceful-shutdown", "8",
     ))]
 
