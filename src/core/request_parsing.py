@@ -132,19 +132,23 @@ class DateRange:
         return {"from": format_utc(self.start), "to": format_utc(self.end)}
 
 
+def _invalid_date() -> Invalid:
+    return Invalid("Invalid date", "Invalid date format. Use YYYY-MM-DD or ISO datetime.")
+
+
 def _parse_instant(raw: str) -> tuple[datetime, bool]:
     text = raw.strip()
     if len(text) == 10:
         try:
             day = date.fromisoformat(text)
         except ValueError:
-            raise Invalid("Invalid date", "Invalid date format. Use YYYY-MM-DD or ISO datetime.") from None
+            raise _invalid_date() from None
         return datetime(day.year, day.month, day.day), True
     try:
-        value = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
-        raise Invalid("Invalid date", "Invalid date format. Use YYYY-MM-DD or ISO datetime.") from None
-    return to_naive_utc(value), False
+        # An offset can carry an instant past the calendar's ends (0001-01-01T00:00+09:00).
+        return to_naive_utc(datetime.fromisoformat(text.replace("z", "Z"))), False
+    except (ValueError, OverflowError):
+        raise _invalid_date() from None
 
 
 def parse_date_range(raw_from: str | None, raw_to: str | None) -> DateRange:
@@ -155,7 +159,10 @@ def parse_date_range(raw_from: str | None, raw_to: str | None) -> DateRange:
     if raw_to is not None and raw_to.strip():
         end, date_only = _parse_instant(raw_to)
         if date_only:
-            end += timedelta(days=1)
+            try:
+                end += timedelta(days=1)
+            except OverflowError:  # 9999-12-31: its day's end is past what a datetime holds
+                raise _invalid_date() from None
     if start is not None and end is not None and start >= end:
         raise Invalid("Invalid date range", '"from" must be earlier than "to".')
     return DateRange(start, end)
