@@ -21,6 +21,7 @@ from src.core import tokens
 from src.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from src.core.login_throttle import LoginThrottle
 from src.core.passwords import hash_password, verify_password
+from src.core.request_parsing import refuse_unstorable_text
 from src.core.roles import ROLES
 from src.models import (
     Job,
@@ -100,6 +101,8 @@ def login(session: Session, settings: Settings, payload: Mapping[str, Any], *,
 def login_form(session: Session, settings: Settings, form: Mapping[str, Any], *,
                throttle: LoginThrottle | None = None, client: str | None = None) -> LoginResult:
     """OAuth2 password-form login (3.3): `username` holds a username or an email."""
+    # JSON bodies are checked where they are parsed; a form's text gets the same rule here.
+    refuse_unstorable_text([value for value in form.values() if isinstance(value, str)])
     return authenticate_credentials(
         session, settings, _credential(form.get("username")).strip(), _credential(form.get("password")),
         throttle=throttle, client=client,
