@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import jwt
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from src.config import Settings
@@ -138,10 +138,18 @@ def _revocation_expiry(exp: int | float) -> datetime:
         return datetime.max.replace(microsecond=0)
 
 
-def prune_revoked(session: Session) -> int:
-    """Forget revocations of tokens that have expired anyway."""
-    result = session.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
-    return result.rowcount or 0
+def prune_revoked(session: Session, limit: int | None = None) -> int:
+    """Forget revocations of tokens that have expired anyway (at most `limit`, oldest first)."""
+    expired = select(RevokedToken.jti).where(RevokedToken.expires_at < utcnow()).order_by(RevokedToken.expires_at)
+    jtis = list(session.scalars(expired.limit(limit) if limit is not None else expired))
+    if jtis:
+        session.execute(delete(RevokedToken).where(RevokedToken.jti.in_(jtis)).execution_options(synchronize_session=False))
+    return len(jtis)
+
+
+def count_prunable_revoked(session: Session) -> int:
+    """How many revocations prune_revoked would forget now."""
+    return session.scalar(select(func.count()).select_from(RevokedToken).where(RevokedToken.expires_at < utcnow())) or 0
 
 
 def try_decode_refresh(settings: Settings, token: Any, sub: str) -> dict[str, Any] | None:
