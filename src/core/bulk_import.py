@@ -481,7 +481,8 @@ def import_jobs(
     """
     table = read_csv(_check_upload(filename, content, settings))
     header = HeaderIndex(table.header)
-    names = {header.value(cells, "name") for cells in table.rows} - {""}
+    # A name no database stores is refused by its row's check; PostgreSQL would refuse the lookup.
+    names = {name for cells in table.rows if (name := header.value(cells, "name")) and is_storable_text(name)}
     context = RowContext(
         lookups=load_lookups(session, names),
         settings=settings,
