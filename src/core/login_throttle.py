@@ -38,6 +38,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -77,6 +78,11 @@ class Limits:
 
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _upsert_dialect(session: Session) -> Callable[..., Any]:
+    """The `insert` with ON CONFLICT of the session's database (both have one)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def _normalized(identifier: str) -> str:
@@ -175,8 +181,7 @@ class LoginThrottle:
     def record_failure(self, session: Session, identifier: str, client: str | None) -> None:
         """Count one failure on every counter (one atomic upsert each), then drop stale rows."""
         now = self._clock()
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = _upsert_dialect(session)
         for scope, key in self._keys(session, identifier, client).items():
             statement = insert(LoginFailure).values(scope=scope, key_hash=key, failures=1, last_failure_at=now)
             statement = statement.on_conflict_do_update(
@@ -199,7 +204,7 @@ class LoginThrottle:
         if not client:
             return
         now = self._clock()
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        insert = _upsert_dialect(session)
         session.execute(
             insert(TrustedLoginClient).values(key_hash=pair_key, last_success_at=now)
             .on_conflict_do_update(index_elements=[TrustedLoginClient.key_hash], set_={"last_success_at": now})
