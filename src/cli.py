@@ -227,7 +227,7 @@ def cmd_parity(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_prune(settings: Settings, args: argparse.Namespace) -> int:
-    """Delete executions and notifications past their retention now, one transaction per batch."""
+    """Delete what the daily retention job deletes now (executions, notifications, expired revocations, tombstones)."""
     from src.core.retention import prunable_counts, prune_in_batches, retention_policy
     from src.database.engines import create_sync_engine_from_settings, make_session_factory
 
@@ -247,6 +247,8 @@ def cmd_prune(settings: Settings, args: argparse.Namespace) -> int:
             print(f"{table}: kept forever ({setting}=0)")
         else:
             print(f"{table}: {verb} {count} {column} before {cutoff:%Y-%m-%d %H:%M} UTC")
+    print(f"revoked tokens: {verb} {counts.revoked_tokens} already expired")
+    print(f"job-deletion tombstones: {verb} {counts.job_deletions} older than a day")
     if not args.dry_run:
         print(f"{counts.batches} batch(es) of at most {policy.batch_size}, each committed on its own")
     return 0

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import json
+import os
+import secrets
 from functools import cached_property
 from importlib.util import find_spec
 from pathlib import Path
@@ -12,8 +15,11 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The secret earlier versions defaulted to: published, so treated as unset wherever it appears.
 DEFAULT_SECRET = "dev-secret-key-please-change-in-production"
 DEFAULT_SQLITE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'cronjobs.db'}"
+DEFAULT_DATA_DIR = PROJECT_ROOT / "var"
+GENERATED_SECRETS_FILE = "secrets.json"
 
 
 LEGACY_DOOR_MODULES = ("src.flask_app", "flask")
@@ -54,7 +60,8 @@ class Settings(BaseSettings):
 
     # --- security ---
     FLASK_ENV: str = "development"
-    SECRET_KEY: str = DEFAULT_SECRET
+    # Empty: generated outside production (load_settings), refused in production.
+    SECRET_KEY: str = ""
     JWT_SECRET_KEY: str = ""
     JWT_ACCESS_TOKEN_EXPIRES: int = 3600
     JWT_REFRESH_TOKEN_EXPIRES: int = 2592000
@@ -66,6 +73,7 @@ class Settings(BaseSettings):
 
     # --- storage ---
     DATABASE_URL: str = DEFAULT_SQLITE_URL
+    DATA_DIR: Path = DEFAULT_DATA_DIR
 
     # --- web ---
     HTTP_PORT: int = 8000
@@ -140,6 +148,12 @@ class Settings(BaseSettings):
         if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
             raise ValueError("RETENTION_TIME must be HH:MM (24-hour), e.g. 03:17")
         return f"{int(hour):02d}:{int(minute):02d}"
+
+    @field_validator("DATA_DIR")
+    @classmethod
+    def _anchor_data_dir(cls, value: Path) -> Path:
+        # A relative folder means one under the project, whichever directory a process starts in.
+        return value if value.is_absolute() else PROJECT_ROOT / value
 
     @property
     def retention_hour_minute(self) -> tuple[int, int]:
@@ -223,8 +237,45 @@ class Settings(BaseSettings):
             )
 
 
+def _unset(secret: str) -> bool:
+    return not secret or secret == DEFAULT_SECRET
+
+
+def generated_secrets(data_dir: Path) -> dict[str, str]:
+    """SECRET_KEY and JWT_SECRET_KEY from `data_dir/secrets.json`, created (0600) on first use.
+
+    Every process of a deployment (both doors, their workers, the CLI) reads the same file; when
+    several start at once, the first hard link wins and the others read its values.
+    """
+    path = data_dir / GENERATED_SECRETS_FILE
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        values = {name: secrets.token_urlsafe(48) for name in ("SECRET_KEY", "JWT_SECRET_KEY")}
+        draft = data_dir / f".{GENERATED_SECRETS_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(values, handle)
+        try:
+            os.link(draft, path)  # atomic: never a half-written file, never two different values
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    stored = json.loads(path.read_text(encoding="utf-8"))
+    return {"SECRET_KEY": str(stored["SECRET_KEY"]), "JWT_SECRET_KEY": str(stored["JWT_SECRET_KEY"])}
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Build settings from env/.env plus explicit overrides, checked for production safety."""
+    """Build settings from env/.env plus explicit overrides, checked for production safety.
+
+    Outside production, secrets left unset (or at the published default) are replaced by random
+    ones generated once into DATA_DIR, so no deployment signs tokens with a key everyone knows.
+    """
     settings = Settings(**overrides)  # type: ignore[arg-type]
     settings.check_production_safety()
+    if not settings.is_production and _unset(settings.SECRET_KEY):
+        generated = generated_secrets(settings.DATA_DIR)
+        settings.SECRET_KEY = generated["SECRET_KEY"]
+        if _unset(settings.JWT_SECRET_KEY):
+            settings.JWT_SECRET_KEY = generated["JWT_SECRET_KEY"]
     return settings

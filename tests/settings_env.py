@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from typing import Any
 
 import pytest
@@ -21,3 +22,5 @@ def isolate_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(Settings.model_config, "env_file", None)
     for name in Settings.model_fields:
         monkeypatch.delenv(name, raising=False)
+    # Secrets generated for a test without them go to a folder of its own, not the project's var/.
+    monkeypatch.setenv("DATA_DIR", tempfile.mkdtemp(prefix="settings-data-"))

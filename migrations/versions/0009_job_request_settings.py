@@ -2,7 +2,7 @@
 lateness and time zone, and run details.
 
 Revision ID: 0009_job_request_settings
-Revises: 0007_executions_status_duration
+Revises: 0008_login_sessions
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_job_request_settings"
-down_revision = "0007_executions_status_duration"
+down_revision = "0008_login_sessions"
 branch_labels = None
 depends_on = None
 

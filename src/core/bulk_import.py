@@ -24,7 +24,8 @@ from src.core import job_fields as fields
 from src.core.categories import GENERAL
 from src.core.clock import local_today
 from src.core.cron import check_cron
-from src.core.errors import Invalid, PayloadTooLarge
+from src.core.errors import Invalid, PayloadTooLarge, unstorable_value
+from src.core.request_parsing import JsonTooDeep, is_storable_text, refuse_unstorable_text
 from src.core.slugs import slugify
 from src.core.targets import parse_dispatch_url
 from src.models import Job, JobCategory, PicTeam, User, new_id, utcnow
@@ -294,6 +295,9 @@ def _metadata(request_body: str, branch: str) -> dict[str, Any]:
     if request_body:
         try:
             parsed = json.loads(request_body)
+            refuse_unstorable_text(parsed)  # depth and escapes such as "\\ud800", as for JSON bodies
+        except (RecursionError, JsonTooDeep):
+            raise Invalid("Invalid JSON in Request Body", JsonTooDeep().message) from None
         except ValueError as exc:
             raise Invalid("Invalid JSON in Request Body", str(exc)) from None
         if not isinstance(parsed, dict):
@@ -310,6 +314,10 @@ def check_row(
     """Checks 1-16 of 7.7 in order; the first failure raises `RowRejected`."""
     name = values["name"]
     try:
+        # Text no database stores (NUL) is refused alike on SQLite and PostgreSQL, before any check.
+        if not all(is_storable_text(value) for value in values.values()):
+            name = name if is_storable_text(name) else ""
+            raise unstorable_value()
         # 1-3: dispatch URL, else target URL shorthand, else a webhook URL with a scheme.
         from_url = bool(values["dispatch_url"])
         if from_url:
@@ -473,7 +481,8 @@ def import_jobs(
     """
     table = read_csv(_check_upload(filename, content, settings))
     header = HeaderIndex(table.header)
-    names = {header.value(cells, "name") for cells in table.rows} - {""}
+    # A name no database stores is refused by its row's check; PostgreSQL would refuse the lookup.
+    names = {name for cells in table.rows if (name := header.value(cells, "name")) and is_storable_text(name)}
     context = RowContext(
         lookups=load_lookups(session, names),
         settings=settings,

@@ -1,29 +1,31 @@
 """Failed-login throttling (contract 1.3, status 429), counted in the database.
 
-Counts live in `login_failures`, so every process behind either door sees the same numbers.
-Three counters, each keyed by a SHA-256 of its subject (a mistyped password in the username
-field is never stored readable, and hostile identifiers cannot grow a row):
+Policy (OWASP Authentication Cheat Sheet: failures are counted per account, not only per source
+address; lockouts are temporary; a lockout must not become a denial of service, which the sheet
+answers with per-device exemptions; here the device is the client address):
 
-- pair (identifier, client address): `PAIR_LIMIT` failures lock that pair for `WINDOW` after its
-  last failure. This is the limit a user mistyping their own password meets; other clients of
-  the same account are not affected.
-- client address: `CLIENT_LIMIT` failures over any accounts (a spray from one address) lock that
-  address for `WINDOW`. It relies on the door seeing the real client address (behind a proxy:
-  trusted forwarded headers), otherwise every client shares one counter.
-- account: from `ACCOUNT_LIMIT` failures on, whatever the clients, each further attempt must wait
-  `min(2 ** (failures - ACCOUNT_LIMIT), ACCOUNT_BACKOFF_CAP)` seconds after the last failure.
+- The account: every spelling that names one account (its username in any case, its email in any
+  case) is one counter, keyed by the user id. A name that matches no account is counted under its
+  trimmed, lower-cased text, so guessing unknown names is limited too.
+- pair (account, client address): `PAIR_LIMIT` failures lock that pair for `WINDOW` after its last
+  failure. The limit a user mistyping their own password meets; other clients are unaffected.
+- client address: `CLIENT_LIMIT` failures over any names (a spray from one address) lock that
+  address for `WINDOW`, except for trusted clients (below).
+- account: from `ACCOUNT_LIMIT` failures in `ACCOUNT_WINDOW`, whatever the clients, each further
+  attempt waits `min(2 ** (failures - ACCOUNT_LIMIT), ACCOUNT_BACKOFF_CAP)` seconds after the last
+  failure, except for trusted clients.
+- trusted client: an (account, address) pair with a successful login within `TRUST_WINDOW`. Only
+  its own pair counter can stop it, so a stranger elsewhere cannot lock a user out of where they
+  usually log in, however long the stranger keeps failing, and a burst of failures (for unknown
+  names or others) from a shared address does not stop the people behind it who logged in from it.
 
-Why this shape: a stranger cannot lock a user out indefinitely. The per-pair lock only hits the
-stranger's own client; the per-account backoff is CAPPED (at most `ACCOUNT_BACKOFF_CAP` after the
-last failure) and refused attempts are not counted, so hammering cannot extend it, while a
-distributed guesser gets at most one guess per cap interval per account. Counters decay: a row
-whose last failure is older than its window starts again from one, and such rows are pruned.
-
-A success clears its pair's counter and adds no delay. A failure is one atomic
-`INSERT ... ON CONFLICT DO UPDATE` per counter (SQLite and PostgreSQL), so concurrent failures are
-all counted. The check is a read before the password is verified: requests already in flight
-when a limit is reached may finish their attempt (the overshoot is bounded by their number);
-every later one sees the count.
+Refused attempts (429) are not counted, so hammering never extends a lock. Counters decay: a row
+whose last failure is older than its window starts again from one, and such rows are pruned (so
+are trust rows past `TRUST_WINDOW`). A failure is one atomic `INSERT ... ON CONFLICT DO UPDATE` per
+counter (SQLite and PostgreSQL), so concurrent failures are all counted. The check is a read before
+the password is verified: requests already in flight when a limit is reached may finish their
+attempt (the overshoot is bounded by their number). Counts and trust rows are keyed by SHA-256
+digests, so typed identifiers and addresses are never stored readable.
 
 Writes happen in the caller's session: the failed login's `Unauthorized` carries
 `keep_changes`, so the door commits the count although it answers 401.
@@ -36,14 +38,15 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import case, delete, or_, select
+from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from src.core.clock import utcnow
 from src.core.errors import TooManyAttempts
-from src.models import LoginFailure
+from src.models import LoginFailure, TrustedLoginClient, User
 
 PAIR_LIMIT = 10
 CLIENT_LIMIT = 100
@@ -51,6 +54,8 @@ ACCOUNT_LIMIT = 30
 WINDOW = timedelta(minutes=15)
 ACCOUNT_WINDOW = timedelta(hours=1)
 ACCOUNT_BACKOFF_CAP = timedelta(minutes=5)
+# How long a successful login keeps its (account, address) pair trusted.
+TRUST_WINDOW = timedelta(days=30)
 # Kept for callers that speak of "the" limit: the one a single client meets on one account.
 MAX_FAILURES = PAIR_LIMIT
 WINDOW_SECONDS = int(WINDOW.total_seconds())
@@ -68,14 +73,37 @@ class Limits:
     window: timedelta = WINDOW
     account_window: timedelta = ACCOUNT_WINDOW
     backoff_cap: timedelta = ACCOUNT_BACKOFF_CAP
+    trust: timedelta = TRUST_WINDOW
 
 
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def _upsert_dialect(session: Session) -> Callable[..., Any]:
+    """The `insert` with ON CONFLICT of the session's database (both have one)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
 def _normalized(identifier: str) -> str:
     return identifier.strip().lower()
+
+
+def account_key(session: Session, identifier: str) -> str:
+    """One key per account whatever spelling names it; a name matching none keys by its text.
+
+    A username matched exactly wins (usernames are case-sensitive and "Bob" and "bob" may both
+    exist), then a username or email equal ignoring case (emails are stored lower-cased).
+    """
+    name = identifier.strip()
+    folded = name.lower()
+    user_id = session.scalars(
+        select(User.id)
+        .where((User.username == name) | (func.lower(User.username) == folded) | (User.email == folded))
+        .order_by((User.username == name).desc(), (User.email == folded).desc(), User.id)
+        .limit(1)
+    ).first()
+    return f"user:{user_id}" if user_id is not None else f"name:{folded}"
 
 
 class LoginThrottle:
@@ -85,12 +113,18 @@ class LoginThrottle:
         self.limits = limits or Limits()
         self._clock = clock
 
-    def _keys(self, identifier: str, client: str | None) -> dict[str, str]:
-        account, address = _normalized(identifier), client or ""
+    def _keys(self, session: Session, identifier: str, client: str | None) -> dict[str, str]:
+        account, address = account_key(session, identifier), client or ""
         keys = {PAIR: _digest(PAIR, account, address), ACCOUNT: _digest(ACCOUNT, account)}
         if address:  # no address (unit calls, odd transports): no shared anonymous counter
             keys[CLIENT] = _digest(CLIENT, address)
         return keys
+
+    def _is_trusted(self, session: Session, pair_key: str, now: datetime) -> bool:
+        last_success = session.scalar(
+            select(TrustedLoginClient.last_success_at).where(TrustedLoginClient.key_hash == pair_key)
+        )
+        return last_success is not None and last_success > now - self.limits.trust
 
     def _decay(self, scope: str) -> timedelta:
         return self.limits.account_window if scope == ACCOUNT else self.limits.window
@@ -113,7 +147,10 @@ class LoginThrottle:
     def retry_after(self, session: Session, identifier: str, client: str | None) -> int | None:
         """Seconds until this attempt would be admitted, or None when it is admitted now."""
         now = self._clock()
-        keys = self._keys(identifier, client)
+        keys = self._keys(session, identifier, client)
+        if self._is_trusted(session, keys[PAIR], now):
+            # Where this account logged in lately only its own pair counter applies.
+            keys = {PAIR: keys[PAIR]}
         rows = session.execute(
             select(LoginFailure.scope, LoginFailure.failures, LoginFailure.last_failure_at).where(
                 or_(*[(LoginFailure.scope == scope) & (LoginFailure.key_hash == key) for scope, key in keys.items()])
@@ -144,9 +181,8 @@ class LoginThrottle:
     def record_failure(self, session: Session, identifier: str, client: str | None) -> None:
         """Count one failure on every counter (one atomic upsert each), then drop stale rows."""
         now = self._clock()
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        for scope, key in self._keys(identifier, client).items():
+        insert = _upsert_dialect(session)
+        for scope, key in self._keys(session, identifier, client).items():
             statement = insert(LoginFailure).values(scope=scope, key_hash=key, failures=1, last_failure_at=now)
             statement = statement.on_conflict_do_update(
                 index_elements=[LoginFailure.scope, LoginFailure.key_hash],
@@ -162,11 +198,16 @@ class LoginThrottle:
         self.prune(session, now)
 
     def record_success(self, session: Session, identifier: str, client: str | None) -> None:
-        """A success clears its (identifier, client) pair; account and client counters decay."""
+        """A success clears its pair's counter and trusts the pair; account and client counters decay."""
+        pair_key = self._keys(session, identifier, client)[PAIR]
+        session.execute(delete(LoginFailure).where(LoginFailure.scope == PAIR, LoginFailure.key_hash == pair_key))
+        if not client:
+            return
+        now = self._clock()
+        insert = _upsert_dialect(session)
         session.execute(
-            delete(LoginFailure).where(
-                LoginFailure.scope == PAIR, LoginFailure.key_hash == self._keys(identifier, client)[PAIR]
-            )
+            insert(TrustedLoginClient).values(key_hash=pair_key, last_success_at=now)
+            .on_conflict_do_update(index_elements=[TrustedLoginClient.key_hash], set_={"last_success_at": now})
         )
 
     def prune(self, session: Session, now: datetime | None = None) -> int:
@@ -184,5 +225,6 @@ class LoginThrottle:
 
 
 __all__ = [
-    "ACCOUNT_LIMIT", "CLIENT_LIMIT", "Limits", "LoginThrottle", "MAX_FAILURES", "PAIR_LIMIT", "WINDOW_SECONDS",
+    "ACCOUNT_LIMIT", "CLIENT_LIMIT", "Limits", "LoginThrottle", "MAX_FAILURES", "PAIR_LIMIT", "TRUST_WINDOW",
+    "WINDOW_SECONDS", "account_key",
 ]

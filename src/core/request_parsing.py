@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from src.core.clock import format_utc, to_naive_utc
-from src.core.errors import Invalid, PayloadTooLarge
+from src.core.errors import Invalid, PayloadTooLarge, unstorable_value
 
 MISSING: Any = object()
 TRUE_WORDS = {"1", "true", "yes", "y", "on"}
+# Containers inside containers a JSON body may hold: far above any real payload (job metadata is
+# the deepest, a few levels), far below where the parser's recursion gives out (~1,000).
+MAX_JSON_DEPTH = 32
+# What neither database can hold in text: PostgreSQL refuses NUL, and a lone UTF-16 surrogate
+# (JSON's "\ud800") cannot be encoded as UTF-8 for any driver. SQLite would store NUL silently.
+_UNSTORABLE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
 
 
 def _media_type(content_type: str | None) -> str:
@@ -24,6 +31,48 @@ def is_json_media_type(content_type: str | None) -> bool:
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
+def is_storable_text(value: str) -> bool:
+    """False when `value` holds a character no supported database stores (NUL, lone surrogates)."""
+    return _UNSTORABLE_CHARACTERS.search(value) is None
+
+
+def refuse_unstorable_text(values: Any) -> None:
+    """400 (`unstorable_value`) when any string in `values` (nested JSON values too) is unstorable.
+
+    Also refuses containers nested deeper than MAX_JSON_DEPTH. Iterative, so depth costs no stack.
+    """
+    pending: list[tuple[Any, int]] = [(values, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if not is_storable_text(value):
+                raise unstorable_value()
+        elif isinstance(value, dict | list | tuple):
+            if depth >= MAX_JSON_DEPTH:
+                raise JsonTooDeep()
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            pending.extend((item, depth + 1) for item in items)
+
+
+class JsonTooDeep(Invalid):
+    """Containers nested deeper than MAX_JSON_DEPTH (or than the parser's own recursion allows)."""
+
+    def __init__(self) -> None:
+        super().__init__("Invalid JSON", f"JSON nesting is deeper than {MAX_JSON_DEPTH} levels.")
+
+
+def load_json(text: str) -> Any:
+    """JSON text as a value every database can store: syntax, nesting depth and strings checked."""
+    try:
+        value = json.loads(text)
+    except RecursionError:  # thousands of nested brackets: the parser's own stack gave out
+        raise JsonTooDeep() from None
+    except ValueError:
+        raise Invalid("Invalid JSON", "Request body is not valid JSON.") from None
+    refuse_unstorable_text(value)
+    return value
+
+
 def parse_json_object(content_type: str | None, raw: bytes, *, max_bytes: int = 1048576) -> dict[str, Any]:
     """The body as a JSON object, or the contract's 400/413 for content type, syntax and shape."""
     if len(raw) > max_bytes:
@@ -31,9 +80,10 @@ def parse_json_object(content_type: str | None, raw: bytes, *, max_bytes: int = 
     if not is_json_media_type(content_type):
         raise Invalid("Content-Type must be application/json")
     try:
-        value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
         raise Invalid("Invalid JSON", "Request body is not valid JSON.") from None
+    value = load_json(text)
     if not isinstance(value, dict):
         raise Invalid("Invalid payload", "JSON body must be an object.")
     return value
@@ -51,8 +101,8 @@ def parse_optional_json_object(
 def parse_lenient_json_object(raw: bytes) -> dict[str, Any]:
     """Any JSON object in the body, or `{}` for anything else (logout's optional body)."""
     try:
-        value = json.loads(raw.decode("utf-8")) if raw.strip() else {}
-    except (UnicodeDecodeError, ValueError):
+        value = load_json(raw.decode("utf-8")) if raw.strip() else {}
+    except (UnicodeDecodeError, Invalid):
         return {}
     return value if isinstance(value, dict) else {}
 
@@ -132,19 +182,23 @@ class DateRange:
         return {"from": format_utc(self.start), "to": format_utc(self.end)}
 
 
+def _invalid_date() -> Invalid:
+    return Invalid("Invalid date", "Invalid date format. Use YYYY-MM-DD or ISO datetime.")
+
+
 def _parse_instant(raw: str) -> tuple[datetime, bool]:
     text = raw.strip()
     if len(text) == 10:
         try:
             day = date.fromisoformat(text)
         except ValueError:
-            raise Invalid("Invalid date", "Invalid date format. Use YYYY-MM-DD or ISO datetime.") from None
+            raise _invalid_date() from None
         return datetime(day.year, day.month, day.day), True
     try:
-        value = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
-        raise Invalid("Invalid date", "Invalid date format. Use YYYY-MM-DD or ISO datetime.") from None
-    return to_naive_utc(value), False
+        # An offset can carry an instant past the calendar's ends (0001-01-01T00:00+09:00).
+        return to_naive_utc(datetime.fromisoformat(text.replace("z", "Z"))), False
+    except (ValueError, OverflowError):
+        raise _invalid_date() from None
 
 
 def parse_date_range(raw_from: str | None, raw_to: str | None) -> DateRange:
@@ -155,7 +209,10 @@ def parse_date_range(raw_from: str | None, raw_to: str | None) -> DateRange:
     if raw_to is not None and raw_to.strip():
         end, date_only = _parse_instant(raw_to)
         if date_only:
-            end += timedelta(days=1)
+            try:
+                end += timedelta(days=1)
+            except OverflowError:  # 9999-12-31: its day's end is past what a datetime holds
+                raise _invalid_date() from None
     if start is not None and end is not None and start >= end:
         raise Invalid("Invalid date range", '"from" must be earlier than "to".')
     return DateRange(start, end)

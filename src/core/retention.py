@@ -6,7 +6,10 @@ Rules (settings EXECUTION_RETENTION_DAYS, NOTIFICATION_RETENTION_DAYS; 0 keeps r
   `latest_execution` (contract 2.2, 5.2) never change because of pruning;
 - a notification goes when its `created_at` is older than its cutoff, read or unread;
 - notifications that point at a deleted execution keep existing with `related_execution_id`
-  null, as when a job is deleted (contract 4.5).
+  null, as when a job is deleted (contract 4.5);
+- whatever the retention days, revocations of tokens that have expired anyway (`revoked_tokens`)
+  and job-deletion tombstones every leader has long seen (`job_deletions`, older than a day) go:
+  both tables otherwise only grow.
 
 Each batch function never commits: the caller commits every batch on its own (the scheduler
 through `in_transaction`, the CLI through `prune_in_batches`), so no prune holds a write lock for
@@ -25,6 +28,8 @@ from sqlalchemy.orm import Session, aliased
 
 from src.config import Settings
 from src.core.clock import utcnow
+from src.core.scheduler_sync import count_prunable_tombstones, prune_tombstones
+from src.core.tokens import count_prunable_revoked, prune_revoked
 from src.models import JobExecution, Notification
 
 BatchStep = Callable[[Session], int]
@@ -48,6 +53,8 @@ class PruneCounts:
 
     executions: int = 0
     notifications: int = 0
+    revoked_tokens: int = 0
+    job_deletions: int = 0
     batches: int = 0
 
 
@@ -109,6 +116,8 @@ def batch_steps(policy: RetentionPolicy) -> list[tuple[str, BatchStep]]:
     if policy.execution_cutoff is not None:
         cutoff_e = policy.execution_cutoff
         steps.append(("executions", lambda s: prune_executions_batch(s, cutoff_e, policy.batch_size)))
+    steps.append(("revoked_tokens", lambda s: prune_revoked(s, limit=policy.batch_size)))
+    steps.append(("job_deletions", lambda s: prune_tombstones(s, limit=policy.batch_size)))
     return steps
 
 
@@ -123,16 +132,15 @@ def prunable_counts(session: Session, policy: RetentionPolicy) -> PruneCounts:
         counts.executions = session.scalar(
             select(func.count()).select_from(JobExecution).where(*_old_executions(policy.execution_cutoff))
         ) or 0
+    counts.revoked_tokens = count_prunable_revoked(session)
+    counts.job_deletions = count_prunable_tombstones(session)
     return counts
 
 
 def add_batch(counts: PruneCounts, table: str, removed: int) -> None:
     """Account one committed batch of `table` in `counts`."""
     counts.batches += 1
-    if table == "executions":
-        counts.executions += removed
-    else:
-        counts.notifications += removed
+    setattr(counts, table, getattr(counts, table) + removed)
 
 
 def prune_in_batches(session: Session, policy: RetentionPolicy, *, pause: float = BATCH_PAUSE_SECONDS) -> PruneCounts:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from src.core.request_settings import settings_of
@@ -89,10 +89,22 @@ def deleted_job_ids_since(session: Session, since: datetime) -> set[str]:
     return set(session.scalars(select(JobDeletion.job_id).where(JobDeletion.deleted_at >= since)))
 
 
-def prune_tombstones(session: Session, now: datetime | None = None) -> int:
-    """Delete tombstones past retention; returns how many."""
-    cutoff = (now or utcnow()) - TOMBSTONE_RETENTION
-    return session.execute(delete(JobDeletion).where(JobDeletion.deleted_at < cutoff)).rowcount or 0
+def _old_tombstones(now: datetime | None) -> ColumnElement[bool]:
+    return JobDeletion.deleted_at < (now or utcnow()) - TOMBSTONE_RETENTION
+
+
+def prune_tombstones(session: Session, now: datetime | None = None, limit: int | None = None) -> int:
+    """Delete tombstones past retention (at most `limit`, oldest first); returns how many."""
+    old = select(JobDeletion.id).where(_old_tombstones(now)).order_by(JobDeletion.deleted_at)
+    ids = list(session.scalars(old.limit(limit) if limit is not None else old))
+    if ids:
+        session.execute(delete(JobDeletion).where(JobDeletion.id.in_(ids)).execution_options(synchronize_session=False))
+    return len(ids)
+
+
+def count_prunable_tombstones(session: Session, now: datetime | None = None) -> int:
+    """How many tombstones prune_tombstones would delete now."""
+    return session.scalar(select(func.count()).select_from(JobDeletion).where(_old_tombstones(now))) or 0
 
 
 def job_counts(session: Session) -> tuple[int, int]:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import jwt
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from src.config import Settings
@@ -27,8 +27,18 @@ class IssuedToken:
     expires_in: int
 
 
-def mint_token(settings: Settings, user: User, token_type: TokenType, *, fresh: bool) -> IssuedToken:
-    """A signed token whose claims Flask-JWT-Extended can consume (contract 1.4)."""
+def new_session_id() -> str:
+    """The `sid` shared by the access and refresh tokens of one login (and every refreshed access)."""
+    return str(uuid.uuid4())
+
+
+def mint_token(
+    settings: Settings, user: User, token_type: TokenType, *, fresh: bool, session_id: str | None = None
+) -> IssuedToken:
+    """A signed token whose claims Flask-JWT-Extended can consume (contract 1.4).
+
+    `session_id` ties it to its login (`sid`), so logging out ends both tokens of that login.
+    """
     now = int(datetime.now(UTC).timestamp())
     lifetime = (
         settings.JWT_ACCESS_TOKEN_EXPIRES if token_type == "access" else settings.JWT_REFRESH_TOKEN_EXPIRES
@@ -44,7 +54,10 @@ def mint_token(settings: Settings, user: User, token_type: TokenType, *, fresh: 
         "exp": now + lifetime,
         "role": user.role,
         "email": user.email,
+        "ver": user.token_version or 0,
     }
+    if session_id:
+        claims["sid"] = session_id
     return IssuedToken(jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM), jti, lifetime)
 
 
@@ -94,11 +107,21 @@ def is_revoked(session: Session, jti: str | None) -> bool:
     return session.get(RevokedToken, jti) is not None
 
 
+# A login session's revocation shares the table with token revocations, under this prefix.
+_SESSION_PREFIX = "sid:"
+
 # Built once: building the expression and its cache key cost more than running it (~15% of
 # `/auth/me`'s CPU, py-spy).
 _USER_AND_REVOCATION = select(
-    User, select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti")).exists()
+    User,
+    select(RevokedToken.jti).where(RevokedToken.jti.in_([bindparam("jti"), bindparam("sid")])).exists(),
 ).where(User.id == bindparam("sub"))
+
+
+def _session_key(claims: dict[str, Any]) -> str:
+    """The revocation key of the token's login session; "" (no row's key) for tokens without one."""
+    sid = claims.get("sid")
+    return _SESSION_PREFIX + sid if isinstance(sid, str) and sid else ""
 
 
 def authenticate(
@@ -111,13 +134,19 @@ def authenticate(
     # One statement for the user and the revocation check (every request pays it); a missing
     # user falls back to the plain check so the revocation message keeps its precedence.
     # A token without jti can't be revoked: "" is no jti's value.
-    row = session.execute(_USER_AND_REVOCATION, {"sub": claims["sub"], "jti": jti or ""}).first()
+    row = session.execute(
+        _USER_AND_REVOCATION, {"sub": claims["sub"], "jti": jti or "", "sid": _session_key(claims)}
+    ).first()
     revoked = bool(row[1]) if row is not None else is_revoked(session, jti)
     if revoked:
         raise Unauthorized("Token has been revoked", "Token has been revoked")
     user = row[0] if row is not None else None
     if user is None or not user.is_active:
         raise Unauthorized("User not found or inactive", "User not found or inactive")
+    # Issued before the user's last password change or deactivation (tokens older than the
+    # claim count as version 0, the column's starting value).
+    if claims.get("ver", 0) != user.token_version:
+        raise Unauthorized("Token has been revoked", "Token has been revoked")
     return user, claims
 
 
@@ -130,6 +159,24 @@ def revoke(session: Session, claims: dict[str, Any]) -> None:
     session.flush()
 
 
+def revoke_session(session: Session, settings: Settings, claims: dict[str, Any]) -> bool:
+    """End the token's login session (its refresh token included); False when it names none."""
+    key = _session_key(claims)
+    if not key:
+        return False
+    if session.get(RevokedToken, key) is None:
+        # The session's refresh token expires at most a refresh lifetime from now.
+        now = int(datetime.now(UTC).timestamp())
+        session.add(RevokedToken(jti=key, expires_at=_revocation_expiry(now + settings.JWT_REFRESH_TOKEN_EXPIRES)))
+        session.flush()
+    return True
+
+
+def end_all_tokens(user: User) -> None:
+    """Make every token issued to `user` so far fail authentication (password change, deactivation)."""
+    user.token_version = (user.token_version or 0) + 1
+
+
 def _revocation_expiry(exp: int | float) -> datetime:
     """Naive UTC of `exp`; an `exp` past what datetime holds (year 9999) is kept revoked until then."""
     try:
@@ -138,10 +185,18 @@ def _revocation_expiry(exp: int | float) -> datetime:
         return datetime.max.replace(microsecond=0)
 
 
-def prune_revoked(session: Session) -> int:
-    """Forget revocations of tokens that have expired anyway."""
-    result = session.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
-    return result.rowcount or 0
+def prune_revoked(session: Session, limit: int | None = None) -> int:
+    """Forget revocations of tokens that have expired anyway (at most `limit`, oldest first)."""
+    expired = select(RevokedToken.jti).where(RevokedToken.expires_at < utcnow()).order_by(RevokedToken.expires_at)
+    jtis = list(session.scalars(expired.limit(limit) if limit is not None else expired))
+    if jtis:
+        session.execute(delete(RevokedToken).where(RevokedToken.jti.in_(jtis)).execution_options(synchronize_session=False))
+    return len(jtis)
+
+
+def count_prunable_revoked(session: Session) -> int:
+    """How many revocations prune_revoked would forget now."""
+    return session.scalar(select(func.count()).select_from(RevokedToken).where(RevokedToken.expires_at < utcnow())) or 0
 
 
 def try_decode_refresh(settings: Settings, token: Any, sub: str) -> dict[str, Any] | None:
@@ -162,10 +217,14 @@ __all__ = [
     "authenticate",
     "bearer_token",
     "check_token_type",
+    "count_prunable_revoked",
     "decode_token",
+    "end_all_tokens",
     "is_revoked",
     "mint_token",
+    "new_session_id",
     "prune_revoked",
     "revoke",
+    "revoke_session",
     "try_decode_refresh",
 ]

@@ -21,6 +21,7 @@ from src.core import tokens
 from src.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from src.core.login_throttle import LoginThrottle
 from src.core.passwords import hash_password, verify_password
+from src.core.request_parsing import refuse_unstorable_text
 from src.core.roles import ROLES
 from src.core.row_locks import get_locked
 from src.models import (
@@ -39,6 +40,8 @@ EMAIL_PATTERN = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
 DEV_ADMIN_USERNAME = "admin"
 DEV_ADMIN_EMAIL = "admin@example.com"
 UPDATABLE_FIELDS = ("email", "password", "role", "is_active")
+LAST_ADMIN_ERROR = "Cannot remove the last active admin"
+LAST_ADMIN_MESSAGE = "At least one active admin must remain; make another user admin first."
 
 # Verified against when no user matches, so an unknown identifier costs as much as a wrong
 # password and response time does not reveal which accounts exist.
@@ -101,6 +104,8 @@ def login(session: Session, settings: Settings, payload: Mapping[str, Any], *,
 def login_form(session: Session, settings: Settings, form: Mapping[str, Any], *,
                throttle: LoginThrottle | None = None, client: str | None = None) -> LoginResult:
     """OAuth2 password-form login (3.3): `username` holds a username or an email."""
+    # JSON bodies are checked where they are parsed; a form's text gets the same rule here.
+    refuse_unstorable_text([value for value in form.values() if isinstance(value, str)])
     return authenticate_credentials(
         session, settings, _credential(form.get("username")).strip(), _credential(form.get("password")),
         throttle=throttle, client=client,
@@ -147,27 +152,36 @@ def _verify_credentials(session: Session, settings: Settings, identifier: str, p
         raise Unauthorized("Account is inactive. Contact administrator.")
     if not verify_password(password, user.password_hash):
         raise _bad_credentials()
+    session_id = tokens.new_session_id()
     return LoginResult(
         user=user,
-        access=tokens.mint_token(settings, user, "access", fresh=True),
-        refresh=tokens.mint_token(settings, user, "refresh", fresh=False),
+        access=tokens.mint_token(settings, user, "access", fresh=True, session_id=session_id),
+        refresh=tokens.mint_token(settings, user, "refresh", fresh=False, session_id=session_id),
     )
 
 
-def refresh_access(settings: Settings, user: User) -> tokens.IssuedToken:
-    """A new non-fresh access token whose claims come from the current database row (3.4)."""
-    return tokens.mint_token(settings, user, "access", fresh=False)
+def refresh_access(settings: Settings, user: User, refresh_claims: Mapping[str, Any]) -> tokens.IssuedToken:
+    """A new non-fresh access token of the same login session, claims from the current row (3.4)."""
+    session_id = refresh_claims.get("sid")
+    return tokens.mint_token(settings, user, "access", fresh=False,
+                             session_id=session_id if isinstance(session_id, str) else None)
 
 
 def logout(
     session: Session, settings: Settings, user: User, access_claims: Mapping[str, Any], body: Mapping[str, Any]
 ) -> str:
-    """Revoke the presented access token, and the body's refresh token when it is the caller's (3.5)."""
+    """Revoke the presented access token and its login session, so its refresh token too (3.5).
+
+    The SPA sends no body; a body's `refresh_token` of the caller is still revoked on its own
+    (tokens minted before login sessions existed carry no `sid`).
+    """
     tokens.revoke(session, dict(access_claims))
+    ended_session = tokens.revoke_session(session, settings, dict(access_claims))
     refresh_claims = tokens.try_decode_refresh(settings, body.get("refresh_token"), user.id)
-    if refresh_claims is None:
+    if refresh_claims is not None:
+        tokens.revoke(session, refresh_claims)
+    if refresh_claims is None and not ended_session:
         return "Access token revoked."
-    tokens.revoke(session, refresh_claims)
     return "Access and refresh tokens revoked."
 
 
@@ -316,17 +330,38 @@ def update_user(
 
     if not changes:
         raise Invalid("No valid fields to update")
+    if changes.get("role", "admin") != "admin" or changes.get("is_active", True) is False:
+        _keep_an_active_admin(session, user)
 
     if "email" in changes:
         user.email = changes["email"]
     if "password" in changes:
         user.password_hash = hash_password(changes["password"])
+        tokens.end_all_tokens(user)
     if "role" in changes:
         user.role = changes["role"]
     if "is_active" in changes:
+        if user.is_active and not changes["is_active"]:
+            tokens.end_all_tokens(user)
         user.is_active = changes["is_active"]
     _flush_unique(session)
     return user, [field for field in UPDATABLE_FIELDS if field in changes]
+
+
+def _keep_an_active_admin(session: Session, losing: User) -> None:
+    """409 when `losing` is the only active admin and is about to stop being one.
+
+    Every active admin's row is locked, in id order (PostgreSQL), so two admins demoting or
+    deleting each other at once cannot both pass nor deadlock: the second waits, then sees the
+    first's change.
+    """
+    if losing.role != "admin" or not losing.is_active:
+        return
+    admins = session.scalars(
+        select(User.id).where(User.role == "admin", User.is_active.is_(True)).order_by(User.id).with_for_update()
+    ).all()
+    if not [admin_id for admin_id in admins if admin_id != losing.id]:
+        raise Conflict(LAST_ADMIN_ERROR, LAST_ADMIN_MESSAGE)
 
 
 # --- deletion ------------------------------------------------------------------------------
@@ -346,6 +381,7 @@ def delete_user(session: Session, actor: User, user_id: str) -> DeletedUser:
     user = get_locked(session, User, user_id)
     if user is None:
         raise _user_not_found()
+    _keep_an_active_admin(session, user)
     deleted = DeletedUser(id=user.id, username=user.username)
     # Explicit statements rather than FK cascades: PostgreSQL and SQLite-with-foreign-keys-off
     # must end in the same state.
@@ -394,6 +430,7 @@ def ensure_first_admin(session: Session, settings: Settings) -> tuple[User, str 
         existing.role = "admin"
         existing.is_active = True
         existing.password_hash = hash_password(password)
+        tokens.end_all_tokens(existing)
         session.flush()
         return existing, generated
     user = create_user(session, username=username, email=email, password=password, role="admin")

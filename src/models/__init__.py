@@ -1,7 +1,14 @@
 """The shared model package: imported by both doors, free of any web framework."""
 
 from src.models.base import Base, new_id, utcnow
-from src.models.infrastructure import DeploymentPhase, JobDeletion, LoginFailure, RevokedToken, SchedulerLease
+from src.models.infrastructure import (
+    DeploymentPhase,
+    JobDeletion,
+    LoginFailure,
+    RevokedToken,
+    SchedulerLease,
+    TrustedLoginClient,
+)
 from src.models.job import Job
 from src.models.job_category import JobCategory
 from src.models.job_execution import JobExecution
@@ -19,6 +26,7 @@ __all__ = [
     "JobCategory",
     "JobDeletion",
     "LoginFailure",
+    "TrustedLoginClient",
     "JobExecution",
     "Notification",
     "ParityCount",

@@ -68,3 +68,16 @@ class LoginFailure(Base):
     key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer)
     last_failure_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class TrustedLoginClient(Base):
+    """An (account, client address) pair that logged in successfully lately (login throttle).
+
+    Such a client is exempt from the account-wide and address-wide limits, so strangers cannot
+    lock a user out from where they usually log in. `key_hash` is a SHA-256, as in login_failures.
+    """
+
+    __tablename__ = "trusted_login_clients"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_success_at: Mapped[datetime] = mapped_column(DateTime, index=True)

@@ -1,6 +1,7 @@
 """Daily retention prune, run by the leader at RETENTION_TIME (scheduler timezone).
 
-Deletes old notifications, then old executions (rules in src/core/retention.py), each batch in
+Deletes old notifications, old executions, expired token revocations and old job-deletion
+tombstones (rules in src/core/retention.py), each batch in
 its own transaction with a short pause between batches, so API writers waiting on SQLite's
 write lock get their turn and a long backlog never blocks the doors.
 """
@@ -46,7 +47,8 @@ async def run_retention_prune(
         return None
     if not keep_going():
         log.warning("retention prune stopped early: this process no longer holds the scheduler lease")
-    log.info("retention prune: %d execution(s) older than %s and %d notification(s) older than %s removed "
-             "in %d batch(es)", counts.executions, policy.execution_cutoff or "never",
-             counts.notifications, policy.notification_cutoff or "never", counts.batches)
+    log.info("retention prune: %d execution(s) older than %s, %d notification(s) older than %s, "
+             "%d expired token revocation(s) and %d job-deletion tombstone(s) removed in %d batch(es)",
+             counts.executions, policy.execution_cutoff or "never", counts.notifications,
+             policy.notification_cutoff or "never", counts.revoked_tokens, counts.job_deletions, counts.batches)
     return counts

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from src.config import Settings
-from src.core.login_throttle import ACCOUNT_LIMIT, MAX_FAILURES, WINDOW, LoginThrottle
+from src.core.login_throttle import ACCOUNT_LIMIT, CLIENT_LIMIT, MAX_FAILURES, WINDOW, LoginThrottle
 from src.models import LoginFailure, User
 from tests.api.conftest import ApiClient
 from tests.conftest import PASSWORD, legacy_door
@@ -175,8 +175,47 @@ def test_failures_on_one_door_count_on_the_other(settings: Settings, user: User,
             assert_throttled(response, int(WINDOW.total_seconds()))
 
 
-def test_nul_byte_in_the_identifier_is_an_envelope_not_a_500(api: ApiClient, user: User) -> None:
-    # SQLite stores NUL and answers the 401; PostgreSQL refuses it in text, which is the 400.
+def test_nul_byte_in_the_identifier_is_the_same_400_on_every_database(api: ApiClient, user: User) -> None:
+    # NUL is refused where the body is parsed, so SQLite (which would store it) answers as PostgreSQL.
     response = login(api, "a\x00b")
-    assert response.status_code in (400, 401)
-    assert response.json()["error"] in ("Invalid payload", "Invalid email/username or password")
+    assert response.status_code == 400
+    assert response.json()["error"] == "Invalid payload"
+
+
+# --- one account, one counter; no lockout by strangers (issue 15) ------------------------------
+
+
+def test_every_spelling_of_an_account_shares_one_counter(api: ApiClient, user: User, db: Session) -> None:
+    spellings = [user.username, user.email.upper(), user.username.upper(), f"  {user.email}  "]
+    for attempt in range(MAX_FAILURES):
+        identifier = spellings[attempt % len(spellings)]
+        key = "email" if "@" in identifier else "username"
+        assert api.post("/auth/login", json={key: identifier, "password": "wrong"}).status_code == 401
+    assert_throttled(login(api, user.username, PASSWORD), int(WINDOW.total_seconds()))
+    assert_throttled(api.post("/auth/login", json={"email": user.email, "password": PASSWORD}),
+                     int(WINDOW.total_seconds()))
+    db.expire_all()
+    assert db.scalars(select(LoginFailure.failures).where(LoginFailure.scope == "account")).all() == [MAX_FAILURES]
+
+
+def test_a_stranger_elsewhere_cannot_lock_a_user_out_of_where_they_log_in(
+    api: ApiClient, user: User, db: Session
+) -> None:
+    assert login(api, user.username, PASSWORD).status_code == 200  # this client is now trusted
+    # A stranger keeps failing from many addresses, far past the account limit, spelled as email.
+    seed_failures(db, user.email, [f"198.51.100.{n}" for n in range(ACCOUNT_LIMIT + 60)])
+    assert login(api, user.username, PASSWORD).status_code == 200
+    # From any other address the account's capped backoff still holds a distributed guesser back.
+    db.expire_all()
+    wait = LoginThrottle().retry_after(db, user.username, "203.0.113.50")
+    assert wait is not None and wait <= 300
+
+
+def test_a_burst_of_unknown_names_from_an_address_does_not_block_its_users(
+    api: ApiClient, user: User
+) -> None:
+    assert login(api, user.username, PASSWORD).status_code == 200
+    for n in range(CLIENT_LIMIT):
+        assert login(api, f"nobody-{n}").status_code == 401
+    assert_throttled(login(api, "nobody-else"), int(WINDOW.total_seconds()))  # the spray is stopped
+    assert login(api, user.username, PASSWORD).status_code == 200

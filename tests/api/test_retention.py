@@ -7,11 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from src.config import Settings
+from src.core import tokens
 from src.core.retention import PruneCounts, prune_in_batches, retention_policy
-from src.models import Job, User, utcnow
+from src.models import Job, JobDeletion, RevokedToken, User, utcnow
 from tests.api.conftest import ApiClient
 from tests.conftest import Factory
 
@@ -108,3 +110,42 @@ def test_a_pruned_execution_answers_404_and_its_notification_stays_unlinked(
     assert api.get(f"/executions/{old}", token=token).status_code == 404
     listed = {n["id"]: n for n in api.get("/notifications", token=token).json()["notifications"]}
     assert (listed[note]["related_execution_id"], listed[note]["related_job_id"]) == (None, busy.id)
+
+
+# --- revocations and tombstones (issue 15): tables that only grew -------------------------------
+
+
+def _logged_out_token(api: ApiClient, factory: Factory, user: User) -> str:
+    token = factory.token(user)
+    assert api.post("/auth/logout", token=token).status_code == 200
+    return token
+
+
+def test_a_prune_forgets_expired_revocations_and_keeps_live_ones(
+    api: ApiClient, db: Session, settings: Settings, factory: Factory, viewer: User
+) -> None:
+    expired, live = _logged_out_token(api, factory, viewer), _logged_out_token(api, factory, viewer)
+    expired_jti = tokens.decode_token(settings, expired)["jti"]
+    db.expire_all()
+    db.get(RevokedToken, expired_jti).expires_at = utcnow() - timedelta(seconds=1)  # type: ignore[union-attr]
+    db.commit()
+    assert prune(db, settings).revoked_tokens == 1
+    db.expire_all()
+    assert db.get(RevokedToken, expired_jti) is None
+    assert api.get("/auth/me", token=live).json()["error"] == "Token has been revoked"
+
+
+def test_a_prune_deletes_job_deletion_tombstones_older_than_a_day(
+    api: ApiClient, db: Session, settings: Settings, factory: Factory, admin: User
+) -> None:
+    token = factory.token(admin)
+    old, recent = factory.job(admin, name="Old").id, factory.job(admin, name="Recent").id
+    for job_id in (old, recent):
+        assert api.delete(f"/jobs/{job_id}", token=token).status_code == 200
+    db.expire_all()
+    tombstone = db.scalars(select(JobDeletion).where(JobDeletion.job_id == old)).one()
+    tombstone.deleted_at -= timedelta(days=2)
+    db.commit()
+    assert prune(db, settings).job_deletions == 1
+    db.expire_all()
+    assert set(db.scalars(select(JobDeletion.job_id))) == {recent}

@@ -221,3 +221,15 @@ def test_statistics_on_100000_executions_is_exact_in_one_select(
     assert body["average_duration_seconds"] == pytest.approx(4.0)  # durations 0-9 without the running rows (4, 9)
     # Speed is measured by the benchmarks under bench/, never asserted here.
     assert len(_execution_selects(statements)) == 1
+
+
+def test_years_below_1000_are_echoed_with_four_digits(api: ApiClient, token: str) -> None:
+    body = api.get("/executions/statistics?from=0001-01-01T00:00:00Z&to=0999-12-31", token=token).json()
+    assert body["range"] == {"from": "0001-01-01T00:00:00.000Z", "to": "1000-01-01T00:00:00.000Z"}
+
+
+@pytest.mark.parametrize("query", ["to=9999-12-31", "from=0001-01-01T00:00:00%2B09:00"])
+def test_dates_past_the_calendar_ends_are_400(api: ApiClient, token: str, query: str) -> None:
+    response = api.get(f"/executions/statistics?{query}", token=token)
+    assert response.status_code == 400
+    assert response.json() == INVALID_DATE

@@ -141,6 +141,7 @@ def test_is_active_uses_json_truthiness(api: ApiClient, admin: User, user: User,
 
 
 def test_admin_may_demote_themselves(api: ApiClient, admin: User, factory: Factory) -> None:
+    factory.user("admin")  # another active admin remains
     token = factory.token(admin)
     response = api.put(f"/auth/users/{admin.id}", token=token, json={"role": "user"})
     assert response.status_code == 200

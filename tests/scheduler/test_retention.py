@@ -60,9 +60,10 @@ async def test_ten_old_rows_with_batch_size_three_are_removed_in_four_committed_
     event.listen(services.engine.sync_engine, "commit", commits.append)
     counts = await run_retention_prune(services, pause=0)
     assert counts is not None
-    # One transaction finds no old notification, then 3 + 3 + 3 + 1 executions.
-    assert (counts.executions, counts.batches) == (10, 5)
-    assert len(commits) == 5
+    # One transaction finds no old notification, then 3 + 3 + 3 + 1 executions, then one (empty)
+    # each for expired revocations and tombstones.
+    assert (counts.executions, counts.batches) == (10, 7)
+    assert len(commits) == 7
     assert _count(db, JobExecution) == 1
 
 

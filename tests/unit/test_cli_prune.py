@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from src.cli import main
-from src.models import Job, JobExecution, Notification, User, utcnow
+from src.models import Job, JobDeletion, JobExecution, Notification, RevokedToken, User, utcnow
 from tests.conftest import Factory
 from tests.settings_env import isolate_settings
 
@@ -65,8 +65,9 @@ def test_prune_removes_old_rows_in_batches_and_says_so(
     out = capsys.readouterr().out
     assert "executions: removed 5 started before" in out
     assert "notifications: removed 2 created before" in out
-    # Notifications 2 + 0 (a full batch, then an empty one), executions 2 + 2 + 1.
-    assert "5 batch(es) of at most 2" in out
+    # Notifications 2 + 0 (a full batch, then an empty one), executions 2 + 2 + 1, then one
+    # (empty) batch each for expired revocations and tombstones.
+    assert "7 batch(es) of at most 2" in out
     assert counts(db) == (1, 1)
 
 
@@ -78,3 +79,17 @@ def test_zero_days_is_reported_as_kept_forever(
     out = capsys.readouterr().out
     assert "executions: kept forever (EXECUTION_RETENTION_DAYS=0)" in out
     assert counts(db) == (6, 1)
+
+
+def test_prune_removes_expired_revocations_and_old_tombstones(db: Session, capsys: pytest.CaptureFixture[str]) -> None:
+    db.add(RevokedToken(jti="expired", expires_at=utcnow() - timedelta(days=1)))
+    db.add(RevokedToken(jti="live", expires_at=utcnow() + timedelta(days=1)))
+    db.add(JobDeletion(job_id="gone", deleted_at=utcnow() - timedelta(days=2)))
+    db.commit()
+    assert main(["prune"]) == 0
+    out = capsys.readouterr().out
+    assert "revoked tokens: removed 1 already expired" in out
+    assert "job-deletion tombstones: removed 1 older than a day" in out
+    db.expire_all()
+    assert db.scalars(select(RevokedToken.jti)).all() == ["live"]
+    assert db.scalars(select(JobDeletion)).all() == []

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from src.core.errors import TooManyAttempts
 from src.core.login_throttle import Limits, LoginThrottle
-from src.models import LoginFailure
+from src.models import LoginFailure, TrustedLoginClient, User
 
 LIMITS = Limits(pair=3, client=5, account=4, window=timedelta(seconds=60),
                 account_window=timedelta(seconds=600), backoff_cap=timedelta(seconds=10))
@@ -32,7 +32,8 @@ class FakeClock:
 @pytest.fixture
 def session(tmp_path: Path) -> Iterator[Session]:
     engine = create_engine(f"sqlite:///{tmp_path / 'throttle.db'}")
-    LoginFailure.__table__.create(engine)  # type: ignore[attr-defined]
+    for model in (LoginFailure, TrustedLoginClient, User):
+        model.__table__.create(engine)  # type: ignore[attr-defined]
     with Session(engine) as session:
         yield session
     engine.dispose()

@@ -103,9 +103,10 @@ def test_our_decoder_accepts_a_flask_jwt_extended_refresh_token_on_refresh_only(
 
 
 def test_minted_claims_follow_the_contract(token_settings: Settings, someone: User) -> None:
-    issued = tokens.mint_token(token_settings, someone, "access", fresh=True)
+    issued = tokens.mint_token(token_settings, someone, "access", fresh=True, session_id="s-1")
     claims = jwt.decode(issued.token, token_settings.jwt_secret, algorithms=["HS256"])
-    assert set(claims) == {"sub", "type", "fresh", "jti", "iat", "nbf", "exp", "role", "email"}
+    assert set(claims) == {"sub", "type", "fresh", "jti", "iat", "nbf", "exp", "role", "email", "ver", "sid"}
+    assert (claims["ver"], claims["sid"]) == (0, "s-1")
     assert claims["nbf"] == claims["iat"]
     assert claims["exp"] - claims["iat"] == token_settings.JWT_ACCESS_TOKEN_EXPIRES == issued.expires_in
     assert len(claims["jti"]) == 36

@@ -76,8 +76,8 @@ async def login_form(request: Request, settings: SettingsDep) -> LoginResponse:
 
 
 @router.post("/auth/refresh", responses=error_responses(401))
-async def refresh(user: RefreshUser, settings: SettingsDep) -> RefreshResponse:
-    issued = users.refresh_access(settings, user)
+async def refresh(request: Request, user: RefreshUser, settings: SettingsDep) -> RefreshResponse:
+    issued = users.refresh_access(settings, user, request.state.token_claims)
     return RefreshResponse(access_token=issued.token, expires_in=issued.expires_in)
 
 

@@ -65,7 +65,7 @@ def login_form() -> Response:
 @bp.post("/auth/refresh")
 @auth_required(token_type="refresh")
 def refresh() -> Response:
-    issued = users.refresh_access(settings(), current_user())
+    issued = users.refresh_access(settings(), current_user(), current_claims())
     return render(RefreshResponse(access_token=issued.token, expires_in=issued.expires_in))
 
 
