@@ -7,8 +7,8 @@ one probe's counters never touch another's.
    client) limit still answers 429 after PAIR_LIMIT failures, through nginx on both prefixes.
 4. One account, failures under different spellings (username, email, case, spaces) count as one;
    a stranger's failures from elsewhere do not lock the owner out beyond the capped backoff; a
-   burst of failures for unknown names from an address does not refuse that address's
-   correct-password login.
+   burst of failures for unknown names from an address does not refuse the correct-password login
+   of someone who logged in from that address before.
 """
 
 from __future__ import annotations
@@ -91,9 +91,13 @@ def probe_throttle_policy(stack: HostileStack) -> ClassReport:
                 for _ in range(10):
                     fail_login(stranger, prefix, owner["username"])
 
-        # Unknown names from one address do not refuse a real login from it.
+        # Unknown names from one address do not refuse a real login from it by someone who has
+        # logged in from there before (README, Security: a newcomer waits out the address lock).
         person = register(stack, f"burst-{door}")
         with stack.new_client(next_address()) as shared:
+            earlier = shared.post(f"{prefix}/auth/login",
+                                  json={"username": person["username"], "password": person["password"]})
+            report.check(earlier.status_code == 200, f"{door}: the person's first login: {describe(earlier)}")
             for n in range(CLIENT_LIMIT + 5):
                 fail_login(shared, prefix, f"nobody-{door}-{n}")
             response = shared.post(f"{prefix}/auth/login",
