@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
@@ -21,10 +21,11 @@ from src.database.engines import (
     make_session_factory,
 )
 from src.fastapi_app.answered_errors import KeepAliveDoor
+from src.fastapi_app.dependencies.body import refuse_unstorable_url_text
 from src.fastapi_app.docs import mount_docs
 from src.fastapi_app.errors import register_error_handlers
-from src.fastapi_app.openapi_docs import finish_document
 from src.fastapi_app.head_requests import HeadAsGet
+from src.fastapi_app.openapi_docs import finish_document
 from src.fastapi_app.request_observer import RequestObserver
 from src.fastapi_app.routers import ROUTERS
 from src.fastapi_app.shadow import MirrorIntake, read_route_resolver, start_comparer
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
         version=APP_VERSION,
         description="The /api/v2 door of the cron-job backend. Errors use `{\"error\", \"message\"}`.",
         openapi_url=f"{API_PREFIX}/openapi.json",
+        dependencies=[Depends(refuse_unstorable_url_text)],
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,

@@ -15,6 +15,7 @@ from src.core import outbox
 from src.core.job_list_cache import JobListCache
 from src.core.phases import scheduler_kind
 from src.core.request_log import REQUEST_ID_HEADER, log_request, request_id_from
+from src.core.request_parsing import refuse_unstorable_url_values
 from src.database.engines import install_sqlite_pragmas, sync_engine_options, sync_url
 from src.flask_app.blueprints import register_blueprints
 from src.flask_app.errors import register_error_handlers
@@ -86,6 +87,12 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
         g.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
         g.request_id_binding = bind_request_id(g.request_id)
         g.request_started = time.perf_counter()
+
+    @app.before_request
+    def _refuse_unstorable_url_text() -> None:
+        # Only for a route that exists: an unknown path stays a 404, as on the FastAPI door.
+        if request.url_rule is not None:
+            refuse_unstorable_url_values((request.view_args or {}).values(), request.args.items(multi=True))
 
     @app.after_request
     def _finish(response: Response) -> Response:

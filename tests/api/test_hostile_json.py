@@ -161,3 +161,16 @@ def test_bulk_upload_rows_with_hostile_text_are_row_errors_and_create_nothing(
     else:
         assert (error["error"], error["message"]) == (expected["error"], expected["message"])
     assert _everything(db) == before
+
+
+@pytest.mark.parametrize("path", [
+    "/jobs/a%00b",  # a path parameter
+    "/executions?status=a%00b",  # a query value
+    "/notifications?a%00b=1",  # a query name
+    "/auth/users/x%00/preferences",
+])
+def test_a_nul_in_a_path_parameter_or_query_is_the_same_400(api: ApiClient, factory: Factory, path: str) -> None:
+    token = factory.token(factory.user("admin"))
+    response = api.get(path, token=token)
+    assert response.status_code == 400
+    assert response.json() == UNSTORABLE

@@ -8,7 +8,11 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from src.core.errors import PayloadTooLarge
-from src.core.request_parsing import parse_json_object, parse_optional_json_object
+from src.core.request_parsing import (
+    parse_json_object,
+    parse_optional_json_object,
+    refuse_unstorable_url_values,
+)
 from src.fastapi_app.dependencies.database import SettingsDep
 
 BodyReader = Callable[[], dict[str, Any]]
@@ -51,3 +55,8 @@ async def get_json_body(reader: Annotated[BodyReader, Depends(get_body_reader)])
 BodyReaderDep = Annotated[BodyReader, Depends(get_body_reader)]
 OptionalBodyReaderDep = Annotated[BodyReader, Depends(get_optional_body_reader)]
 JsonBodyDep = Annotated[dict[str, Any], Depends(get_json_body)]
+
+
+async def refuse_unstorable_url_text(request: Request) -> None:
+    """Every route's path parameters and query string hold only text the database can store."""
+    refuse_unstorable_url_values(request.path_params.values(), request.query_params.multi_items())
