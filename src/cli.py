@@ -206,7 +206,7 @@ def cmd_phase(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_parity(settings: Settings, args: argparse.Namespace) -> int:
     """Shadow-read parity: the per-route report, or accepting one difference as explained."""
     from src.core.errors import CoreError
-    from src.core.parity import explain_difference, parse_window, parity_report
+    from src.core.parity import explain_difference, parity_report, parse_window
     from src.shadow.report import format_report
 
     if args.action == "explain" and (args.id is None or not args.reason):

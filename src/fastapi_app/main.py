@@ -23,8 +23,8 @@ from src.database.engines import (
 from src.fastapi_app.answered_errors import KeepAliveDoor
 from src.fastapi_app.docs import mount_docs
 from src.fastapi_app.errors import register_error_handlers
-from src.fastapi_app.openapi_docs import finish_document
 from src.fastapi_app.head_requests import HeadAsGet
+from src.fastapi_app.openapi_docs import finish_document
 from src.fastapi_app.request_observer import RequestObserver
 from src.fastapi_app.routers import ROUTERS
 from src.fastapi_app.shadow import MirrorIntake, read_route_resolver, start_comparer

@@ -15,8 +15,8 @@ from typing import TypeVar
 
 from src.config import Settings
 from src.core.outbox import EmailMessage, SlackMessage
-from src.integrations.delivery import deliver
 from src.core.scheduler_status import NOT_RUNNING, SchedulerProcessState
+from src.integrations.delivery import deliver
 from src.observability.metrics import Metrics
 from src.scheduler.host import SchedulerHost, start_scheduler_host, stop_scheduler_host
 from src.scheduler.runtime import ResyncResult

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+
 from src.models import Job, JobExecution, User
 from tests.api.conftest import ApiClient
 from tests.conftest import Factory

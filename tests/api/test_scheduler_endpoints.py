@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from src.core.scheduler_status import SchedulerProcessState, scheduler_status, upcoming_fires
 from src.config import Settings
+from src.core.scheduler_status import SchedulerProcessState, scheduler_status, upcoming_fires
 from src.models import SchedulerLease, User, utcnow
 from tests.api.conftest import ApiClient
 from tests.conftest import Factory

@@ -18,8 +18,8 @@ import hypothesis
 import schemathesis
 from hypothesis import HealthCheck, Phase
 from schemathesis import GenerationMode
-from schemathesis.core import NotSet
 from schemathesis.checks import not_a_server_error, response_schema_conformance, status_code_conformance
+from schemathesis.core import NotSet
 
 from src.config import Settings
 from tests.parity.contract_table import v2_only_rows

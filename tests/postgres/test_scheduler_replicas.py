@@ -12,9 +12,9 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest

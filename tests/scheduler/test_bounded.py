@@ -15,7 +15,8 @@ from src.models import Job, JobExecution, User
 from src.scheduler.runtime import SchedulerRuntime
 from src.scheduler.services import RunServices, close_run_services, open_run_services
 from tests.conftest import Factory
-from tests.scheduler.conftest import InstantsTrigger, TimedReceiver as Receiver, wait_until, whole_second
+from tests.scheduler.conftest import InstantsTrigger, wait_until, whole_second
+from tests.scheduler.conftest import TimedReceiver as Receiver
 
 pytestmark = pytest.mark.anyio
 

@@ -17,7 +17,8 @@ from src.scheduler.host import SchedulerHost
 from src.scheduler.runtime import SchedulerRuntime
 from src.scheduler.services import RunServices
 from tests.conftest import Factory
-from tests.scheduler.conftest import InstantsTrigger, TimedReceiver as Receiver, fire_soon, wait_until
+from tests.scheduler.conftest import InstantsTrigger, fire_soon, wait_until
+from tests.scheduler.conftest import TimedReceiver as Receiver
 
 pytestmark = pytest.mark.anyio
 

@@ -16,7 +16,8 @@ from src.scheduler.maintenance import MAINTENANCE_JOB_ID
 from src.scheduler.runtime import APPLY_SLICE, SchedulerRuntime
 from src.scheduler.services import RunServices
 from tests.conftest import Factory
-from tests.scheduler.conftest import InstantsTrigger, TimedReceiver as Receiver, fire_soon, wait_until
+from tests.scheduler.conftest import InstantsTrigger, fire_soon, wait_until
+from tests.scheduler.conftest import TimedReceiver as Receiver
 
 pytestmark = pytest.mark.anyio
 

@@ -9,7 +9,6 @@ from src.core.errors import TooManyAttempts
 from src.core.login_throttle import LoginThrottle
 from src.core.request_parsing import parse_lenient_json_object
 from src.core.roles import ADMIN
-from src.flask_app.errors import error_response
 from src.flask_app.door import (
     auth_required,
     current_claims,
@@ -19,6 +18,7 @@ from src.flask_app.door import (
     render,
     settings,
 )
+from src.flask_app.errors import error_response
 from src.schemas.auth import LoginResponse, LogoutResponse, MeResponse, RefreshResponse, VerifyResponse
 from src.schemas.users import RegisterResponse, UserOut
 
