@@ -7,6 +7,7 @@ Import the fixtures into a test module: `from tests.receivers import receiver, s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import struct
@@ -165,10 +166,8 @@ class FaultyServer:
                 return
             self.accepted += 1
             connection.settimeout(0.5)
-            try:
+            with contextlib.suppress(OSError):
                 connection.recv(65536)  # the request (or a startup packet) has arrived
-            except OSError:
-                pass
             if self.mode == "reset":
                 connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 connection.close()

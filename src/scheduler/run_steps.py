@@ -64,7 +64,7 @@ class GroupCommit(Generic[Item, Result]):
             batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
             items = [item for item, _ in batch]
             try:
-                results = await in_transaction(self.services, lambda s: self.batch_step(s, items))
+                results = await in_transaction(self.services, lambda s, items=items: self.batch_step(s, items))  # bound now: the loop rebinds items
             except Exception:  # noqa: BLE001 - each item then learns its own outcome
                 if len(batch) > 1:
                     log.info("%s batch of %d failed; retrying its items one by one", self.name, len(batch))

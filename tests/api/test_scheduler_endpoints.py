@@ -62,7 +62,7 @@ def test_next_runs_merge_active_jobs_in_time_order(api: ApiClient, admin: User, 
     assert all(re.fullmatch(LOCAL_INSTANT, r["run_at"]) for r in runs)
     instants = [datetime.fromisoformat(r["run_at"]) for r in runs]
     assert instants == sorted(instants)
-    assert all(b - a == timedelta(minutes=1) for a, b in zip(instants, instants[1:]))
+    assert all(b - a == timedelta(minutes=1) for a, b in zip(instants, instants[1:], strict=False))
 
 
 def test_next_runs_interleave_several_jobs(api: ApiClient, admin: User, factory: Factory) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,10 +166,8 @@ def _fuzz_operation(operation: Any, mode: GenerationMode, label: str, token: Cal
                 seen.append(problem)
                 report.failures.append(Failure(label, mode.value, problem))
 
-    try:
+    with suppress(hypothesis.errors.Unsatisfiable):
         run()
-    except hypothesis.errors.Unsatisfiable:
-        pass
 
 
 def _describe(case: Any, error: Exception) -> str:

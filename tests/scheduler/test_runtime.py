@@ -314,7 +314,7 @@ async def test_fires_missed_beyond_grace_are_skipped_and_counted(
 async def test_fires_before_the_previous_leader_last_renewal_are_not_repeated(
     services: RunServices, db: Session, factory: Factory, owner: User, receiver: Receiver
 ) -> None:
-    job = factory.job(owner, target_url=f"{receiver.url}/hook/c")
+    factory.job(owner, target_url=f"{receiver.url}/hook/c")
     now = datetime.now(UTC).replace(microsecond=0)
     runtime = SchedulerRuntime(services, trigger_for=lambda _row: InstantsTrigger([now - timedelta(seconds=20)]))
     try:
