@@ -104,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
                                      wrk.WrkOptions(connections=case.connections, seconds=timing.measured_seconds))
                     stack.wait_until_drained(health)
                     after = outcomes(stack)
-                    counted = {k: int(after.get(k, 0) - before.get(k, 0)) for k in after if after.get(k, 0) > before.get(k, 0)}
+                    counted = {
+                        k: int(after.get(k, 0) - before.get(k, 0)) for k in after if after.get(k, 0) > before.get(k, 0)
+                    }
                     p99.setdefault((case.name, on), []).append(result.p99_ms)
                     print(f"  {case.name:<14} mirror {'on ' if on else 'off'} round {round_number}: "
                           f"{result.requests_per_second:8.1f} req/s  p50 {result.p50_ms:7.2f} ms  "

@@ -46,8 +46,14 @@ def main() -> int:
                     caller = factory.user(role)
                     factory.team("Team A", slug="team-a")
                     started = time.monotonic()
-                    report = fuzz(door, settings, v2_document(settings), lambda factory=factory, caller=caller: factory.token(caller),
-                                  max_examples=args.examples, seed=args.seed)
+                    report = fuzz(
+                        door,
+                        settings,
+                        v2_document(settings),
+                        lambda factory=factory, caller=caller: factory.token(caller),
+                        max_examples=args.examples,
+                        seed=args.seed,
+                    )
                 engine.dispose()
                 total_tried += report.tried
                 total_failures += len(report.failures)

@@ -86,7 +86,9 @@ def probe_pruning(stack: HostileStack) -> ClassReport:
             session.add(JobDeletion(job_id=tombstone, deleted_at=long_ago))
             session.commit()
         done = stack.cli("prune")
-        report.figures.append(f"prune: {done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-200:]}")
+        report.figures.append(
+            f"prune: {done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-200:]}"
+        )
         with sessions() as session:
             left_revoked = session.scalar(select(func.count()).select_from(RevokedToken)
                                           .where(RevokedToken.jti == revoked))

@@ -216,7 +216,8 @@ class LoginThrottle:
         result = session.execute(
             delete(LoginFailure).where(
                 or_(
-                    (LoginFailure.scope == ACCOUNT) & (LoginFailure.last_failure_at <= now - self.limits.account_window),
+                    (LoginFailure.scope == ACCOUNT)
+                    & (LoginFailure.last_failure_at <= now - self.limits.account_window),
                     (LoginFailure.scope != ACCOUNT) & (LoginFailure.last_failure_at <= now - self.limits.window),
                 )
             )

@@ -218,7 +218,9 @@ class UnexplainedDifference:
         return f"{self.route}: {self.count} mismatch(es) at {', '.join(self.paths)} (difference {self.id})"
 
 
-def unexplained_differences(session: Session, since: timedelta, now: datetime | None = None) -> list[UnexplainedDifference]:
+def unexplained_differences(
+    session: Session, since: timedelta, now: datetime | None = None
+) -> list[UnexplainedDifference]:
     """Differences seen in the window that no operator has explained: what blocks a cutover."""
     start = hour_of((now or utcnow()) - since)
     rows = session.execute(

@@ -1,4 +1,5 @@
-"""The process-wide outbound HTTP client: small connection pools used as one, bounded timeouts, the address guard inside."""
+"""The process-wide outbound HTTP client: small connection pools used as one, bounded timeouts, the address guard
+inside."""
 
 from __future__ import annotations
 
@@ -120,7 +121,9 @@ def create_http_client(settings: Settings) -> httpx.AsyncClient:
     # One TLS context for all pools: loading the CA bundle costs tens of milliseconds each time.
     ssl_context = httpx.create_ssl_context(verify=True, trust_env=False)
     pools = -(-_total_connections(settings) // CONNECTIONS_PER_POOL)
-    transports = [outbound_transport(limits, ssl_context, guarded=not settings.allow_private_targets) for _ in range(pools)]
+    transports = [
+        outbound_transport(limits, ssl_context, guarded=not settings.allow_private_targets) for _ in range(pools)
+    ]
     return httpx.AsyncClient(
         transport=PooledTransports(transports),
         timeout=httpx.Timeout(settings.OUTBOUND_TIMEOUT_SECONDS),

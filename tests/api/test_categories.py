@@ -50,7 +50,9 @@ def test_list_items_have_the_category_shape(api: ApiClient, factory: Factory, us
 
 def test_list_include_inactive_is_honoured_for_admins(api: ApiClient, factory: Factory, admin_token: str) -> None:
     factory.category("Old Stuff", is_active=False)
-    slugs = [c["slug"] for c in api.get("/job-categories?include_inactive=true", token=admin_token).json()["categories"]]
+    slugs = [
+        c["slug"] for c in api.get("/job-categories?include_inactive=true", token=admin_token).json()["categories"]
+    ]
     assert "old-stuff" in slugs
 
 

@@ -311,7 +311,10 @@ def test_github_404_retries_with_yml_and_records_the_suffixed_name(
     receiver.respond(f"{WORKFLOWS}/deploy.yml/dispatches", 204, b"")
     job = _github_job(factory, user, github_workflow_name="deploy")
     execution = _execution(db, _run(api, factory.token(user), job))
-    assert [r.path for r in receiver.requests] == [f"{WORKFLOWS}/deploy/dispatches", f"{WORKFLOWS}/deploy.yml/dispatches"]
+    assert [r.path for r in receiver.requests] == [
+        f"{WORKFLOWS}/deploy/dispatches",
+        f"{WORKFLOWS}/deploy.yml/dispatches",
+    ]
     assert execution.status == "success"
     assert execution.target == "acme/api/deploy.yml"
 
@@ -429,7 +432,9 @@ def test_no_email_when_the_job_has_email_notifications_off(
 def test_success_email_only_with_notify_on_success(
     api: ApiClient, factory: Factory, user: User, receiver: Receiver, smtp: SmtpSink  # noqa: F811
 ) -> None:
-    quiet = _webhook_job(factory, user, receiver, enable_email_notifications=True, notification_emails="ops@example.com")
+    quiet = _webhook_job(
+        factory, user, receiver, enable_email_notifications=True, notification_emails="ops@example.com"
+    )
     _run(api, factory.token(user), quiet)
     assert smtp.mails == []
     loud = _webhook_job(
@@ -517,7 +522,9 @@ class TestMailSwitchedOff:
         self, api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver, smtp: SmtpSink  # noqa: F811
     ) -> None:
         receiver.respond("/hook", 500, "boom")
-        job = _webhook_job(factory, user, receiver, enable_email_notifications=True, notification_emails="ops@example.com")
+        job = _webhook_job(
+            factory, user, receiver, enable_email_notifications=True, notification_emails="ops@example.com"
+        )
         execution_id = _run(api, factory.token(user), job)
         assert _execution(db, execution_id).status == "failed"
         assert smtp.mails == []

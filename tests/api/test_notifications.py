@@ -150,7 +150,9 @@ def test_list_invalid_date_is_400(api: ApiClient, token: str) -> None:
     assert response.json() == INVALID_DATE
 
 
-@pytest.mark.parametrize("query", ["from=2025-06-02&to=2025-06-01", "from=2025-06-01T10:00:00Z&to=2025-06-01T10:00:00Z"])
+@pytest.mark.parametrize(
+    "query", ["from=2025-06-02&to=2025-06-01", "from=2025-06-01T10:00:00Z&to=2025-06-01T10:00:00Z"]
+)
 def test_list_from_not_before_to_is_400(api: ApiClient, token: str, query: str) -> None:
     response = api.get(f"/notifications?{query}", token=token)
     assert response.status_code == 400

@@ -124,7 +124,9 @@ def test_create_without_slack_handle_is_400(api: ApiClient, admin_token: str, db
 
 @pytest.mark.parametrize("role", ["user", "viewer"])
 def test_create_by_non_admin_is_403(api: ApiClient, factory: Factory, role: str) -> None:
-    response = api.post("/pic-teams", token=factory.token(factory.user(role)), json={"name": "QA", "slack_handle": "@q"})
+    response = api.post(
+        "/pic-teams", token=factory.token(factory.user(role)), json={"name": "QA", "slack_handle": "@q"}
+    )
     assert response.status_code == 403
     assert response.json() == ROLE_GATE
 
@@ -149,7 +151,9 @@ def test_rename_rewrites_jobs_pic_team(api: ApiClient, factory: Factory, team: P
                                        admin_token: str, db: Session) -> None:
     jobs = [factory.job(admin, pic_team="team-a") for _ in range(3)]
     other = factory.job(admin, pic_team="other")
-    response = api.put(f"/pic-teams/{team.id}", token=admin_token, json={"name": "Team Alpha", "slack_handle": "@alpha"})
+    response = api.put(
+        f"/pic-teams/{team.id}", token=admin_token, json={"name": "Team Alpha", "slack_handle": "@alpha"}
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["message"] == "PIC team updated"

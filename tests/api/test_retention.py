@@ -76,7 +76,9 @@ def test_latest_execution_and_last_execution_at_are_unchanged_by_a_prune(
 ) -> None:
     def reads() -> tuple[Any, ...]:
         jobs = {j["id"]: j["last_execution_at"] for j in api.get("/jobs", token=token).json()["jobs"]}
-        latest = [api.get(f"/jobs/{j.id}/executions/stats", token=token).json()["latest_execution"] for j in (idle, busy)]
+        latest = [
+            api.get(f"/jobs/{j.id}/executions/stats", token=token).json()["latest_execution"] for j in (idle, busy)
+        ]
         return jobs, latest
 
     before = reads()

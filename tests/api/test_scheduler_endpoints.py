@@ -14,7 +14,10 @@ from src.models import SchedulerLease, User, utcnow
 from tests.api.conftest import ApiClient
 from tests.conftest import Factory
 
-ADMIN_ONLY = {"error": "Insufficient permissions", "message": "This endpoint requires one of the following roles: admin"}
+ADMIN_ONLY = {
+    "error": "Insufficient permissions",
+    "message": "This endpoint requires one of the following roles: admin",
+}
 LOCAL_INSTANT = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+09:00"
 
 

@@ -38,7 +38,9 @@ def test_viewer_is_refused_by_role_gate(api: ApiClient, factory: Factory, viewer
 
 
 def test_non_json_body_is_refused(api: ApiClient, factory: Factory, user: User) -> None:
-    response = api.post("/jobs/test-run", token=factory.token(user), content=b"{}", headers={"Content-Type": "text/plain"})
+    response = api.post(
+        "/jobs/test-run", token=factory.token(user), content=b"{}", headers={"Content-Type": "text/plain"}
+    )
     assert response.status_code == 400
     assert response.json() == {"error": "Content-Type must be application/json"}
 
@@ -109,7 +111,12 @@ def test_webhook_test_run_reports_an_error_status(
     receiver.respond("/hook", 500, "boom")
     response = api.post("/jobs/test-run", token=factory.token(user), json={"target_url": f"{receiver.url}/hook"})
     assert response.status_code == 200
-    assert response.json() == {"ok": False, "type": "webhook", "status_code": 500, "message": "Webhook test run failed."}
+    assert response.json() == {
+        "ok": False,
+        "type": "webhook",
+        "status_code": 500,
+        "message": "Webhook test run failed.",
+    }
 
 
 def test_target_url_wins_over_github_fields(

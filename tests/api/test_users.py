@@ -13,7 +13,10 @@ from src.models import Job, JobExecution, Notification, User, UserNotificationPr
 from tests.api.conftest import ApiClient
 from tests.conftest import PASSWORD, Factory
 
-ADMIN_ONLY = {"error": "Insufficient permissions", "message": "This endpoint requires one of the following roles: admin"}
+ADMIN_ONLY = {
+    "error": "Insufficient permissions",
+    "message": "This endpoint requires one of the following roles: admin",
+}
 NOT_FOUND = {"error": "User not found"}
 MISSING_ID = "00000000-0000-4000-8000-00000000dead"
 

@@ -173,4 +173,6 @@ def _fuzz_operation(operation: Any, mode: GenerationMode, label: str, token: Cal
 def _describe(case: Any, error: Exception) -> str:
     text = " ".join(str(error).split())
     body = case.body if not isinstance(case.body, bytes) else case.body[:200]
-    return f"{type(error).__name__}: {text[:600]} | query={case.query!r} path={case.path_parameters!r} body={body!r:.300}"
+    return (
+        f"{type(error).__name__}: {text[:600]} | query={case.query!r} path={case.path_parameters!r} body={body!r:.300}"
+    )

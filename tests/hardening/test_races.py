@@ -116,7 +116,9 @@ def install_poison_trigger(db: Session) -> None:  # noqa: F811
             "END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
         ))
         db.execute(text("DROP TRIGGER IF EXISTS refuse_poison ON jobs"))
-        db.execute(text("CREATE TRIGGER refuse_poison BEFORE INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION refuse_poison()"))
+        db.execute(
+            text("CREATE TRIGGER refuse_poison BEFORE INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION refuse_poison()")
+        )
     db.commit()
 
 

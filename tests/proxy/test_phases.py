@@ -169,7 +169,9 @@ def test_cutover_serves_the_same_api_requests_by_fastapi_and_flask_can_stop(
     assert {door for _, _, door, _ in before} == {"flask"}
     assert {door for _, _, door, _ in after_cutover} == {"fastapi"}
     assert {door for _, _, door, _ in without_flask} == {"fastapi"}
-    strip_door = [[(name, status, body) for name, status, _, body in run] for run in (before, after_cutover, without_flask)]
+    strip_door = [
+        [(name, status, body) for name, status, _, body in run] for run in (before, after_cutover, without_flask)
+    ]
     assert strip_door[0] == strip_door[1] == strip_door[2]
     assert [status for _, status, _, _ in before][:2] == [201, 200]
     assert health.headers["X-Served-By"] == "fastapi"

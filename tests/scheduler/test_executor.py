@@ -171,7 +171,8 @@ def test_scheduled_failure_slack_text_names_the_trigger(
     _run(settings, job)
     [post] = receiver.to("/slack")
     assert post.json() == {
-        "text": f":x: Job failed: <http://spa.example/jobs/{job.id}/edit|{job.name}> (scheduled): Webhook returned status 500",
+        "text": f":x: Job failed: <http://spa.example/jobs/{job.id}/edit|{job.name}> (scheduled): "
+        "Webhook returned status 500",
         "channel": "#ops",
     }
 
@@ -230,7 +231,9 @@ def test_a_webhook_that_answers_too_late_fails_saying_it_timed_out(
 ) -> None:
     receiver.respond("/hook", 200, "late", delay=1.0)
     job = factory.job(owner, target_url=f"{receiver.url}/hook")
-    _with_services(settings.model_copy(update={"OUTBOUND_TIMEOUT_SECONDS": 0.2}), lambda s: run_job(s, job.id, "scheduled"))
+    _with_services(
+        settings.model_copy(update={"OUTBOUND_TIMEOUT_SECONDS": 0.2}), lambda s: run_job(s, job.id, "scheduled")
+    )
     [execution] = _executions(db)
     assert execution.status == "failed"
     assert execution.error_message == "Webhook call failed: Request timed out (ReadTimeout)"

@@ -92,7 +92,9 @@ async def test_a_fire_missed_beyond_the_grace_time_is_counted_as_missed(
     factory.job(owner, target_url=f"{receiver.url}/hook/m")
     now = datetime.now(UTC).replace(microsecond=0)
     grace = services.settings.SCHEDULER_MISFIRE_GRACE_SECONDS
-    runtime = SchedulerRuntime(services, trigger_for=lambda _row: InstantsTrigger([now - timedelta(seconds=grace + 60)]))
+    runtime = SchedulerRuntime(
+        services, trigger_for=lambda _row: InstantsTrigger([now - timedelta(seconds=grace + 60)])
+    )
     try:
         await runtime.start(covered_until=(now - timedelta(seconds=grace + 120)).replace(tzinfo=None))
         await wait_until(lambda: runtime.missed_fires == 1)

@@ -78,7 +78,9 @@ async def test_old_notifications_are_removed_alongside(
     assert _count(db, Notification) == 1
 
 
-async def test_prune_stops_when_the_lease_is_lost(services: RunServices, db: Session, factory: Factory, job: Job) -> None:
+async def test_prune_stops_when_the_lease_is_lost(
+    services: RunServices, db: Session, factory: Factory, job: Job
+) -> None:
     _seed_ten_old_and_a_newest(factory, job)
     counts = await run_retention_prune(services, keep_going=lambda: False, pause=0)
     assert counts is not None and counts.batches == 0

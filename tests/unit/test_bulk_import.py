@@ -294,7 +294,10 @@ def test_rule_13_request_body_not_json() -> None:
 
 def test_rule_14_request_body_not_an_object() -> None:
     assert rejected(row(request_body="[1, 2]", repo="", workflow="")) == {
-        "row": 2, "job_name": "nightly", "error": "Invalid Request Body", "message": "Request Body must be a JSON object.",
+        "row": 2,
+        "job_name": "nightly",
+        "error": "Invalid Request Body",
+        "message": "Request Body must be a JSON object.",
     }
 
 

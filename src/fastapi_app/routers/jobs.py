@@ -64,7 +64,9 @@ async def list_jobs(
 @router.post(
     "/jobs", status_code=201, responses=error_responses(400, 401, 403), openapi_extra=json_body(JobCreateRequest)
 )
-async def create_job(user: WriterUser, body: JsonBodyDep, session: SessionDep, settings: SettingsDep) -> JobCreatedResponse:
+async def create_job(
+    user: WriterUser, body: JsonBodyDep, session: SessionDep, settings: SettingsDep
+) -> JobCreatedResponse:
     def create(s):  # type: ignore[no-untyped-def]
         return JobCreatedResponse.build(s, settings, jobs.create_job(s, settings, user, body))
 
