@@ -1,8 +1,7 @@
 """A run's database steps (begin, finish, announce), each in a transaction of its own or group-committed.
 
 The scheduler group-commits: when many jobs fire at the same second, each run's three steps (begin, finish, announce)
-used to
-be three transactions of its own, thousands of round trips queued on one event loop (and, on
+used to be three transactions of its own, thousands of round trips queued on one event loop (and, on
 SQLite, on one write lock). Here a step submitted while its kind's transaction runs waits for
 the next one, which takes everything waiting: one transaction per step and batch, as few as one
 when runs come one at a time. If a batch fails (e.g. a fire another scheduler already took),
