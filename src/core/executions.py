@@ -161,7 +161,9 @@ def _conditions(shape: tuple[bool, bool, bool, bool, bool, bool]) -> list[Column
 
 
 @cache
-def _page_statements(shape: tuple[bool, bool, bool, bool, bool, bool]) -> tuple[Select[Any], Select[Any]]:
+def _page_statements(
+    shape: tuple[bool, bool, bool, bool, bool, bool],
+) -> tuple[Select[int], Select[*tuple[Any, ...]]]:
     conditions = _conditions(shape)
     count = select(func.count()).select_from(JobExecution).where(*conditions)
     page = (
@@ -297,7 +299,7 @@ def execution_statistics(
     )
 
 
-def execution_with_job(session: Session, execution_id: str) -> Row[Any]:
+def execution_with_job(session: Session, execution_id: str) -> Row[*tuple[Any, ...]]:
     """One execution with its job's name and repo."""
     row = session.execute(
         select(*WITH_JOB_COLUMNS).join(Job, Job.id == JobExecution.job_id).where(JobExecution.id == execution_id)

@@ -175,7 +175,7 @@ class LoginThrottle:
         error = TooManyAttempts(
             "Too many attempts", f"Too many failed login attempts. Try again in {retry_after} seconds."
         )
-        error.retry_after = retry_after  # type: ignore[attr-defined]
+        error.retry_after = retry_after
         raise error
 
     def record_failure(self, session: Session, identifier: str, client: str | None) -> None:

@@ -34,7 +34,7 @@ def read_phase(connection: Session | Connection) -> Phase | None:
     stored = connection.execute(
         select(DeploymentPhase.phase).where(DeploymentPhase.name == ROW_NAME)
     ).scalar_one_or_none()
-    return stored if stored in PHASES else None  # type: ignore[return-value]
+    return stored if stored in PHASES else None
 
 
 def phase_in_force(stored: Phase | None) -> Phase:

@@ -65,8 +65,8 @@ class GroupCommit(Generic[Item, Result]):
             items = [item for item, _ in batch]
             try:
                 results = await in_transaction(
-                    self.services, lambda s, items=items: self.batch_step(s, items)
-                )  # bound now: the loop rebinds items
+                    self.services, lambda s: self.batch_step(s, items)  # noqa: B023  # awaited in this iteration
+                )
             except Exception:  # noqa: BLE001 - each item then learns its own outcome
                 if len(batch) > 1:
                     log.info("%s batch of %d failed; retrying its items one by one", self.name, len(batch))

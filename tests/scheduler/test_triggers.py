@@ -9,8 +9,8 @@ import pytest
 from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
-from src.core.cron import next_runs
-from src.scheduler.triggers import InvalidCron, build_trigger, fire_times, last_fire_between
+from src.core.cron import last_fire_between, next_runs
+from src.scheduler.triggers import InvalidCron, build_trigger, fire_times
 
 EXPRESSIONS = [
     "* * * * *", "*/15 9-17 * * 1-5", "0 0 * * 0", "0 0 * * 7", "0 0 * * 5-7", "0 0 * * 0,6",
