@@ -21,7 +21,7 @@ from src.integrations.delivery import deliver
 from src.scheduler.services import RunServices
 
 READ_METHODS = frozenset({"GET", "HEAD"})
-_background: set[asyncio.Task[None]] = set()
+_background: set[asyncio.Task[Any]] = set()
 
 
 def deliver_later(services: RunServices, messages: list[outbox.SlackMessage | outbox.EmailMessage]) -> None:

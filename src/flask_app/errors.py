@@ -84,7 +84,7 @@ def register_error_handlers(app: Flask) -> None:
         # An exception raised after the view (the commit in after_request) reaches Flask as a
         # 500 wrapping it; a database that went away still answers the 503.
         original = error.original_exception
-        if is_database_unavailable(original):
+        if original is not None and is_database_unavailable(original):
             return database_down(original)
         return unexpected_error(original or error)
 

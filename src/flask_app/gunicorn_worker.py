@@ -106,7 +106,7 @@ class CompensatingThreadWorker(ThreadWorker):
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
-        app: Any = self.wsgi
+        app: Any = self.wsgi  # type: ignore[has-type]  # set by gunicorn's untyped base class
 
         def with_wait_hint(environ: dict[str, Any], start_response: Any) -> Any:
             environ[WAITING_ON_RUN] = self.tpool.waiting

@@ -80,7 +80,8 @@ class _Release(httpx.AsyncByteStream):
             await self._stream.aclose()
         finally:
             if self._release is not None:
-                self._release, release = None, self._release
+                release = self._release
+                self._release = None
                 release()
 
 
@@ -166,8 +167,10 @@ async def send_capped(
     timeout: float | None = None,
 ) -> CappedResponse:
     """Send one request and read at most MAX_READ_BYTES of the body (a huge body is not loaded)."""
-    extra = {} if timeout is None else {"timeout": timeout}
-    request = client.build_request(method, url, json=json, content=content, headers=headers, **extra)
+    request = client.build_request(
+        method, url, json=json, content=content, headers=headers,
+        timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+    )
     response = await client.send(request, stream=True)
     try:
         chunks: list[bytes] = []
