@@ -44,11 +44,6 @@ def phase_in_force(stored: Phase | None) -> Phase:
     return stored or DEFAULT_PHASE
 
 
-def current_phase(session: Session) -> Phase:
-    """The phase in force: the stored one, or the default (cutover when the legacy door is gone)."""
-    return phase_in_force(read_phase(session))
-
-
 def set_phase(session: Session, phase: str) -> None:
     """Record the phase (the caller commits)."""
     if phase not in PHASES:
