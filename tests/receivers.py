@@ -85,7 +85,7 @@ class Receiver:
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True  # the client gave up (e.g. its timeout fired)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle  # noqa: N815
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
             def log_message(self, *_args: Any) -> None:
                 return None
@@ -254,7 +254,7 @@ class SmtpSink:
         self.port = 0
         self._server: asyncio.base_events.Server | None = None
 
-    async def handle_DATA(self, _server: SMTP, _session: Any, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, _server: SMTP, _session: Any, envelope: Envelope) -> str:
         if not self.data_reply.startswith("250"):
             return self.data_reply
         raw = envelope.original_content or envelope.content or b""

@@ -51,7 +51,7 @@ def set_mirror(stack: Stack, on: bool) -> None:
     """Render the side-by-side config with the mirror on or off and reload the running nginx."""
     binary = find_nginx()
     assert binary is not None
-    settings = Settings(_env_file=None, HTTP_PORT=stack.ports["http"], FLASK_PORT=stack.ports["flask"],  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, HTTP_PORT=stack.ports["http"], FLASK_PORT=stack.ports["flask"],  # type: ignore[call-arg]  # pydantic-settings' _env_file is no declared field
                         FASTAPI_PORT=stack.ports["fastapi"], SHADOW_READS=on)
     nginx = NginxInstance(binary, stack.folder / "nginx")
     nginx.install(render("side-by-side", settings, http_host="127.0.0.1"))

@@ -222,7 +222,7 @@ class LoginThrottle:
                 )
             )
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]  # rowcount is on CursorResult, typed Result
 
 
 __all__ = [

@@ -148,7 +148,7 @@ def mark_all_read(session: Session, user: User) -> int:
         .values(is_read=True, read_at=utcnow()),
         execution_options={"synchronize_session": False},
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # rowcount is on CursorResult, typed Result
 
 
 def delete_notification(session: Session, user: User, notification_id: str) -> None:
@@ -172,4 +172,4 @@ def delete_read(
         _range_params(user, date_range),
         execution_options={"synchronize_session": False},
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # rowcount is on CursorResult, typed Result

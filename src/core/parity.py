@@ -147,7 +147,7 @@ def _apply(session: Session, batch: ParityBatch) -> None:
                 compared=ParityCount.compared + tally.compared, matched=ParityCount.matched + tally.matched,
                 mismatched=ParityCount.mismatched + tally.mismatched, raced=ParityCount.raced + tally.raced,
                 last_seen=_later(ParityCount.last_seen, tally.last_seen)))
-        if added.rowcount == 0:  # type: ignore[attr-defined]
+        if added.rowcount == 0:  # type: ignore[attr-defined]  # rowcount is on CursorResult, typed Result
             session.add(ParityCount(route=route, hour=hour, compared=tally.compared, matched=tally.matched,
                                     mismatched=tally.mismatched, raced=tally.raced,
                                     first_seen=tally.first_seen, last_seen=tally.last_seen))
@@ -155,7 +155,7 @@ def _apply(session: Session, batch: ParityBatch) -> None:
         where = (ParityDifference.route == route, ParityDifference.signature == signature)
         added = session.execute(update(ParityDifference).where(*where).values(
             count=ParityDifference.count + kept.count, last_seen=_later(ParityDifference.last_seen, kept.last_seen)))
-        if added.rowcount == 0:  # type: ignore[attr-defined]
+        if added.rowcount == 0:  # type: ignore[attr-defined]  # rowcount is on CursorResult, typed Result
             session.add(ParityDifference(route=route, signature=signature, paths=json.dumps(kept.paths),
                                          count=kept.count, first_seen=kept.first_seen, last_seen=kept.last_seen,
                                          samples=json.dumps(kept.samples[:batch.sample_limit])))

@@ -38,7 +38,7 @@ def reads_only(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     Its authentication then ends its own transaction at once (on SQLite, on the event loop), so
     slow outbound I/O after it holds no connection.
     """
-    endpoint.database_reads_only = True  # type: ignore[attr-defined]
+    endpoint.database_reads_only = True  # type: ignore[attr-defined]  # a marker attribute on the endpoint function
     return endpoint
 
 

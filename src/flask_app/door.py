@@ -32,7 +32,7 @@ def db_session() -> Session:
 
 
 def job_list_cache() -> JobListCache:
-    return current_app.extensions["job_list_cache"]  # type: ignore[no-any-return]
+    return current_app.extensions["job_list_cache"]
 
 
 def runtime() -> FlaskRuntime:

@@ -101,7 +101,7 @@ class CompensatingThreadPool:
 class CompensatingThreadWorker(ThreadWorker):
     """gthread with a CompensatingThreadPool, offered to the app as `environ[WAITING_ON_RUN]`."""
 
-    def get_thread_pool(self) -> CompensatingThreadPool:  # type: ignore[override]
+    def get_thread_pool(self) -> CompensatingThreadPool:
         return CompensatingThreadPool(self.cfg.threads)
 
     def load_wsgi(self) -> None:

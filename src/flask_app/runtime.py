@@ -55,7 +55,7 @@ class FlaskRuntime:
         """Run `work(services)` on the loop and wait for its result."""
         loop = self._start()
         assert self._services is not None
-        future: Future[T] = asyncio.run_coroutine_threadsafe(work(self._services), loop)  # type: ignore[arg-type]
+        future: Future[T] = asyncio.run_coroutine_threadsafe(work(self._services), loop)  # type: ignore[arg-type]  # work returns an Awaitable; it is always a coroutine
         return future.result(timeout)
 
     def deliver(self, messages: list[SlackMessage | EmailMessage]) -> None:

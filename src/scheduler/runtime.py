@@ -398,11 +398,11 @@ class SchedulerRuntime:
             # Shielded: a cancelled wait still ends holding a slot, which the fire then releases.
             await asyncio.shield(self.semaphore.acquire())
 
-    async def _maintenance(self, *, scheduled_for: datetime | None = None) -> None:  # noqa: ARG002
+    async def _maintenance(self, *, scheduled_for: datetime | None = None) -> None:
         if self.lease_valid():
             await run_end_date_maintenance(self.services)
 
-    async def _prune(self, *, scheduled_for: datetime | None = None) -> None:  # noqa: ARG002
+    async def _prune(self, *, scheduled_for: datetime | None = None) -> None:
         if self.lease_valid():
             await run_retention_prune(self.services, keep_going=self.lease_valid)
 

@@ -48,7 +48,7 @@ class _RemembersLastAnswer:
         last = self._last
         if last is not None and last[1] == now and last[0] == previous_fire_time:
             return last[2]
-        fire: datetime | None = super().get_next_fire_time(previous_fire_time, now)  # type: ignore[misc]
+        fire: datetime | None = super().get_next_fire_time(previous_fire_time, now)  # type: ignore[misc]  # APScheduler ships no types
         self._last = (previous_fire_time, now, fire)  # one assignment: safe across threads
         return fire
 

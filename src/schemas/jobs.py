@@ -201,7 +201,7 @@ class _DropNoneErrorKeys(ApiModel):
     # No return annotation: pydantic then documents the model's own fields in OpenAPI
     # (an annotation would replace them with a bare object).
     @model_serializer(mode="wrap")
-    def _drop_unset_error(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+    def _drop_unset_error(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]  # pydantic's wrap serializer returns Any
         data = handler(self)
         for key in ("error", "message"):
             if key in data and data[key] is None:

@@ -927,7 +927,7 @@ def test_losing_a_name_race_answers_duplicate_and_keeps_the_outer_transaction(
     }
     db.commit()
     db.expire_all()
-    assert db.get(User, earlier.id).username == "renamed-in-same-transaction"  # type: ignore[union-attr]
+    assert db.get(User, earlier.id).username == "renamed-in-same-transaction"  # type: ignore[union-attr]  # None here fails the test, as it should
     assert len(db.scalars(select(Job)).all()) == 1
 
 

@@ -129,7 +129,7 @@ def test_a_prune_forgets_expired_revocations_and_keeps_live_ones(
     expired, live = _logged_out_token(api, factory, viewer), _logged_out_token(api, factory, viewer)
     expired_jti = tokens.decode_token(settings, expired)["jti"]
     db.expire_all()
-    db.get(RevokedToken, expired_jti).expires_at = utcnow() - timedelta(seconds=1)  # type: ignore[union-attr]
+    db.get(RevokedToken, expired_jti).expires_at = utcnow() - timedelta(seconds=1)  # type: ignore[union-attr]  # None here fails the test, as it should
     db.commit()
     assert prune(db, settings).revoked_tokens == 1
     db.expire_all()

@@ -29,7 +29,7 @@ from tests.api.conftest import fastapi_http, flask_http
 from tests.conftest import Factory, legacy_door, make_settings
 from tests.parity.conftest import Doors, Snapshot, World, seed_world, sqlite_path
 from tests.parity.contract_table import contract_endpoints, normalize
-from tests.receivers import Receiver, receiver  # noqa: F401
+from tests.receivers import Receiver, receiver  # noqa: F401  # pytest fixtures, imported so tests can request them
 
 # Compares the Flask door with the FastAPI door.
 pytestmark = legacy_door
@@ -410,7 +410,7 @@ def shared(migrated_template: Path | str, tmp_path_factory: pytest.TempPathFacto
 
 
 @pytest.fixture
-def seeded(settings: Settings, receiver: Receiver) -> Iterator[Seeded]:  # noqa: F811
+def seeded(settings: Settings, receiver: Receiver) -> Iterator[Seeded]:  # noqa: F811  # the imported pytest fixture, injected by name
     with seeded_world(settings, receiver.url) as world:
         yield world
 

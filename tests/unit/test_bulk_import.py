@@ -30,7 +30,7 @@ SPA_HEADER = "Job Name,Repo,Workflow Name,Branch,Cron schedule (JST),Status,End 
 def settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {"DEFAULT_GITHUB_OWNER": "env-org", "SCHEDULER_TIMEZONE": "Asia/Tokyo"}
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]  # pydantic-settings' _env_file is no declared field
 
 
 def lookups(taken: tuple[str, ...] = ()) -> Lookups:

@@ -67,7 +67,7 @@ async def list_jobs(
 async def create_job(
     user: WriterUser, body: JsonBodyDep, session: SessionDep, settings: SettingsDep
 ) -> JobCreatedResponse:
-    def create(s):  # type: ignore[no-untyped-def]
+    def create(s):
         return JobCreatedResponse.build(s, settings, jobs.create_job(s, settings, user, body))
 
     return await session.run_and_commit(create)
@@ -84,7 +84,7 @@ async def get_job(job_id: str, user: CurrentUser, session: SessionDep, settings:
 async def update_job(
     job_id: str, user: CurrentUser, read_body: BodyReaderDep, session: SessionDep, settings: SettingsDep
 ) -> JobUpdatedResponse:
-    def update(s):  # type: ignore[no-untyped-def]
+    def update(s):
         return JobUpdatedResponse.build(s, settings, jobs.update_job(s, settings, user, job_id, read_body))
 
     return await session.run_and_commit(update)
