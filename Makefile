@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # Both cores: the suites are I/O- and process-heavy, and CI's clock is finite.
 PYTEST_WORKERS ?= 2
 
-.PHONY: venv run test test-sqlite test-postgres lint-imports rehearse-removal bench bench-quick bench-tools
+.PHONY: venv run test test-sqlite test-postgres lint lint-imports rehearse-removal bench bench-quick bench-tools
 
 venv:
 	@VENV=$(VENV) scripts/venv.sh requirements-dev.txt
@@ -16,9 +16,9 @@ venv:
 run:
 	scripts/run.sh
 
-# Import contracts, the SQLite suite, then the PostgreSQL suite; both suites run even when the
+# Lint (ruff, mypy), import contracts, the SQLite suite, then the PostgreSQL suite; both suites run even when the
 # first fails, and any failure (pytest's "no tests collected" = 5 included) fails the target.
-test: venv lint-imports
+test: venv lint lint-imports
 	@status=0; \
 	$(MAKE) --no-print-directory test-sqlite || status=1; \
 	$(MAKE) --no-print-directory test-postgres || status=1; \
@@ -29,6 +29,11 @@ test-sqlite: venv
 
 test-postgres: venv
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -q -n $(PYTEST_WORKERS) tests/api tests/postgres $(PYTEST_ARGS)
+
+# Style and types, configured in pyproject.toml (issue 19).
+lint: venv
+	$(VENV)/bin/ruff check src tests bench migrations
+	$(VENV)/bin/mypy src
 
 lint-imports: venv
 	$(VENV)/bin/lint-imports

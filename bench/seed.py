@@ -167,27 +167,33 @@ class Seeder:
             active = self.rng.random() < 0.85
             created = self.moment_within(180)
             emails = self.rng.random() < 0.2
-            rows.append({
-                "id": self.uuid(),
-                "name": f"bench-job-{n:05d}",
-                "cron_expression": self.rng.choice(CRON_EXPRESSIONS),
-                # Loopback only: nothing here may ever reach another machine.
-                "target_url": f"http://127.0.0.1:9/hooks/{n}" if webhook else None,
-                "github_owner": None if webhook else "bench-org",
-                "github_repo": None if webhook else f"service-{n % 97}",
-                "github_workflow_name": None if webhook else self.rng.choice(["deploy.yml", "e2e.yml", "smoke.yml"]),
-                "job_metadata": json.dumps({"branchDetails": "main", "suite": self.rng.choice(["smoke", "full", "api"])}),
-                "category": self.rng.choice(categories),
-                "end_date": self._end_date(active),
-                "pic_team": self.rng.choice(teams),
-                "enable_email_notifications": emails,
-                "notification_emails": "oncall@example.com,qa@example.com" if emails else None,
-                "notify_on_success": emails and self.rng.random() < 0.5,
-                "created_by": self.rng.choice(owners),
-                "is_active": active,
-                "created_at": created,
-                "updated_at": created + timedelta(days=self.rng.random() * (self.now - created).days),
-            })
+            rows.append(
+                {
+                    "id": self.uuid(),
+                    "name": f"bench-job-{n:05d}",
+                    "cron_expression": self.rng.choice(CRON_EXPRESSIONS),
+                    # Loopback only: nothing here may ever reach another machine.
+                    "target_url": f"http://127.0.0.1:9/hooks/{n}" if webhook else None,
+                    "github_owner": None if webhook else "bench-org",
+                    "github_repo": None if webhook else f"service-{n % 97}",
+                    "github_workflow_name": None
+                    if webhook
+                    else self.rng.choice(["deploy.yml", "e2e.yml", "smoke.yml"]),
+                    "job_metadata": json.dumps(
+                        {"branchDetails": "main", "suite": self.rng.choice(["smoke", "full", "api"])}
+                    ),
+                    "category": self.rng.choice(categories),
+                    "end_date": self._end_date(active),
+                    "pic_team": self.rng.choice(teams),
+                    "enable_email_notifications": emails,
+                    "notification_emails": "oncall@example.com,qa@example.com" if emails else None,
+                    "notify_on_success": emails and self.rng.random() < 0.5,
+                    "created_by": self.rng.choice(owners),
+                    "is_active": active,
+                    "created_at": created,
+                    "updated_at": created + timedelta(days=self.rng.random() * (self.now - created).days),
+                }
+            )
         return rows
 
     def _end_date(self, active: bool) -> date | None:
@@ -284,7 +290,7 @@ def _insert(connection: Connection, table: Table, rows: Iterable[dict[str, Any]]
 def _copy(connection: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> int:
     # COPY is several times faster than multi-row INSERTs for 100,000 rows (one round trip per batch).
     written = 0
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]  # None here fails the test, as it should
     for batch in _batches(rows):
         columns = list(batch[0])
         with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
@@ -296,7 +302,7 @@ def _copy(connection: Connection, table: Table, rows: Iterable[dict[str, Any]]) 
 
 def bench_settings(database_url: str, **overrides: Any) -> Settings:
     """Settings for a bench process on `database_url`; a developer's .env is not read."""
-    return Settings(_env_file=None, DATABASE_URL=database_url, **overrides)  # type: ignore[call-arg]
+    return Settings(_env_file=None, DATABASE_URL=database_url, **overrides)  # type: ignore[call-arg]  # pydantic-settings' _env_file is no declared field
 
 
 def seed(database_url: str, scale: float = 1.0, seed_value: int = 6) -> SeedSummary:

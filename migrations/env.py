@@ -46,7 +46,7 @@ def run_migrations_online() -> None:
         engine.dispose()
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection) -> None:  # type: ignore[no-untyped-def]  # Alembic's connection, untyped in this template
     # Batch mode lets later migrations alter SQLite tables (copy-and-move).
     context.configure(
         connection=connection,

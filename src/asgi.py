@@ -45,7 +45,7 @@ def _legacy_door(settings: Settings, metrics: Metrics) -> LegacyDoor:
     from src.flask_app import create_app as create_flask_app
 
     flask_app = create_flask_app(settings, metrics)
-    return LegacyDoor(WSGIMiddleware(flask_app), flask_app.extensions["runtime"].close)  # type: ignore[arg-type]
+    return LegacyDoor(WSGIMiddleware(flask_app), flask_app.extensions["runtime"].close)  # type: ignore[arg-type]  # a2wsgi types its WSGI app narrower than Flask.__call__
 
 
 def cutover_scope(scope: Scope) -> Scope:

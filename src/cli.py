@@ -1,4 +1,5 @@
-"""Operator commands: `python -m src.cli migrate | create-admin | ensure-admin | scheduler status | phase | parity | prune | serve`.
+"""Operator commands: `python -m src.cli migrate | create-admin | ensure-admin | scheduler status | phase | parity |
+prune | serve`.
 
 Thin on purpose: each command builds settings, opens one session, calls the core, commits.
 """
@@ -206,7 +207,7 @@ def cmd_phase(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_parity(settings: Settings, args: argparse.Namespace) -> int:
     """Shadow-read parity: the per-route report, or accepting one difference as explained."""
     from src.core.errors import CoreError
-    from src.core.parity import explain_difference, parse_window, parity_report
+    from src.core.parity import explain_difference, parity_report, parse_window
     from src.shadow.report import format_report
 
     if args.action == "explain" and (args.id is None or not args.reason):
@@ -285,7 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     scheduler = commands.add_parser("scheduler", help="scheduler operations")
     scheduler.add_argument("action", choices=["status"], help="status: leader, lease expiry, next fires")
     phase = commands.add_parser(
-        "phase", help="deployment phase: show, render (the current one's nginx config), side-by-side (rollback), cutover")
+        "phase",
+        help="deployment phase: show, render (the current one's nginx config), side-by-side (rollback), cutover",
+    )
     phase.add_argument("action", choices=["show", "render", "side-by-side", "cutover"])
     phase.add_argument("--force", action="store_true",
                        help="switch even when the door that will serve /api does not answer")

@@ -271,7 +271,7 @@ def load_settings(**overrides: object) -> Settings:
     Outside production, secrets left unset (or at the published default) are replaced by random
     ones generated once into DATA_DIR, so no deployment signs tokens with a key everyone knows.
     """
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings = Settings(**overrides)  # type: ignore[arg-type]  # pydantic validates the loosely typed overrides
     settings.check_production_safety()
     if not settings.is_production and _unset(settings.SECRET_KEY):
         generated = generated_secrets(settings.DATA_DIR)

@@ -62,7 +62,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     # _env_file=None: a developer's .env must not leak into tests.
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]  # pydantic-settings' _env_file is no declared field
 
 
 @pytest.fixture(scope="session")

@@ -34,14 +34,14 @@ class Door:
 
     def call(self, method: str, path: str, token: str | None = None, **kwargs: object) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = httpx.request(method, self.base + path, headers=headers, timeout=10, **kwargs)  # type: ignore[arg-type]
+        response = httpx.request(method, self.base + path, headers=headers, timeout=10, **kwargs)  # type: ignore[arg-type]  # httpx's keyword arguments, passed through
         assert response.headers.get("x-served-by") == self.name
         return response
 
     def login(self, username: str) -> dict[str, str]:
         response = self.call("POST", "/auth/login", json={"username": username, "password": PASSWORD})
         assert response.status_code == 200, response.text
-        return response.json()  # type: ignore[no-any-return]
+        return response.json()  # type: ignore[no-any-return]  # JSON is untyped
 
 
 def wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path) -> None:

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,10 +118,8 @@ class PrivateCluster:
 
     def destroy(self) -> None:
         if self.running():
-            try:
+            with suppress(RuntimeError, subprocess.TimeoutExpired):
                 self.stop()
-            except (RuntimeError, subprocess.TimeoutExpired):
-                pass
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

@@ -7,6 +7,7 @@ Import the fixtures into a test module: `from tests.receivers import receiver, s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import struct
@@ -84,7 +85,7 @@ class Receiver:
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True  # the client gave up (e.g. its timeout fired)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle  # noqa: N815
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
             def log_message(self, *_args: Any) -> None:
                 return None
@@ -165,10 +166,8 @@ class FaultyServer:
                 return
             self.accepted += 1
             connection.settimeout(0.5)
-            try:
+            with contextlib.suppress(OSError):
                 connection.recv(65536)  # the request (or a startup packet) has arrived
-            except OSError:
-                pass
             if self.mode == "reset":
                 connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 connection.close()
@@ -255,7 +254,7 @@ class SmtpSink:
         self.port = 0
         self._server: asyncio.base_events.Server | None = None
 
-    async def handle_DATA(self, _server: SMTP, _session: Any, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, _server: SMTP, _session: Any, envelope: Envelope) -> str:
         if not self.data_reply.startswith("250"):
             return self.data_reply
         raw = envelope.original_content or envelope.content or b""

@@ -41,7 +41,11 @@ class Endpoint:
     @property
     def script(self) -> str:
         """wrk's replayed request when nothing changes, else the Lua script that varies it."""
-        return "static" if len(self.paths) == 1 and len(self.bodies) <= 1 and "__N__" not in "".join(self.bodies) else "dynamic"
+        return (
+            "static"
+            if len(self.paths) == 1 and len(self.bodies) <= 1 and "__N__" not in "".join(self.bodies)
+            else "dynamic"
+        )
 
     def wrk_env(self, prefix: str, token: str | None, unique: str) -> dict[str, str]:
         """The Lua scripts' inputs; `unique` keeps created names apart between runs."""

@@ -110,7 +110,9 @@ class Bench:
             self.problem(f"{where}: {result.non_2xx} non-2xx answers, {result.errors} socket errors "
                          f"of {result.requests} requests")
         if run.receiver_hits is not None and run.receiver_hits < 0.9 * result.requests:
-            self.problem(f"{where}: the receiver got {run.receiver_hits} calls for {result.requests} answered test-runs")
+            self.problem(
+                f"{where}: the receiver got {run.receiver_hits} calls for {result.requests} answered test-runs"
+            )
 
     def _drain(self, health_url: str, after: str) -> float:
         """Seconds the door needed to finish the requests wrk left behind."""
@@ -189,7 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, SQLite file)")
     args = parser.parse_args(argv)
     timing = QUICK if args.quick else FULL
-    json_out = args.json_out or PROJECT_ROOT / "bench" / "results" / f"api-{args.database}{'-quick' if args.quick else ''}.json"
+    json_out = (
+        args.json_out
+        or PROJECT_ROOT / "bench" / "results" / f"api-{args.database}{'-quick' if args.quick else ''}.json"
+    )
     if shutil.which("wrk") is None:
         print("error: the API benchmark needs wrk (apt-get install wrk)", file=sys.stderr)
         return 2

@@ -51,7 +51,7 @@ def set_mirror(stack: Stack, on: bool) -> None:
     """Render the side-by-side config with the mirror on or off and reload the running nginx."""
     binary = find_nginx()
     assert binary is not None
-    settings = Settings(_env_file=None, HTTP_PORT=stack.ports["http"], FLASK_PORT=stack.ports["flask"],  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, HTTP_PORT=stack.ports["http"], FLASK_PORT=stack.ports["flask"],  # type: ignore[call-arg]  # pydantic-settings' _env_file is no declared field
                         FASTAPI_PORT=stack.ports["fastapi"], SHADOW_READS=on)
     nginx = NginxInstance(binary, stack.folder / "nginx")
     nginx.install(render("side-by-side", settings, http_host="127.0.0.1"))
@@ -104,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
                                      wrk.WrkOptions(connections=case.connections, seconds=timing.measured_seconds))
                     stack.wait_until_drained(health)
                     after = outcomes(stack)
-                    counted = {k: int(after.get(k, 0) - before.get(k, 0)) for k in after if after.get(k, 0) > before.get(k, 0)}
+                    counted = {
+                        k: int(after.get(k, 0) - before.get(k, 0)) for k in after if after.get(k, 0) > before.get(k, 0)
+                    }
                     p99.setdefault((case.name, on), []).append(result.p99_ms)
                     print(f"  {case.name:<14} mirror {'on ' if on else 'off'} round {round_number}: "
                           f"{result.requests_per_second:8.1f} req/s  p50 {result.p50_ms:7.2f} ms  "

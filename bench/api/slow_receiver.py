@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 
 MAX_HEADER_BYTES = 64 * 1024
@@ -69,10 +70,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--delay", type=float, default=0.2, help="seconds before each answer")
     args = parser.parse_args()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args.port, args.delay))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -201,7 +201,7 @@ class Stack:
         if binary is None:
             raise RuntimeError("the API benchmark needs nginx (apt-get install nginx, or set NGINX_BIN)")
         # The door's own template: /api/v2/* (and, unused, /api/*) go to the hello app.
-        settings = Settings(_env_file=None, HTTP_PORT=self.ports["hello_http"],  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, HTTP_PORT=self.ports["hello_http"],  # type: ignore[call-arg]  # pydantic-settings' _env_file is no declared field
                             FLASK_PORT=self.ports["hello"], FASTAPI_PORT=self.ports["hello"])
         nginx = NginxInstance(binary, self.folder / "nginx-hello")
         nginx.install(render("side-by-side", settings))

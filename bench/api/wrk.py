@@ -72,7 +72,7 @@ def parse(output: str) -> WrkResult:
     sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     socket_errors = {}
     if sockets:
-        socket_errors = dict(zip(("connect", "read", "write", "timeout"), map(int, sockets.groups())))
+        socket_errors = dict(zip(("connect", "read", "write", "timeout"), map(int, sockets.groups()), strict=False))
     nan = float("nan")
     if int(total.group(1)) == 0:
         # No answer at all: wrk prints zero latencies, which would read as fast.

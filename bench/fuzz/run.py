@@ -18,10 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from src.database.engines import create_sync_engine_from_settings, make_session_factory  # noqa: E402
-from src.database.migrate import upgrade_to_head  # noqa: E402
-from tests.conftest import Factory, make_settings  # noqa: E402
-from tests.hardening.fuzzing import fuzz, v2_document  # noqa: E402
+from src.database.engines import create_sync_engine_from_settings, make_session_factory  # noqa: E402  # after the sys.path line above
+from src.database.migrate import upgrade_to_head  # noqa: E402  # after the sys.path line above
+from tests.conftest import Factory, make_settings  # noqa: E402  # after the sys.path line above
+from tests.hardening.fuzzing import fuzz, v2_document  # noqa: E402  # after the sys.path line above
 
 
 def main() -> int:
@@ -46,8 +46,14 @@ def main() -> int:
                     caller = factory.user(role)
                     factory.team("Team A", slug="team-a")
                     started = time.monotonic()
-                    report = fuzz(door, settings, v2_document(settings), lambda: factory.token(caller),
-                                  max_examples=args.examples, seed=args.seed)
+                    report = fuzz(
+                        door,
+                        settings,
+                        v2_document(settings),
+                        lambda factory=factory, caller=caller: factory.token(caller),
+                        max_examples=args.examples,
+                        seed=args.seed,
+                    )
                 engine.dispose()
                 total_tried += report.tried
                 total_failures += len(report.failures)

@@ -42,9 +42,13 @@ def probe_errors_then_others(stack: HostileStack) -> ClassReport:
                                        headers={"Content-Type": "application/json"})
                 provoked += failed.status_code >= 500
                 follow_ups = (
-                    ("GET health", lambda: other.get(f"{prefix}/health")),
-                    ("POST validate-cron", lambda: other.post(f"{prefix}/jobs/validate-cron", headers=auth,
-                                                             json={"expression": "0 2 * * *"})),
+                    ("GET health", lambda prefix=prefix: other.get(f"{prefix}/health")),
+                    (
+                        "POST validate-cron",
+                        lambda prefix=prefix, auth=auth: other.post(
+                            f"{prefix}/jobs/validate-cron", headers=auth, json={"expression": "0 2 * * *"}
+                        ),
+                    ),
                 )
                 for name, call in follow_ups:
                     response = call()

@@ -78,9 +78,13 @@ def probe(stack: HostileStack) -> ClassReport:
             got = _statuses(all_at_once(stack, doors, "DELETE", f"/notifications/{notification_id}", admin))
             report.check(got == {200: 1, 404: CALLERS - 1}, f"{mix}: notification delete answered {got}")
 
-            category = client.post("/api/v2/job-categories", headers=admin, json={"name": f"race-cat-{mix}-{time.time_ns()}"})
+            category = client.post(
+                "/api/v2/job-categories", headers=admin, json={"name": f"race-cat-{mix}-{time.time_ns()}"}
+            )
             category.raise_for_status()
-            got = _statuses(all_at_once(stack, doors, "DELETE", f"/job-categories/{category.json()['category']['id']}", admin))
+            got = _statuses(
+                all_at_once(stack, doors, "DELETE", f"/job-categories/{category.json()['category']['id']}", admin)
+            )
             report.check(got == {200: CALLERS}, f"{mix}: category soft delete answered {got}")
 
             # The reader's unread notifications: the job deletes above broadcast to every user.
@@ -89,8 +93,10 @@ def probe(stack: HostileStack) -> ClassReport:
             if marked:
                 responses = all_at_once(stack, doors, "PUT", f"/notifications/{marked[0]['id']}/read", reader_auth)
                 stamps = {r.json().get("notification", {}).get("read_at") for r in responses if r.status_code == 200}
-                report.check(_statuses(responses) == {200: CALLERS} and len(stamps) == 1,
-                             f"{mix}: mark-read answered {_statuses(responses)} with read_at values {sorted(map(str, stamps))}")
+                report.check(
+                    _statuses(responses) == {200: CALLERS} and len(stamps) == 1,
+                    f"{mix}: mark-read answered {_statuses(responses)} with read_at values {sorted(map(str, stamps))}",
+                )
                 unread -= 1 if not marked[0]["is_read"] else 0
             responses = all_at_once(stack, doors, "PUT", "/notifications/read-all", reader_auth)
             counted = sum(r.json().get("updated_count", 0) for r in responses if r.status_code == 200)

@@ -20,10 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.hostile import connections, dates, json_bodies, races, throttle, tokens  # noqa: E402
-from bench.hostile.report import ClassReport, print_reports  # noqa: E402
-from bench.hostile.stack import HostileStack, start_stack  # noqa: E402
-from bench.seed import recreate_database  # noqa: E402
+from bench.hostile import connections, dates, json_bodies, races, throttle, tokens  # noqa: E402  # after the sys.path line above
+from bench.hostile.report import ClassReport, print_reports  # noqa: E402  # after the sys.path line above
+from bench.hostile.stack import HostileStack, start_stack  # noqa: E402  # after the sys.path line above
+from bench.seed import recreate_database  # noqa: E402  # after the sys.path line above
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_hostile"
 PROBES: dict[int, Callable[[HostileStack], ClassReport]] = {

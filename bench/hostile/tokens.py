@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -78,7 +78,7 @@ def probe_pruning(stack: HostileStack) -> ClassReport:
     report = ClassReport(8, "revoked tokens and tombstones pruned by `src.cli prune`")
     engine = create_sync_engine_from_settings(make_settings(stack.database_url))
     sessions = make_session_factory(engine)
-    long_ago = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(days=3650)
+    long_ago = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=3650)
     revoked, tombstone = uuid.uuid4().hex, str(uuid.uuid4())
     try:
         with sessions() as session:
@@ -86,7 +86,9 @@ def probe_pruning(stack: HostileStack) -> ClassReport:
             session.add(JobDeletion(job_id=tombstone, deleted_at=long_ago))
             session.commit()
         done = stack.cli("prune")
-        report.figures.append(f"prune: {done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-200:]}")
+        report.figures.append(
+            f"prune: {done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-200:]}"
+        )
         with sessions() as session:
             left_revoked = session.scalar(select(func.count()).select_from(RevokedToken)
                                           .where(RevokedToken.jti == revoked))

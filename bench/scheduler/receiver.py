@@ -47,7 +47,7 @@ async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str] | None:
     return method, path
 
 
-def handler(arrivals: Arrivals):  # type: ignore[no-untyped-def]
+def handler(arrivals: Arrivals):  # type: ignore[no-untyped-def]  # returns a handler class built inside
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while (request := await _read_request(reader)) is not None:

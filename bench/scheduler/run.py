@@ -47,7 +47,7 @@ def bench_settings(database_url: str, scheduler_host: str) -> dict[str, str]:
 
 
 async def _leader(database_url: str) -> SchedulerHost:
-    settings = Settings(_env_file=None, **bench_settings(database_url, "fastapi"))  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, **bench_settings(database_url, "fastapi"))  # type: ignore[call-arg]  # pydantic-settings' _env_file is no declared field
     host = await start_scheduler_host(await open_run_services(settings), "fastapi")
     await asyncio.wait_for(host.became_leader.wait(), timeout=60)
     return host
@@ -55,7 +55,7 @@ async def _leader(database_url: str) -> SchedulerHost:
 
 async def measure(database_url: str, admin_id: str, receiver: str, api: str, quick: bool) -> dict[str, Any]:
     engine = database.create_sync_engine_from_settings(
-        Settings(_env_file=None, **bench_settings(database_url, "none")))  # type: ignore[call-arg]
+        Settings(_env_file=None, **bench_settings(database_url, "none")))  # type: ignore[call-arg]  # pydantic-settings' _env_file is no declared field
     host = await _leader(database_url)
     wanted = SYNC_SAMPLES["quick" if quick else "full"]
     try:
@@ -108,7 +108,7 @@ def main() -> int:
           f"load average {load_before[0]:.2f}", flush=True)
     running: list[Any] = []
     try:
-        settings = Settings(_env_file=None, **bench_settings(database_url, "none"))  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, **bench_settings(database_url, "none"))  # type: ignore[call-arg]  # pydantic-settings' _env_file is no declared field
         engine, admin_id = database.prepare(settings)
         engine.dispose()
         receiver, receiver_process = processes.start_receiver(folder)

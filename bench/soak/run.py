@@ -32,20 +32,20 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.goals import Goal, print_goals  # noqa: E402
-from bench.soak.fires import count_fires, covered_minutes, finished_rows, minute_of, scheduled_rows  # noqa: E402
-from bench.soak.receiver import SoakReceiver  # noqa: E402
-from bench.soak.report import print_report  # noqa: E402
-from bench.soak.stack import Stack, start_stack  # noqa: E402
-from bench.soak.traffic import DOORS, Client, Recorder  # noqa: E402
-from src.core.phases import read_phase, scheduler_kind  # noqa: E402
-from src.database.engines import create_sync_engine_from_settings, make_session_factory  # noqa: E402
-from src.database.migrate import upgrade_to_head  # noqa: E402
-from src.models import Job  # noqa: E402
-from src.models.base import new_id  # noqa: E402
-from tests.conftest import PASSWORD, Factory, make_settings  # noqa: E402
-from tests.door_servers import free_port  # noqa: E402
-from tests.pg_databases import PostgresServer  # noqa: E402
+from bench.goals import Goal, print_goals  # noqa: E402  # after the sys.path line above
+from bench.soak.fires import count_fires, covered_minutes, finished_rows, minute_of, scheduled_rows  # noqa: E402  # after the sys.path line above
+from bench.soak.receiver import SoakReceiver  # noqa: E402  # after the sys.path line above
+from bench.soak.report import print_report  # noqa: E402  # after the sys.path line above
+from bench.soak.stack import Stack, start_stack  # noqa: E402  # after the sys.path line above
+from bench.soak.traffic import DOORS, Client, Recorder  # noqa: E402  # after the sys.path line above
+from src.core.phases import read_phase, scheduler_kind  # noqa: E402  # after the sys.path line above
+from src.database.engines import create_sync_engine_from_settings, make_session_factory  # noqa: E402  # after the sys.path line above
+from src.database.migrate import upgrade_to_head  # noqa: E402  # after the sys.path line above
+from src.models import Job  # noqa: E402  # after the sys.path line above
+from src.models.base import new_id  # noqa: E402  # after the sys.path line above
+from tests.conftest import PASSWORD, Factory, make_settings  # noqa: E402  # after the sys.path line above
+from tests.door_servers import free_port  # noqa: E402  # after the sys.path line above
+from tests.pg_databases import PostgresServer  # noqa: E402  # after the sys.path line above
 
 RESULTS = ROOT / "bench" / "results"
 SECRET_KEY = "soak-secret-key-of-at-least-32-bytes!"

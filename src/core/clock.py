@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 
 from src.models.base import utcnow
 
@@ -46,5 +46,3 @@ def local_today(tz: tzinfo, now: datetime | None = None) -> date:
     return current.astimezone(tz).date()
 
 
-def days_between(start: date, end: date) -> int:
-    return (end - start) // timedelta(days=1)

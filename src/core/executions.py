@@ -7,8 +7,8 @@ from a join), and statistics are one aggregate query whatever the table size.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, bindparam, case, func, select
@@ -141,7 +141,7 @@ class _Filter:
         return _conditions(self.shape)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _conditions(shape: tuple[bool, bool, bool, bool, bool, bool]) -> list[ColumnElement[bool]]:
     job_id, statuses, trigger_type, execution_type, start, end = shape
     conditions: list[ColumnElement[bool]] = []
@@ -160,8 +160,10 @@ def _conditions(shape: tuple[bool, bool, bool, bool, bool, bool]) -> list[Column
     return conditions
 
 
-@lru_cache(maxsize=None)
-def _page_statements(shape: tuple[bool, bool, bool, bool, bool, bool]) -> tuple[Select[Any], Select[Any]]:
+@cache
+def _page_statements(
+    shape: tuple[bool, bool, bool, bool, bool, bool],
+) -> tuple[Select[int], Select[*tuple[Any, ...]]]:
     conditions = _conditions(shape)
     count = select(func.count()).select_from(JobExecution).where(*conditions)
     page = (
@@ -297,7 +299,7 @@ def execution_statistics(
     )
 
 
-def execution_with_job(session: Session, execution_id: str) -> Row[Any]:
+def execution_with_job(session: Session, execution_id: str) -> Row[*tuple[Any, ...]]:
     """One execution with its job's name and repo."""
     row = session.execute(
         select(*WITH_JOB_COLUMNS).join(Job, Job.id == JobExecution.job_id).where(JobExecution.id == execution_id)

@@ -271,7 +271,7 @@ def update_job(
     else:
         title, verb, type_ = "Job Updated", "updated", "info"
     notify_all_users(
-        session, title, f'Job "{job.name}" was {verb} by {actor.email}.', type_,  # type: ignore[arg-type]
+        session, title, f'Job "{job.name}" was {verb} by {actor.email}.', type_,  # type: ignore[arg-type]  # type_ is one of the literals chosen above
         related_job_id=job.id,
     )
     return job

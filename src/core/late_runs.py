@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from src.config import Settings
 from src.core import slack_alerts
-from src.core.job_alerts import warn_owner_and_team
 from src.core.clock import format_utc, to_naive_utc
 from src.core.cron import last_fire_between
+from src.core.job_alerts import warn_owner_and_team
 from src.core.job_fields import is_expired
 from src.core.run_policy import job_timezone
 from src.models import Job, JobExecution

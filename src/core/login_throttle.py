@@ -175,7 +175,7 @@ class LoginThrottle:
         error = TooManyAttempts(
             "Too many attempts", f"Too many failed login attempts. Try again in {retry_after} seconds."
         )
-        error.retry_after = retry_after  # type: ignore[attr-defined]
+        error.retry_after = retry_after
         raise error
 
     def record_failure(self, session: Session, identifier: str, client: str | None) -> None:
@@ -216,12 +216,13 @@ class LoginThrottle:
         result = session.execute(
             delete(LoginFailure).where(
                 or_(
-                    (LoginFailure.scope == ACCOUNT) & (LoginFailure.last_failure_at <= now - self.limits.account_window),
+                    (LoginFailure.scope == ACCOUNT)
+                    & (LoginFailure.last_failure_at <= now - self.limits.account_window),
                     (LoginFailure.scope != ACCOUNT) & (LoginFailure.last_failure_at <= now - self.limits.window),
                 )
             )
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]  # rowcount is on CursorResult, typed Result
 
 
 __all__ = [

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from functools import lru_cache
-from typing import Any
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
@@ -66,7 +66,7 @@ def _scope(start: bool, end: bool, unread_only: bool) -> list[ColumnElement[bool
     return conditions
 
 
-@lru_cache(maxsize=None)
+@cache
 def _list_statements(start: bool, end: bool, unread_only: bool) -> tuple[Select[Any], Select[Any]]:
     conditions = _scope(start, end, unread_only)
     count = select(func.count()).select_from(Notification).where(*conditions)
@@ -80,7 +80,7 @@ def _list_statements(start: bool, end: bool, unread_only: bool) -> tuple[Select[
     return count, page
 
 
-@lru_cache(maxsize=None)
+@cache
 def _unread_count_statement(start: bool, end: bool) -> Select[Any]:
     return select(func.count()).select_from(Notification).where(*_scope(start, end, unread_only=True))
 
@@ -148,7 +148,7 @@ def mark_all_read(session: Session, user: User) -> int:
         .values(is_read=True, read_at=utcnow()),
         execution_options={"synchronize_session": False},
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # rowcount is on CursorResult, typed Result
 
 
 def delete_notification(session: Session, user: User, notification_id: str) -> None:
@@ -172,4 +172,4 @@ def delete_read(
         _range_params(user, date_range),
         execution_options={"synchronize_session": False},
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # rowcount is on CursorResult, typed Result

@@ -147,7 +147,7 @@ def _apply(session: Session, batch: ParityBatch) -> None:
                 compared=ParityCount.compared + tally.compared, matched=ParityCount.matched + tally.matched,
                 mismatched=ParityCount.mismatched + tally.mismatched, raced=ParityCount.raced + tally.raced,
                 last_seen=_later(ParityCount.last_seen, tally.last_seen)))
-        if added.rowcount == 0:  # type: ignore[attr-defined]
+        if added.rowcount == 0:  # type: ignore[attr-defined]  # rowcount is on CursorResult, typed Result
             session.add(ParityCount(route=route, hour=hour, compared=tally.compared, matched=tally.matched,
                                     mismatched=tally.mismatched, raced=tally.raced,
                                     first_seen=tally.first_seen, last_seen=tally.last_seen))
@@ -155,7 +155,7 @@ def _apply(session: Session, batch: ParityBatch) -> None:
         where = (ParityDifference.route == route, ParityDifference.signature == signature)
         added = session.execute(update(ParityDifference).where(*where).values(
             count=ParityDifference.count + kept.count, last_seen=_later(ParityDifference.last_seen, kept.last_seen)))
-        if added.rowcount == 0:  # type: ignore[attr-defined]
+        if added.rowcount == 0:  # type: ignore[attr-defined]  # rowcount is on CursorResult, typed Result
             session.add(ParityDifference(route=route, signature=signature, paths=json.dumps(kept.paths),
                                          count=kept.count, first_seen=kept.first_seen, last_seen=kept.last_seen,
                                          samples=json.dumps(kept.samples[:batch.sample_limit])))
@@ -218,7 +218,9 @@ class UnexplainedDifference:
         return f"{self.route}: {self.count} mismatch(es) at {', '.join(self.paths)} (difference {self.id})"
 
 
-def unexplained_differences(session: Session, since: timedelta, now: datetime | None = None) -> list[UnexplainedDifference]:
+def unexplained_differences(
+    session: Session, since: timedelta, now: datetime | None = None
+) -> list[UnexplainedDifference]:
     """Differences seen in the window that no operator has explained: what blocks a cutover."""
     start = hour_of((now or utcnow()) - since)
     rows = session.execute(

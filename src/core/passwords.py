@@ -6,11 +6,11 @@ from passlib.hash import pbkdf2_sha256
 
 
 def hash_password(password: str) -> str:
-    return pbkdf2_sha256.hash(password)
+    return str(pbkdf2_sha256.hash(password))  # passlib ships no types
 
 
 def verify_password(password: str, password_hash: str) -> bool:
     try:
-        return pbkdf2_sha256.verify(password, password_hash)
+        return bool(pbkdf2_sha256.verify(password, password_hash))  # passlib ships no types
     except (ValueError, TypeError):
         return False

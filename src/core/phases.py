@@ -34,7 +34,7 @@ def read_phase(connection: Session | Connection) -> Phase | None:
     stored = connection.execute(
         select(DeploymentPhase.phase).where(DeploymentPhase.name == ROW_NAME)
     ).scalar_one_or_none()
-    return stored if stored in PHASES else None  # type: ignore[return-value]
+    return stored if stored in PHASES else None
 
 
 def phase_in_force(stored: Phase | None) -> Phase:
@@ -42,11 +42,6 @@ def phase_in_force(stored: Phase | None) -> Phase:
     if not legacy_door_installed():
         return "cutover"
     return stored or DEFAULT_PHASE
-
-
-def current_phase(session: Session) -> Phase:
-    """The phase in force: the stored one, or the default (cutover when the legacy door is gone)."""
-    return phase_in_force(read_phase(session))
 
 
 def set_phase(session: Session, phase: str) -> None:

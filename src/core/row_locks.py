@@ -25,7 +25,7 @@ def lock_row(session: Session, model: type[Any], row_id: str) -> bool:
         update(model).where(model.id == row_id).values(unchanged)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result.rowcount)  # type: ignore[attr-defined]  # rowcount is on CursorResult, typed Result
 
 
 def get_locked(session: Session, model: type[Row], row_id: str) -> Row | None:

@@ -178,7 +178,9 @@ def announce_runs(session: Session, settings: Settings, execution_ids: list[str]
         e for e in session.scalars(select(JobExecution).where(JobExecution.id.in_(execution_ids)))
         if e.status != "running"
     ]
-    jobs = {job.id: job for job in session.scalars(select(Job).where(Job.id.in_(sorted({e.job_id for e in executions}))))}
+    jobs = {
+        job.id: job for job in session.scalars(select(Job).where(Job.id.in_(sorted({e.job_id for e in executions}))))
+    }
     recovered = _previous_run_failed(session, [e for e in executions if e.status == "success"])
     notices = AllUsersNotices(session)
     for execution in executions:

@@ -116,7 +116,7 @@ def rename(
         update(Job).where(job_column == old_slug).values({job_column: slug}),
         execution_options={"synchronize_session": "evaluate"},
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # rowcount is on CursorResult, typed Result
 
 
 def disable(row: SlugRow) -> SlugRow:

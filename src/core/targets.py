@@ -42,7 +42,12 @@ def parse_dispatch_url(value: str) -> GithubTarget:
         if len(parts) == 5 and parts[2:4] == ["actions", "workflows"]:
             return GithubTarget(parts[0], parts[1], parts[4])
         # https://api.github.com/repos/owner/repo/actions/workflows/wf/dispatches
-        if len(parts) == 7 and parts[0] == "repos" and parts[3:5] == ["actions", "workflows"] and parts[6] == "dispatches":
+        if (
+            len(parts) == 7
+            and parts[0] == "repos"
+            and parts[3:5] == ["actions", "workflows"]
+            and parts[6] == "dispatches"
+        ):
             return GithubTarget(parts[1], parts[2], parts[5])
         if "://" not in text and len(parts) == 3:
             return GithubTarget(*parts)

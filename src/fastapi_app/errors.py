@@ -15,11 +15,13 @@ from starlette.routing import Match
 from src.core.errors import (
     DATABASE_UNAVAILABLE_ERRORS,
     CoreError,
-    database_down as core_database_down,
     is_database_unavailable,
     method_not_allowed,
     route_not_found,
     unstorable_value,
+)
+from src.core.errors import (
+    database_down as core_database_down,
 )
 
 log = logging.getLogger(__name__)

@@ -288,4 +288,6 @@ def operation_doc(method: str, path: str) -> OperationDoc | None:
     if canonical is None:
         return OPERATIONS.get((method, path))
     doc = OPERATIONS[(method, canonical)]
-    return OperationDoc(f"{doc.summary} (alias)", f"Alias of `{method} {canonical}`, the same operation. {doc.description}")
+    return OperationDoc(
+        f"{doc.summary} (alias)", f"Alias of `{method} {canonical}`, the same operation. {doc.description}"
+    )

@@ -52,7 +52,7 @@ def read_route_resolver(routers: list[APIRouter], prefix: str) -> Callable[[str]
     routes = []
     for router in routers:
         for route in router.routes:
-            if isinstance(route, APIRoute) and "GET" in route.methods:
+            if isinstance(route, APIRoute) and route.methods and "GET" in route.methods:
                 regex, _format, _convertors = compile_path(prefix + route.path)
                 routes.append((regex, prefix + route.path))
 

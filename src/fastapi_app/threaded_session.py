@@ -15,6 +15,7 @@ per-call limiter bookkeeping, and reads end their transaction in the hop that ra
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -38,10 +39,8 @@ async def _in_thread(executor: ThreadPoolExecutor, call: Callable[[], T]) -> T:
         return await asyncio.shield(future)
     except asyncio.CancelledError:
         while not future.done():
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait([future])
-            except asyncio.CancelledError:
-                pass
         raise
 
 

@@ -21,7 +21,7 @@ from src.integrations.delivery import deliver
 from src.scheduler.services import RunServices
 
 READ_METHODS = frozenset({"GET", "HEAD"})
-_background: set[asyncio.Task[None]] = set()
+_background: set[asyncio.Task[Any]] = set()
 
 
 def deliver_later(services: RunServices, messages: list[outbox.SlackMessage | outbox.EmailMessage]) -> None:
@@ -38,7 +38,7 @@ def reads_only(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     Its authentication then ends its own transaction at once (on SQLite, on the event loop), so
     slow outbound I/O after it holds no connection.
     """
-    endpoint.database_reads_only = True  # type: ignore[attr-defined]
+    endpoint.database_reads_only = True  # type: ignore[attr-defined]  # a marker attribute on the endpoint function
     return endpoint
 
 

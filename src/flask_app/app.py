@@ -7,7 +7,6 @@ import time
 
 from flask import Flask, Response, g, request
 from flask_cors import CORS
-from flask_jwt_extended import JWTManager
 from flask_sqlalchemy import SQLAlchemy
 
 from src.config import Settings, load_settings
@@ -42,17 +41,11 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
         SQLALCHEMY_DATABASE_URI=url,
         SQLALCHEMY_ENGINE_OPTIONS=sync_engine_options(url),
         SQLALCHEMY_SESSION_OPTIONS={"expire_on_commit": False},
-        # Flask-JWT-Extended reads the same secret and lifetimes, so its decode_token accepts
-        # the tokens src.core.tokens mints (tests/unit/test_tokens.py proves it).
-        JWT_SECRET_KEY=settings.jwt_secret,
-        JWT_ALGORITHM="HS256",
-        JWT_ACCESS_TOKEN_EXPIRES=settings.JWT_ACCESS_TOKEN_EXPIRES,
-        JWT_REFRESH_TOKEN_EXPIRES=settings.JWT_REFRESH_TOKEN_EXPIRES,
         MAX_CONTENT_LENGTH=max(settings.BULK_UPLOAD_MAX_BYTES, settings.MAX_JSON_BODY_BYTES) + 64 * 1024,
         JSON_SORT_KEYS=False,
     )
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # Flask types app.json as its provider base class
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Flask types app.json as its provider base class
     app.extensions["settings"] = settings
     app.extensions["job_list_cache"] = JobListCache()
     app.extensions["metrics"] = metrics
@@ -61,7 +54,6 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
     db.init_app(app)
     with app.app_context():
         install_sqlite_pragmas(db.engine)
-    JWTManager(app)
 
     origins = settings.cors_origins or ["*"]
     CORS(
@@ -80,7 +72,7 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
 
     register_error_handlers(app)
     register_blueprints(app)
-    app.wsgi_app = TrustedProxyFix(app.wsgi_app, settings.trusted_proxies)  # type: ignore[method-assign]
+    app.wsgi_app = TrustedProxyFix(app.wsgi_app, settings.trusted_proxies)  # type: ignore[method-assign]  # replacing the method is the point
 
     @app.before_request
     def _start_request_log() -> None:

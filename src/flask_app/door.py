@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-from contextlib import AbstractContextManager, nullcontext
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar, cast
 
 from flask import Response, current_app, g, jsonify, request
@@ -32,7 +32,7 @@ def db_session() -> Session:
 
 
 def job_list_cache() -> JobListCache:
-    return current_app.extensions["job_list_cache"]  # type: ignore[no-any-return]
+    return current_app.extensions["job_list_cache"]
 
 
 def runtime() -> FlaskRuntime:

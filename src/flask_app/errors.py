@@ -11,11 +11,13 @@ from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAll
 from src.core.errors import (
     DATABASE_UNAVAILABLE_ERRORS,
     CoreError,
-    database_down as core_database_down,
     is_database_unavailable,
     method_not_allowed,
     route_not_found,
     unstorable_value,
+)
+from src.core.errors import (
+    database_down as core_database_down,
 )
 
 log = logging.getLogger(__name__)
@@ -82,7 +84,7 @@ def register_error_handlers(app: Flask) -> None:
         # An exception raised after the view (the commit in after_request) reaches Flask as a
         # 500 wrapping it; a database that went away still answers the 503.
         original = error.original_exception
-        if is_database_unavailable(original):
+        if original is not None and is_database_unavailable(original):
             return database_down(original)
         return unexpected_error(original or error)
 

@@ -101,12 +101,12 @@ class CompensatingThreadPool:
 class CompensatingThreadWorker(ThreadWorker):
     """gthread with a CompensatingThreadPool, offered to the app as `environ[WAITING_ON_RUN]`."""
 
-    def get_thread_pool(self) -> CompensatingThreadPool:  # type: ignore[override]
+    def get_thread_pool(self) -> CompensatingThreadPool:
         return CompensatingThreadPool(self.cfg.threads)
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
-        app: Any = self.wsgi
+        app: Any = self.wsgi  # type: ignore[has-type]  # set by gunicorn's untyped base class
 
         def with_wait_hint(environ: dict[str, Any], start_response: Any) -> Any:
             environ[WAITING_ON_RUN] = self.tpool.waiting

@@ -15,8 +15,8 @@ from typing import TypeVar
 
 from src.config import Settings
 from src.core.outbox import EmailMessage, SlackMessage
-from src.integrations.delivery import deliver
 from src.core.scheduler_status import NOT_RUNNING, SchedulerProcessState
+from src.integrations.delivery import deliver
 from src.observability.metrics import Metrics
 from src.scheduler.host import SchedulerHost, start_scheduler_host, stop_scheduler_host
 from src.scheduler.runtime import ResyncResult
@@ -55,7 +55,7 @@ class FlaskRuntime:
         """Run `work(services)` on the loop and wait for its result."""
         loop = self._start()
         assert self._services is not None
-        future: Future[T] = asyncio.run_coroutine_threadsafe(work(self._services), loop)  # type: ignore[arg-type]
+        future: Future[T] = asyncio.run_coroutine_threadsafe(work(self._services), loop)  # type: ignore[arg-type]  # work returns an Awaitable; it is always a coroutine
         return future.result(timeout)
 
     def deliver(self, messages: list[SlackMessage | EmailMessage]) -> None:

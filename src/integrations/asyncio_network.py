@@ -10,6 +10,7 @@ and socket errors come out as httpcore's exceptions, which httpx maps to its own
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 import typing
@@ -56,10 +57,8 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
 
     async def aclose(self) -> None:
         self._writer.close()
-        try:
+        with contextlib.suppress(OSError, ssl.SSLError):  # the peer already went away: closed either way
             await self._writer.wait_closed()
-        except (OSError, ssl.SSLError):  # the peer already went away: closed either way
-            pass
 
     async def start_tls(
         self,

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def deliver(services: "RunServices", messages: list[SlackMessage | EmailMessage]) -> int:
+async def deliver(services: RunServices, messages: list[SlackMessage | EmailMessage]) -> int:
     """Send each message in order; returns how many were delivered. Never raises."""
     delivered = 0
     for message in messages:
@@ -38,7 +38,7 @@ def channel_of(message: SlackMessage | EmailMessage) -> str:
     return "slack" if isinstance(message, SlackMessage) else "email"
 
 
-async def _send(services: "RunServices", message: SlackMessage | EmailMessage) -> bool:
+async def _send(services: RunServices, message: SlackMessage | EmailMessage) -> bool:
     """True once delivered, False when nothing was due (email switched off); raises when it failed."""
     if isinstance(message, SlackMessage):
         await slack.post(services.http, services.settings, message.webhook_url, message.text, message.channel)

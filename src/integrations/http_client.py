@@ -1,4 +1,5 @@
-"""The process-wide outbound HTTP client: small connection pools used as one, bounded timeouts, the address guard inside."""
+"""The process-wide outbound HTTP client: small connection pools used as one, bounded timeouts, the address guard
+inside."""
 
 from __future__ import annotations
 
@@ -79,7 +80,8 @@ class _Release(httpx.AsyncByteStream):
             await self._stream.aclose()
         finally:
             if self._release is not None:
-                self._release, release = None, self._release
+                release = self._release
+                self._release = None
                 release()
 
 
@@ -120,7 +122,9 @@ def create_http_client(settings: Settings) -> httpx.AsyncClient:
     # One TLS context for all pools: loading the CA bundle costs tens of milliseconds each time.
     ssl_context = httpx.create_ssl_context(verify=True, trust_env=False)
     pools = -(-_total_connections(settings) // CONNECTIONS_PER_POOL)
-    transports = [outbound_transport(limits, ssl_context, guarded=not settings.allow_private_targets) for _ in range(pools)]
+    transports = [
+        outbound_transport(limits, ssl_context, guarded=not settings.allow_private_targets) for _ in range(pools)
+    ]
     return httpx.AsyncClient(
         transport=PooledTransports(transports),
         timeout=httpx.Timeout(settings.OUTBOUND_TIMEOUT_SECONDS),
@@ -163,8 +167,10 @@ async def send_capped(
     timeout: float | None = None,
 ) -> CappedResponse:
     """Send one request and read at most MAX_READ_BYTES of the body (a huge body is not loaded)."""
-    extra = {} if timeout is None else {"timeout": timeout}
-    request = client.build_request(method, url, json=json, content=content, headers=headers, **extra)
+    request = client.build_request(
+        method, url, json=json, content=content, headers=headers,
+        timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+    )
     response = await client.send(request, stream=True)
     try:
         chunks: list[bytes] = []

@@ -57,7 +57,9 @@ def is_public_address(ip: IpAddress) -> bool:
 
 def blocked_message(host: str, address: str | None = None) -> str:
     shown = f"{host} ({address})" if address and address != host else host
-    return f"Blocked outbound address {shown}: private, loopback, link-local and other non-public targets are not allowed"
+    return (
+        f"Blocked outbound address {shown}: private, loopback, link-local and other non-public targets are not allowed"
+    )
 
 
 def url_problem(url: str, *, require_https: bool = False) -> str | None:

@@ -76,8 +76,8 @@ def configure_process_logging() -> None:
         root.addHandler(handler)
         root.setLevel(logging.INFO)
     for name in SERVER_LOGGERS:
-        for handler in logging.getLogger(name).handlers:
-            handler.setFormatter(JsonFormatter())
+        for server_handler in logging.getLogger(name).handlers:
+            server_handler.setFormatter(JsonFormatter())
     # The door's own request line (request id, route, no query string) replaces the server's
     # access line, whose query string may carry a secret.
     for name in (*ACCESS_LOGGERS, *OUTBOUND_CLIENT_LOGGERS):

@@ -116,12 +116,12 @@ async def run_job(
 
     try:
         await steps.finish.submit(_outcome(execution_id, result, attempts))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         log.exception("could not finalize execution %s", execution_id)
         fallback = DispatchResult(False, error_message=run_records.unexpected_error(job_name, exc))
         try:
             await steps.finish.submit(_outcome(execution_id, fallback, attempts))
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("could not record the failure of execution %s", execution_id)
             count_fire("error")
             return execution_id

@@ -22,8 +22,9 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import Connection, and_, case, or_, select, update
+from sqlalchemy import Connection, Table, and_, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
@@ -68,6 +69,7 @@ def current_leader(session: Session) -> LeaseInfo | None:
 
 def _insert_first_row(connection: Connection, values: dict[str, object]) -> int:
     dialect = connection.dialect.name
+    statement: postgresql.Insert | sqlite.Insert
     if dialect == "postgresql":
         statement = postgresql.insert(SchedulerLease).values(**values).on_conflict_do_nothing(
             index_elements=["name"]
@@ -84,7 +86,7 @@ def try_acquire(connection: Connection, owner_id: str, lease_seconds: float) -> 
 
     The previous row tells a new leader until when the old one covered the schedule.
     """
-    table = SchedulerLease.__table__
+    table = cast(Table, SchedulerLease.__table__)  # a mapped class's table is a Table, typed FromClause
     now = utcnow()
     previous_row = connection.execute(select(table).where(table.c.name == LEASE_NAME)).first()
     previous = (
@@ -114,7 +116,7 @@ def try_acquire(connection: Connection, owner_id: str, lease_seconds: float) -> 
 
 def release(connection: Connection, owner_id: str) -> bool:
     """Expire our lease now (clean shutdown), so another process can take over at once."""
-    table = SchedulerLease.__table__
+    table = cast(Table, SchedulerLease.__table__)  # a mapped class's table is a Table, typed FromClause
     result = connection.execute(
         update(table)
         .where(table.c.name == LEASE_NAME, table.c.owner_id == owner_id)

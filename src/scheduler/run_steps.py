@@ -1,7 +1,7 @@
 """A run's database steps (begin, finish, announce), each in a transaction of its own or group-committed.
 
-The scheduler group-commits: when many jobs fire at the same second, each run's three steps (begin, finish, announce) used to
-be three transactions of its own, thousands of round trips queued on one event loop (and, on
+The scheduler group-commits: when many jobs fire at the same second, each run's three steps (begin, finish, announce)
+used to be three transactions of its own, thousands of round trips queued on one event loop (and, on
 SQLite, on one write lock). Here a step submitted while its kind's transaction runs waits for
 the next one, which takes everything waiting: one transaction per step and batch, as few as one
 when runs come one at a time. If a batch fails (e.g. a fire another scheduler already took),
@@ -64,7 +64,9 @@ class GroupCommit(Generic[Item, Result]):
             batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
             items = [item for item, _ in batch]
             try:
-                results = await in_transaction(self.services, lambda s: self.batch_step(s, items))
+                results = await in_transaction(
+                    self.services, lambda s: self.batch_step(s, items)  # noqa: B023  # awaited in this iteration
+                )
             except Exception:  # noqa: BLE001 - each item then learns its own outcome
                 if len(batch) > 1:
                     log.info("%s batch of %d failed; retrying its items one by one", self.name, len(batch))

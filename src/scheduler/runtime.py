@@ -56,6 +56,7 @@ from sqlalchemy.orm import Session
 
 from src.core import scheduler_sync
 from src.core.clock import local_today, to_naive_utc, utcnow
+from src.core.cron import last_fire_between
 from src.core.end_dates import auto_pause
 from src.core.run_policy import job_timezone
 from src.core.scheduler_sync import JobScheduleRow
@@ -65,7 +66,7 @@ from src.scheduler.retention import RETENTION_JOB_ID, run_retention_prune
 from src.scheduler.run_steps import RunSteps
 from src.scheduler.services import RunServices
 from src.scheduler.transactions import in_transaction
-from src.scheduler.triggers import InvalidCron, build_trigger, last_fire_between
+from src.scheduler.triggers import InvalidCron, build_trigger
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def interrupted_after_seconds(services: RunServices) -> float:
 # --- executor: APScheduler's coroutine runner, plus the fire's scheduled time ------------------
 
 
-class FireExecutor(AsyncIOExecutor):
+class FireExecutor(AsyncIOExecutor):  # type: ignore[misc]  # APScheduler ships no types
     """Like AsyncIOExecutor, but the job function receives `scheduled_for=<fire time>`.
 
     The misfire check and the events are APScheduler's own (copied from `run_coroutine_job`);
@@ -397,11 +398,11 @@ class SchedulerRuntime:
             # Shielded: a cancelled wait still ends holding a slot, which the fire then releases.
             await asyncio.shield(self.semaphore.acquire())
 
-    async def _maintenance(self, *, scheduled_for: datetime | None = None) -> None:  # noqa: ARG002
+    async def _maintenance(self, *, scheduled_for: datetime | None = None) -> None:
         if self.lease_valid():
             await run_end_date_maintenance(self.services)
 
-    async def _prune(self, *, scheduled_for: datetime | None = None) -> None:  # noqa: ARG002
+    async def _prune(self, *, scheduled_for: datetime | None = None) -> None:
         if self.lease_valid():
             await run_retention_prune(self.services, keep_going=self.lease_valid)
 

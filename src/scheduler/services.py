@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from src.config import Settings
 from src.database.engines import create_async_engine_from_settings, make_async_session_factory
-from src.integrations.http_client import create_http_client
 from src.integrations.email import Mailer
+from src.integrations.http_client import create_http_client
 from src.observability.metrics import Metrics
 
 

@@ -24,7 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from croniter import croniter
 from croniter.croniter import CroniterBadDateError
 
-from src.core.cron import cron_problem, last_fire_between  # noqa: F401 - the scheduler's name for it
+from src.core.cron import cron_problem
 
 _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _SEARCH_YEARS = 30
@@ -48,20 +48,20 @@ class _RemembersLastAnswer:
         last = self._last
         if last is not None and last[1] == now and last[0] == previous_fire_time:
             return last[2]
-        fire: datetime | None = super().get_next_fire_time(previous_fire_time, now)  # type: ignore[misc]
+        fire: datetime | None = super().get_next_fire_time(previous_fire_time, now)  # type: ignore[misc]  # APScheduler ships no types
         self._last = (previous_fire_time, now, fire)  # one assignment: safe across threads
         return fire
 
 
-class SharedCronTrigger(_RemembersLastAnswer, CronTrigger):
+class SharedCronTrigger(_RemembersLastAnswer, CronTrigger):  # type: ignore[misc]  # APScheduler ships no types
     """APScheduler's CronTrigger, remembering its last answer."""
 
 
-class SharedOrTrigger(_RemembersLastAnswer, OrTrigger):
+class SharedOrTrigger(_RemembersLastAnswer, OrTrigger):  # type: ignore[misc]  # APScheduler ships no types
     """APScheduler's OrTrigger, remembering its last answer."""
 
 
-class _CroniterNext(BaseTrigger):
+class _CroniterNext(BaseTrigger):  # type: ignore[misc]  # APScheduler ships no types
     """Fallback for croniter-only syntax: next fire = croniter's next match after the reference."""
 
     __slots__ = ("expression", "timezone")

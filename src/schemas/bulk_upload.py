@@ -36,7 +36,7 @@ class BulkRowError(ApiModel):
     # No return annotation: pydantic then documents the model's own fields in OpenAPI
     # (an annotation would replace them with a bare object).
     @model_serializer(mode="wrap")
-    def _only_given_keys(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+    def _only_given_keys(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]  # pydantic's wrap serializer returns Any
         data = handler(self)
         for key in ("job_name", "message", "pic_team", "pic_team_slug"):
             if key not in self.model_fields_set:

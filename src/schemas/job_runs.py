@@ -32,7 +32,7 @@ class TestRunResponse(ApiModel):
     # No return annotation: pydantic then documents the model's own fields in OpenAPI
     # (an annotation would replace them with a bare object).
     @model_serializer(mode="wrap")
-    def _drop_absent_keys(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+    def _drop_absent_keys(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]  # pydantic's wrap serializer returns Any
         data = handler(self)
         for key in ("status_code", "error"):
             if data.get(key) is None:

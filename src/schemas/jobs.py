@@ -201,7 +201,7 @@ class _DropNoneErrorKeys(ApiModel):
     # No return annotation: pydantic then documents the model's own fields in OpenAPI
     # (an annotation would replace them with a bare object).
     @model_serializer(mode="wrap")
-    def _drop_unset_error(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+    def _drop_unset_error(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]  # pydantic's wrap serializer returns Any
         data = handler(self)
         for key in ("error", "message"):
             if key in data and data[key] is None:
@@ -248,7 +248,9 @@ class JobRunSettingsRequest(ApiModel):
     timeout_seconds: int | None = Field(None, ge=1, le=300)
     max_retries: int | None = Field(None, ge=0, le=10)
     retry_backoff_seconds: int | None = Field(None, ge=1, le=3600)
-    signing_secret: str | None = Field(None, description='Write-only: whsec_ + base64 of 24-64 bytes; null or "" turns signing off')
+    signing_secret: str | None = Field(
+        None, description='Write-only: whsec_ + base64 of 24-64 bytes; null or "" turns signing off'
+    )
     failure_threshold: int | None = Field(None, ge=0, le=100)
     grace_seconds: int | None = Field(None, ge=1, le=86400)
     timezone: str | None = Field(None, description="IANA time zone name, e.g. America/New_York")

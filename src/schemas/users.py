@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from src.schemas.common import ApiModel, UtcInstant
 
 
@@ -28,7 +30,7 @@ class UserListResponse(ApiModel):
     users: list[UserOut]
 
     @classmethod
-    def of(cls, users: list[object]) -> UserListResponse:
+    def of(cls, users: Sequence[object]) -> UserListResponse:
         return cls(count=len(users), users=[UserOut.model_validate(u) for u in users])
 
 

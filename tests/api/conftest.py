@@ -43,7 +43,7 @@ def embedded_http(settings: Settings) -> Iterator[httpx.Client]:
 
     from src.asgi import create_app
 
-    with TestClient(create_app(settings), base_url="http://testserver") as client:  # type: ignore[arg-type]
+    with TestClient(create_app(settings), base_url="http://testserver") as client:  # type: ignore[arg-type]  # the ASGI app's type is wider than TestClient's
         yield client
 
 
@@ -55,7 +55,7 @@ def cutover_http(settings: Settings) -> Iterator[httpx.Client]:
     from src.asgi import create_app
 
     app = create_app(settings, with_legacy_door=False)
-    with TestClient(app, base_url="http://testserver") as client:  # type: ignore[arg-type]
+    with TestClient(app, base_url="http://testserver") as client:  # type: ignore[arg-type]  # the ASGI app's type is wider than TestClient's
         yield client
 
 
@@ -108,20 +108,20 @@ def api(request: pytest.FixtureRequest, settings: Settings) -> Iterator[ApiClien
 
 
 @pytest.fixture
-def admin(factory: Factory):  # type: ignore[no-untyped-def]
+def admin(factory: Factory):  # type: ignore[no-untyped-def]  # a fixture: pytest does not check its type
     return factory.user("admin")
 
 
 @pytest.fixture
-def user(factory: Factory):  # type: ignore[no-untyped-def]
+def user(factory: Factory):  # type: ignore[no-untyped-def]  # a fixture: pytest does not check its type
     return factory.user("user")
 
 
 @pytest.fixture
-def viewer(factory: Factory):  # type: ignore[no-untyped-def]
+def viewer(factory: Factory):  # type: ignore[no-untyped-def]  # a fixture: pytest does not check its type
     return factory.user("viewer")
 
 
 @pytest.fixture
-def team(factory: Factory):  # type: ignore[no-untyped-def]
+def team(factory: Factory):  # type: ignore[no-untyped-def]  # a fixture: pytest does not check its type
     return factory.team("Team A", slug="team-a", slack_handle="@team-a")

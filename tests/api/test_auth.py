@@ -23,7 +23,10 @@ BAD_CREDENTIALS = {"error": "Invalid email/username or password"}
 INACTIVE = {"error": "Account is inactive. Contact administrator."}
 REVOKED = {"error": "Token has been revoked", "message": "Token has been revoked"}
 USER_GONE = {"error": "User not found or inactive", "message": "User not found or inactive"}
-ADMIN_ONLY = {"error": "Insufficient permissions", "message": "This endpoint requires one of the following roles: admin"}
+ADMIN_ONLY = {
+    "error": "Insufficient permissions",
+    "message": "This endpoint requires one of the following roles: admin",
+}
 UTC_INSTANT = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 
 
@@ -193,7 +196,9 @@ def test_login_form_multipart_with_email(api: ApiClient, user: User) -> None:
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("form", [{}, {"username": "someone"}, {"password": PASSWORD}, {"username": "", "password": "x"}])
+@pytest.mark.parametrize(
+    "form", [{}, {"username": "someone"}, {"password": PASSWORD}, {"username": "", "password": "x"}]
+)
 def test_login_form_missing_field_is_400(api: ApiClient, form: dict[str, str]) -> None:
     response = api.post("/auth/login/form", data=form)
     assert response.status_code == 400
@@ -340,7 +345,9 @@ def test_token_with_csrf_claim_is_accepted(api: ApiClient, user: User, settings:
 # --- POST /auth/refresh --------------------------------------------------------------------
 
 
-def test_refresh_issues_non_fresh_access_token(api: ApiClient, user: User, factory: Factory, settings: Settings) -> None:
+def test_refresh_issues_non_fresh_access_token(
+    api: ApiClient, user: User, factory: Factory, settings: Settings
+) -> None:
     response = api.post("/auth/refresh", token=factory.token(user, "refresh"))
     assert response.status_code == 200
     body = response.json()

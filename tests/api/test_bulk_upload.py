@@ -275,7 +275,7 @@ def test_each_row_check_reports_its_exact_error_object(
     text = csv_text(
         ALL_RULES_HEADER,
         f"r1,0 1 * * *,https://example.com/x,,,,nope,{old},,",             # 1 beats 4, 7, 8
-        f"r3,0 1 * * *,,ftp.example.com/x,,,nope,,,",                       # 3 beats 4, 6
+        "r3,0 1 * * *,,ftp.example.com/x,,,nope,,,",                       # 3 beats 4, 6
         f"r4,0 1 * * *,,,{gh},nope,bad,,",                                   # 4 beats 5
         f"r5,0 1 * * *,,,{gh},,2030/01/01,,",                                # 5 beats 8
         f"r6,0 1 * * *,,,{gh},,,,",                                          # 6

@@ -94,7 +94,7 @@ def test_preview_lists_five_runs_by_default_in_scheduler_time(api: ApiClient, to
     assert all(LOCAL_INSTANT.fullmatch(run) for run in body["next_runs"])
     runs = [datetime.fromisoformat(run) for run in body["next_runs"]]
     assert all((run.hour, run.minute) == (2, 0) for run in runs)
-    assert [b - a for a, b in zip(runs, runs[1:])] == [timedelta(days=1)] * 4
+    assert [b - a for a, b in zip(runs, runs[1:], strict=False)] == [timedelta(days=1)] * 4
     assert datetime.now(UTC) - timedelta(minutes=1) <= runs[0] <= datetime.now(UTC) + timedelta(days=1)
 
 

@@ -13,14 +13,14 @@ from sqlalchemy.orm import Session
 from src.models import Job, JobExecution, Notification, SlackSettings, User, UserNotificationPreferences
 from tests.api.conftest import ApiClient
 from tests.conftest import Factory
-from tests.receivers import Receiver, Reply, SmtpSink, closed_port_url, receiver, smtp  # noqa: F401
+from tests.receivers import Receiver, Reply, SmtpSink, closed_port_url, receiver, smtp  # noqa: F401  # pytest fixtures, imported so tests can request them
 
 SERVER_TOKEN = "server-token-123"
 WORKFLOWS = "/repos/acme/api/actions/workflows"
 
 
 @pytest.fixture
-def settings_overrides(receiver: Receiver, smtp: SmtpSink) -> dict[str, Any]:  # noqa: F811
+def settings_overrides(receiver: Receiver, smtp: SmtpSink) -> dict[str, Any]:  # noqa: F811  # the imported pytest fixture, injected by name
     return {
         "GITHUB_API_BASE_URL": receiver.url,
         "GITHUB_TOKEN": SERVER_TOKEN,
@@ -33,7 +33,7 @@ def settings_overrides(receiver: Receiver, smtp: SmtpSink) -> dict[str, Any]:  #
     }
 
 
-def _webhook_job(factory: Factory, owner: User, receiver: Receiver, **fields: Any) -> Job:  # noqa: F811
+def _webhook_job(factory: Factory, owner: User, receiver: Receiver, **fields: Any) -> Job:  # noqa: F811  # the imported pytest fixture, injected by name
     values: dict[str, Any] = {"target_url": f"{receiver.url}/hook", "job_metadata": json.dumps({"suite": "smoke"})}
     values.update(fields)
     return factory.job(owner, **values)
@@ -58,7 +58,7 @@ def _execution(db: Session, execution_id: str) -> JobExecution:
     return execution
 
 
-def _enable_slack(db: Session, receiver: Receiver, channel: str | None = "#alerts") -> None:  # noqa: F811
+def _enable_slack(db: Session, receiver: Receiver, channel: str | None = "#alerts") -> None:  # noqa: F811  # the imported pytest fixture, injected by name
     db.add(SlackSettings(is_enabled=True, webhook_url=f"{receiver.url}/slack", channel=channel))
     db.commit()
 
@@ -95,7 +95,7 @@ def test_user_cannot_execute_another_users_job(api: ApiClient, factory: Factory,
 
 
 def test_expired_active_job_is_auto_paused_notified_and_refused(
-    api: ApiClient, factory: Factory, db: Session, user: User, admin: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, db: Session, user: User, admin: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     job = _webhook_job(factory, user, receiver, end_date=date.today() - timedelta(days=3), pic_team="team-a")
     response = api.post(f"/jobs/{job.id}/execute", token=factory.token(user))
@@ -105,20 +105,20 @@ def test_expired_active_job_is_auto_paused_notified_and_refused(
         "message": "This job has passed its end_date and was auto-paused.",
     }
     db.expire_all()
-    assert db.get(Job, job.id).is_active is False  # type: ignore[union-attr]
+    assert db.get(Job, job.id).is_active is False  # type: ignore[union-attr]  # None here fails the test, as it should
     rows = db.scalars(select(Notification).where(Notification.related_job_id == job.id)).all()
     assert sorted(r.user_id for r in rows) == sorted([user.id, admin.id])
     assert {r.title for r in rows} == {"Job auto-paused (end date passed)"}
     assert rows[0].type == "warning"
     assert rows[0].message == (
-        f'Job "{job.name}" passed its end_date ({job.end_date.isoformat()} JST) and was auto-paused. PIC Team: team-a'  # type: ignore[union-attr]
+        f'Job "{job.name}" passed its end_date ({job.end_date.isoformat()} JST) and was auto-paused. PIC Team: team-a'  # type: ignore[union-attr]  # None here fails the test, as it should
     )
     assert db.scalars(select(JobExecution)).all() == []
     assert receiver.to("/hook") == []
 
 
 def test_expired_job_auto_pause_posts_the_slack_alert(
-    api: ApiClient, factory: Factory, db: Session, user: User, team: Any, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, db: Session, user: User, team: Any, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     _enable_slack(db, receiver)
     job = _webhook_job(factory, user, receiver, end_date=date.today() - timedelta(days=3))
@@ -127,7 +127,7 @@ def test_expired_job_auto_pause_posts_the_slack_alert(
     payload = receiver.to("/slack")[0].json()
     assert payload == {
         "text": f":warning: @team-a Job auto-paused (end date passed): <http://spa.example/jobs/{job.id}/edit|{job.name}>"
-        f" (end_date {job.end_date.isoformat()} JST)",  # type: ignore[union-attr]
+        f" (end_date {job.end_date.isoformat()} JST)",  # type: ignore[union-attr]  # None here fails the test, as it should
         "channel": "#alerts",
     }
 
@@ -195,7 +195,7 @@ def test_job_without_a_usable_target_is_refused(api: ApiClient, factory: Factory
 
 
 def test_webhook_run_posts_metadata_and_records_success(
-    api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.respond("/hook", 202, "accepted!")
     job = _webhook_job(factory, user, receiver)
@@ -216,7 +216,7 @@ def test_webhook_run_posts_metadata_and_records_success(
 
 
 def test_webhook_run_with_empty_metadata_uses_get(
-    api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     job = _webhook_job(factory, user, receiver, job_metadata=None)
     _run(api, factory.token(user), job)
@@ -225,27 +225,27 @@ def test_webhook_run_with_empty_metadata_uses_get(
 
 
 def test_metadata_override_replaces_job_metadata_for_this_run_only(
-    api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     job = _webhook_job(factory, user, receiver)
     _run(api, factory.token(user), job, json={"metadata": {"only": "this"}})
     assert receiver.to("/hook")[0].json() == {"only": "this"}
     db.expire_all()
-    assert json.loads(db.get(Job, job.id).job_metadata) == {"suite": "smoke"}  # type: ignore[union-attr, arg-type]
+    assert json.loads(db.get(Job, job.id).job_metadata) == {"suite": "smoke"}  # type: ignore[union-attr, arg-type]  # None here fails the test, as it should
 
 
 def test_target_url_override_is_called_and_not_persisted(
-    api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     job = _webhook_job(factory, user, receiver)
     execution_id = _run(api, factory.token(user), job, json={"target_url": f"{receiver.url}/other"})
     assert len(receiver.to("/other")) == 1 and receiver.to("/hook") == []
     assert _execution(db, execution_id).target == f"{receiver.url}/other"
-    assert db.get(Job, job.id).target_url == f"{receiver.url}/hook"  # type: ignore[union-attr]
+    assert db.get(Job, job.id).target_url == f"{receiver.url}/hook"  # type: ignore[union-attr]  # None here fails the test, as it should
 
 
 def test_webhook_error_status_records_a_failed_run(
-    api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.respond("/hook", 500, "x" * 5000)
     job = _webhook_job(factory, user, receiver)
@@ -268,7 +268,7 @@ def test_webhook_on_a_closed_port_records_a_failed_run(
 
 
 def test_admin_may_execute_any_job(
-    api: ApiClient, factory: Factory, db: Session, user: User, admin: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, db: Session, user: User, admin: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     job = _webhook_job(factory, user, receiver)
     assert _execution(db, _run(api, factory.token(admin), job)).status == "success"
@@ -278,7 +278,7 @@ def test_admin_may_execute_any_job(
 
 
 def test_github_run_dispatches_with_token_ref_and_inputs(
-    api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.respond(f"{WORKFLOWS}/deploy.yml/dispatches", 204, b"")
     job = _github_job(factory, user)
@@ -296,7 +296,7 @@ def test_github_run_dispatches_with_token_ref_and_inputs(
 
 
 def test_github_ref_defaults_to_master(
-    api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.respond(f"{WORKFLOWS}/deploy.yml/dispatches", 204, b"")
     job = _github_job(factory, user, job_metadata=None)
@@ -305,19 +305,22 @@ def test_github_ref_defaults_to_master(
 
 
 def test_github_404_retries_with_yml_and_records_the_suffixed_name(
-    api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.respond(f"{WORKFLOWS}/deploy/dispatches", 404, '{"message": "Not Found"}')
     receiver.respond(f"{WORKFLOWS}/deploy.yml/dispatches", 204, b"")
     job = _github_job(factory, user, github_workflow_name="deploy")
     execution = _execution(db, _run(api, factory.token(user), job))
-    assert [r.path for r in receiver.requests] == [f"{WORKFLOWS}/deploy/dispatches", f"{WORKFLOWS}/deploy.yml/dispatches"]
+    assert [r.path for r in receiver.requests] == [
+        f"{WORKFLOWS}/deploy/dispatches",
+        f"{WORKFLOWS}/deploy.yml/dispatches",
+    ]
     assert execution.status == "success"
     assert execution.target == "acme/api/deploy.yml"
 
 
 def test_github_404_tries_yaml_after_yml(
-    api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.default = Reply(404, b"nope")
     job = _github_job(factory, user, github_workflow_name="deploy")
@@ -329,7 +332,7 @@ def test_github_404_tries_yaml_after_yml(
 
 
 def test_github_numeric_workflow_id_is_not_retried(
-    api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.respond(f"{WORKFLOWS}/12345/dispatches", 404, b"")
     job = _github_job(factory, user, github_workflow_name="12345")
@@ -338,7 +341,7 @@ def test_github_numeric_workflow_id_is_not_retried(
 
 
 def test_github_token_override_is_used_and_never_stored(
-    api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.respond(f"{WORKFLOWS}/deploy.yml/dispatches", 422, "bad ref")
     job = _github_job(factory, user)
@@ -354,7 +357,7 @@ def test_github_token_override_is_used_and_never_stored(
 
 
 def test_dispatch_url_and_explicit_fields_override_the_workflow(
-    api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     job = _github_job(factory, user)
     body = {
@@ -366,14 +369,14 @@ def test_dispatch_url_and_explicit_fields_override_the_workflow(
     assert receiver.requests[0].path == "/repos/other/tools2/actions/workflows/run.yml/dispatches"
     assert execution.target == "other/tools2/run.yml"
     db.expire_all()
-    assert db.get(Job, job.id).github_repo == "api"  # type: ignore[union-attr]
+    assert db.get(Job, job.id).github_repo == "api"  # type: ignore[union-attr]  # None here fails the test, as it should
 
 
 # --- notifications, email, Slack -----------------------------------------------------------
 
 
 def test_successful_run_notifies_every_user(
-    api: ApiClient, factory: Factory, db: Session, user: User, admin: User, viewer: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, db: Session, user: User, admin: User, viewer: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     job = _webhook_job(factory, user, receiver)
     execution_id = _run(api, factory.token(user), job)
@@ -386,7 +389,7 @@ def test_successful_run_notifies_every_user(
 
 
 def test_failed_run_notifies_every_user_with_the_error(
-    api: ApiClient, factory: Factory, db: Session, user: User, admin: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, db: Session, user: User, admin: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.respond("/hook", 503, "down")
     job = _webhook_job(factory, user, receiver)
@@ -400,7 +403,7 @@ def test_failed_run_notifies_every_user_with_the_error(
 
 
 def test_failed_run_emails_the_job_addresses(
-    api: ApiClient, factory: Factory, user: User, receiver: Receiver, smtp: SmtpSink  # noqa: F811
+    api: ApiClient, factory: Factory, user: User, receiver: Receiver, smtp: SmtpSink  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.respond("/hook", 500, "boom")
     job = _webhook_job(
@@ -418,7 +421,7 @@ def test_failed_run_emails_the_job_addresses(
 
 
 def test_no_email_when_the_job_has_email_notifications_off(
-    api: ApiClient, factory: Factory, user: User, receiver: Receiver, smtp: SmtpSink  # noqa: F811
+    api: ApiClient, factory: Factory, user: User, receiver: Receiver, smtp: SmtpSink  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.respond("/hook", 500, "boom")
     job = _webhook_job(factory, user, receiver, enable_email_notifications=False, notification_emails="ops@example.com")
@@ -427,9 +430,11 @@ def test_no_email_when_the_job_has_email_notifications_off(
 
 
 def test_success_email_only_with_notify_on_success(
-    api: ApiClient, factory: Factory, user: User, receiver: Receiver, smtp: SmtpSink  # noqa: F811
+    api: ApiClient, factory: Factory, user: User, receiver: Receiver, smtp: SmtpSink  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
-    quiet = _webhook_job(factory, user, receiver, enable_email_notifications=True, notification_emails="ops@example.com")
+    quiet = _webhook_job(
+        factory, user, receiver, enable_email_notifications=True, notification_emails="ops@example.com"
+    )
     _run(api, factory.token(user), quiet)
     assert smtp.mails == []
     loud = _webhook_job(
@@ -443,7 +448,7 @@ def test_success_email_only_with_notify_on_success(
 
 
 def test_failure_email_skips_users_who_turned_failure_mail_off(
-    api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver, smtp: SmtpSink  # noqa: F811
+    api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver, smtp: SmtpSink  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     muted = factory.user("viewer", email="muted@example.com")
     db.add(UserNotificationPreferences(user_id=muted.id, email_on_job_failure=False))
@@ -459,7 +464,7 @@ def test_failure_email_skips_users_who_turned_failure_mail_off(
 
 
 def test_failed_run_posts_to_slack_with_the_team_mention(
-    api: ApiClient, factory: Factory, db: Session, user: User, team: Any, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, db: Session, user: User, team: Any, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     _enable_slack(db, receiver, channel=None)
     receiver.respond("/hook", 500, "boom")
@@ -473,7 +478,7 @@ def test_failed_run_posts_to_slack_with_the_team_mention(
 
 
 def test_success_after_a_failure_posts_a_recovery_to_slack(
-    api: ApiClient, factory: Factory, db: Session, user: User, team: Any, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, db: Session, user: User, team: Any, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     _enable_slack(db, receiver)
     receiver.respond("/hook", 500, "boom")
@@ -488,7 +493,7 @@ def test_success_after_a_failure_posts_a_recovery_to_slack(
 
 
 def test_success_without_a_previous_failure_posts_nothing_to_slack(
-    api: ApiClient, factory: Factory, db: Session, user: User, team: Any, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, db: Session, user: User, team: Any, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     _enable_slack(db, receiver)
     job = _webhook_job(factory, user, receiver)
@@ -510,14 +515,16 @@ def _wait_for(condition: Any, timeout: float = 5.0) -> None:
 
 class TestMailSwitchedOff:
     @pytest.fixture
-    def settings_overrides(self, receiver: Receiver, smtp: SmtpSink) -> dict[str, Any]:  # noqa: F811
+    def settings_overrides(self, receiver: Receiver, smtp: SmtpSink) -> dict[str, Any]:  # noqa: F811  # the imported pytest fixture, injected by name
         return {"MAIL_ENABLED": False, "MAIL_USERNAME": "mailer", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp.port}
 
     def test_no_email_when_mail_is_disabled(
-        self, api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver, smtp: SmtpSink  # noqa: F811
+        self, api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver, smtp: SmtpSink  # noqa: F811  # the imported pytest fixture, injected by name
     ) -> None:
         receiver.respond("/hook", 500, "boom")
-        job = _webhook_job(factory, user, receiver, enable_email_notifications=True, notification_emails="ops@example.com")
+        job = _webhook_job(
+            factory, user, receiver, enable_email_notifications=True, notification_emails="ops@example.com"
+        )
         execution_id = _run(api, factory.token(user), job)
         assert _execution(db, execution_id).status == "failed"
         assert smtp.mails == []

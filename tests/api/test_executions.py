@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+
 from src.models import Job, JobExecution, User
 from tests.api.conftest import ApiClient
 from tests.conftest import Factory
@@ -43,9 +44,20 @@ def _ids(items: list[dict[str, Any]]) -> list[str]:
 
 def test_job_executions_newest_first_with_full_shape(api: ApiClient, factory: Factory, job: Job, token: str) -> None:
     older = _run(factory, job, 0)
-    newer = _run(factory, job, 5, status="failed", trigger_type="manual", completed_at=BASE + timedelta(minutes=5, seconds=1),
-                 duration_seconds=0.532, execution_type="github_actions", target="org/api/ci.yml",
-                 response_status=500, error_message="boom", output="body")
+    newer = _run(
+        factory,
+        job,
+        5,
+        status="failed",
+        trigger_type="manual",
+        completed_at=BASE + timedelta(minutes=5, seconds=1),
+        duration_seconds=0.532,
+        execution_type="github_actions",
+        target="org/api/ci.yml",
+        response_status=500,
+        error_message="boom",
+        output="body",
+    )
     factory.execution(factory.job(), started_at=BASE)
     response = api.get(f"/jobs/{job.id}/executions", token=token)
     assert response.status_code == 200
@@ -57,7 +69,11 @@ def test_job_executions_newest_first_with_full_shape(api: ApiClient, factory: Fa
     assert item["started_at"] == "2025-06-01T12:05:00.000Z"
     assert item["completed_at"] == "2025-06-01T12:05:01.000Z"
     assert (item["status"], item["trigger_type"], item["duration_seconds"]) == ("failed", "manual", 0.532)
-    assert (item["execution_type"], item["target"], item["response_status"]) == ("github_actions", "org/api/ci.yml", 500)
+    assert (item["execution_type"], item["target"], item["response_status"]) == (
+        "github_actions",
+        "org/api/ci.yml",
+        500,
+    )
     assert (item["error_message"], item["output"]) == ("boom", "body")
 
 
@@ -161,7 +177,10 @@ def test_job_stats_average_is_null_without_successful_durations(
 ) -> None:
     _run(factory, job, 0, status="failed", duration_seconds=3.0)
     _run(factory, job, 1, status="success", duration_seconds=None)
-    assert api.get(f"/jobs/{job.id}/executions/stats", token=token).json()["statistics"]["average_duration_seconds"] is None
+    assert (
+        api.get(f"/jobs/{job.id}/executions/stats", token=token).json()["statistics"]["average_duration_seconds"]
+        is None
+    )
 
 
 def test_job_stats_unknown_job_is_404(api: ApiClient, token: str) -> None:

@@ -20,7 +20,10 @@ from src.models import Base, User
 from tests.api.conftest import ApiClient
 from tests.conftest import Factory
 
-UNSTORABLE = {"error": "Invalid payload", "message": "A value contains characters or a number the database cannot store."}
+UNSTORABLE = {
+    "error": "Invalid payload",
+    "message": "A value contains characters or a number the database cannot store.",
+}
 TOO_DEEP = {"error": "Invalid JSON", "message": f"JSON nesting is deeper than {MAX_JSON_DEPTH} levels."}
 
 # name → (JSON text of the hostile value, the answer it gets)
@@ -127,7 +130,9 @@ def test_logout_ignores_a_hostile_body(api: ApiClient, factory: Factory, admin: 
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("form", [{"username": "a\x00b", "password": "pw"}, {"username": "alice", "password": "p\x00w"}])
+@pytest.mark.parametrize(
+    "form", [{"username": "a\x00b", "password": "pw"}, {"username": "alice", "password": "p\x00w"}]
+)
 def test_form_login_refuses_nul_alike_on_every_database(api: ApiClient, form: dict[str, str]) -> None:
     response = api.post("/auth/login/form", data=form)
     assert (response.status_code, response.json()) == (400, UNSTORABLE)

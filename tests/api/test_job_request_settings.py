@@ -22,7 +22,7 @@ from src.models import Job, JobExecution, User
 from tests.api.conftest import ApiClient
 from tests.api.test_execute import _wait_for
 from tests.conftest import Factory
-from tests.receivers import Receiver, closed_port_url, receiver  # noqa: F401
+from tests.receivers import Receiver, closed_port_url, receiver  # noqa: F401  # pytest fixtures, imported so tests can request them
 
 SECRET_KEY = bytes(range(32))
 SECRET = "whsec_" + base64.b64encode(SECRET_KEY).decode()
@@ -36,7 +36,7 @@ def token(factory: Factory, user: User) -> str:
 
 
 @pytest.fixture
-def create_body(settings: Settings, team: Any, receiver: Receiver) -> dict[str, Any]:  # noqa: F811
+def create_body(settings: Settings, team: Any, receiver: Receiver) -> dict[str, Any]:  # noqa: F811  # the imported pytest fixture, injected by name
     return {
         "name": "signed call",
         "cron_expression": "0 2 * * *",
@@ -54,7 +54,7 @@ def _expected_signature(message_id: str, timestamp: str, body: bytes) -> str:
 def _create(api: ApiClient, token: str, body: dict[str, Any]) -> dict[str, Any]:
     response = api.post("/jobs", token=token, json=body)
     assert response.status_code == 201, response.text
-    return response.json()["job"]  # type: ignore[no-any-return]
+    return response.json()["job"]  # type: ignore[no-any-return]  # JSON is untyped
 
 
 def _newest_execution(db: Session, job_id: str) -> JobExecution:
@@ -70,7 +70,7 @@ def _newest_execution(db: Session, job_id: str) -> JobExecution:
 
 
 def test_signed_put_with_header_and_body_is_retried_until_it_succeeds(
-    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver, db: Session  # noqa: F811
+    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver, db: Session  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.respond("/hook", 503, "busy")
     receiver.respond("/hook", 503, "busy")
@@ -228,11 +228,11 @@ def test_a_header_value_is_never_echoed_in_an_error(
 def _run(api: ApiClient, token: str, job_id: str) -> dict[str, Any]:
     response = api.post(f"/jobs/{job_id}/execute", token=token)
     assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()  # type: ignore[no-any-return]  # JSON is untyped
 
 
 def test_calls_carry_the_service_user_agent(
-    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver  # noqa: F811
+    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     job = _create(api, token, create_body)
     _run(api, token, job["id"])
@@ -240,7 +240,7 @@ def test_calls_carry_the_service_user_agent(
 
 
 def test_an_unsigned_job_sends_no_signature_headers(
-    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver  # noqa: F811
+    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     job = _create(api, token, create_body)
     _run(api, token, job["id"])
@@ -248,7 +248,7 @@ def test_an_unsigned_job_sends_no_signature_headers(
 
 
 def test_a_signed_call_without_a_body_signs_the_empty_body(
-    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver  # noqa: F811
+    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     job = _create(api, token, create_body | {"signing_secret": SECRET})
     _run(api, token, job["id"])
@@ -259,7 +259,7 @@ def test_a_signed_call_without_a_body_signs_the_empty_body(
 
 
 def test_metadata_is_sent_with_the_chosen_method_when_there_is_no_body(
-    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver  # noqa: F811
+    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     job = _create(api, token, create_body | {"http_method": "PATCH", "metadata": {"a": 1}})
     _run(api, token, job["id"])
@@ -268,7 +268,7 @@ def test_metadata_is_sent_with_the_chosen_method_when_there_is_no_body(
 
 
 def test_the_body_goes_with_its_own_content_type(
-    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver  # noqa: F811
+    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     job = _create(api, token, create_body | {
         "http_method": "POST", "request_body": "a=1&b=2", "metadata": {"ignored": True},
@@ -279,7 +279,7 @@ def test_the_body_goes_with_its_own_content_type(
 
 
 def test_a_client_error_is_not_retried(
-    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver, db: Session  # noqa: F811
+    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver, db: Session  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.respond("/hook", 404, "no such hook")
     job = _create(api, token, create_body | {"max_retries": 3, "retry_backoff_seconds": 1})
@@ -290,7 +290,7 @@ def test_a_client_error_is_not_retried(
 
 
 def test_a_redirect_is_not_followed_nor_retried(
-    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver, db: Session  # noqa: F811
+    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver, db: Session  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.respond("/hook", 302, "", Location=f"{receiver.url}/elsewhere")
     job = _create(api, token, create_body | {"max_retries": 2, "retry_backoff_seconds": 1})
@@ -299,7 +299,7 @@ def test_a_redirect_is_not_followed_nor_retried(
 
 
 def test_429_is_retried_after_the_wait_the_target_asks_for(
-    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver, db: Session  # noqa: F811
+    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver, db: Session  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     # Retry-After 0 replaces the backoff (3600 s here): the retry comes at once.
     receiver.respond("/hook", 429, "slow down", **{"Retry-After": "0"})
@@ -321,7 +321,7 @@ def test_a_connection_error_is_retried_and_the_run_fails_when_retries_are_spent(
 
 
 def test_a_run_records_duration_ms_and_a_text_excerpt(
-    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver, db: Session  # noqa: F811
+    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver, db: Session  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.respond("/hook", 200, "é" * 2000, **{"Content-Type": "text/plain; charset=utf-8"})
     job = _create(api, token, create_body)
@@ -334,7 +334,7 @@ def test_a_run_records_duration_ms_and_a_text_excerpt(
 
 
 def test_a_binary_response_has_no_excerpt(
-    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver, db: Session  # noqa: F811
+    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver, db: Session  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.respond("/hook", 200, b"\x89PNG\r\n\x1a\n", **{"Content-Type": "image/png"})
     job = _create(api, token, create_body)
@@ -343,7 +343,7 @@ def test_a_binary_response_has_no_excerpt(
 
 
 def test_a_failed_manual_run_answers_failed(
-    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver  # noqa: F811
+    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.respond("/hook", 500, "boom")
     job = _create(api, token, create_body)
@@ -352,7 +352,7 @@ def test_a_failed_manual_run_answers_failed(
 
 
 def test_a_run_still_going_when_the_wait_ends_answers_running_and_finishes_in_the_background(
-    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver, db: Session,  # noqa: F811
+    api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver, db: Session,  # noqa: F811  # the imported pytest fixture, injected by name
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from src.core import job_runs
@@ -363,7 +363,7 @@ def test_a_run_still_going_when_the_wait_ends_answers_running_and_finishes_in_th
     answer = _run(api, token, job["id"])
     assert answer["status"] == "running"
     db.expire_all()
-    assert db.get(JobExecution, answer["execution_id"]).status == "running"  # type: ignore[union-attr]
+    assert db.get(JobExecution, answer["execution_id"]).status == "running"  # type: ignore[union-attr]  # None here fails the test, as it should
     _wait_for(lambda: _newest_execution(db, job["id"]).status == "success", timeout=10)
 
 
@@ -373,7 +373,7 @@ class TestWithTheOutboundGuardOn:
         return {"ALLOW_PRIVATE_TARGETS": False}
 
     def test_the_guard_refuses_every_attempt_and_a_refusal_is_not_retried(
-        self, api: ApiClient, factory: Factory, user: User, receiver: Receiver, db: Session  # noqa: F811
+        self, api: ApiClient, factory: Factory, user: User, receiver: Receiver, db: Session  # noqa: F811  # the imported pytest fixture, injected by name
     ) -> None:
         job = factory.job(user, target_url=f"{receiver.url}/hook", max_retries=3, retry_backoff_seconds=1)
         answer = api.post(f"/jobs/{job.id}/execute", token=factory.token(user)).json()
@@ -386,11 +386,11 @@ class TestWithTheOutboundGuardOn:
 
 class TestGithubJobs:
     @pytest.fixture
-    def settings_overrides(self, receiver: Receiver) -> dict[str, Any]:  # noqa: F811
+    def settings_overrides(self, receiver: Receiver) -> dict[str, Any]:  # noqa: F811  # the imported pytest fixture, injected by name
         return {"GITHUB_API_BASE_URL": receiver.url, "GITHUB_TOKEN": "server-token"}
 
     def test_a_github_dispatch_is_retried_on_a_5xx(
-        self, api: ApiClient, factory: Factory, user: User, receiver: Receiver, db: Session  # noqa: F811
+        self, api: ApiClient, factory: Factory, user: User, receiver: Receiver, db: Session  # noqa: F811  # the imported pytest fixture, injected by name
     ) -> None:
         path = "/repos/acme/api/actions/workflows/deploy.yml/dispatches"
         receiver.respond(path, 502, "bad gateway")

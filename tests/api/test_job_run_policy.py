@@ -16,11 +16,11 @@ from src.models import Job, Notification, SlackSettings, User
 from tests.api.conftest import ApiClient
 from tests.api.test_execute import _wait_for
 from tests.conftest import Factory
-from tests.receivers import Receiver, SmtpSink, receiver, smtp  # noqa: F401
+from tests.receivers import Receiver, SmtpSink, receiver, smtp  # noqa: F401  # pytest fixtures, imported so tests can request them
 
 
 @pytest.fixture
-def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:  # noqa: F811
+def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:  # noqa: F811  # the imported pytest fixture, injected by name
     return {"MAIL_USERNAME": "mailer", "MAIL_PASSWORD": "", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp.port,
             "MAIL_USE_TLS": False, "FRONTEND_BASE_URL": "http://spa.example/"}
 
@@ -45,7 +45,7 @@ def create_body(settings: Settings, team: Any) -> dict[str, Any]:
 
 
 def test_a_job_is_paused_after_its_third_consecutive_failure_with_notifications(
-    api: ApiClient, factory: Factory, user: User, token: str, receiver: Receiver, smtp: SmtpSink,  # noqa: F811
+    api: ApiClient, factory: Factory, user: User, token: str, receiver: Receiver, smtp: SmtpSink,  # noqa: F811  # the imported pytest fixture, injected by name
     db: Session, team: Any,
 ) -> None:
     db.add(SlackSettings(is_enabled=True, webhook_url=f"{receiver.url}/slack", channel="#alerts"))
@@ -54,10 +54,10 @@ def test_a_job_is_paused_after_its_third_consecutive_failure_with_notifications(
     job = factory.job(user, target_url=f"{receiver.url}/hook", failure_threshold=3)
     for run in range(3):
         db.expire_all()
-        assert db.get(Job, job.id).is_active, f"paused before run {run + 1}"  # type: ignore[union-attr]
+        assert db.get(Job, job.id).is_active, f"paused before run {run + 1}"  # type: ignore[union-attr]  # None here fails the test, as it should
         assert api.post(f"/jobs/{job.id}/execute", token=token).json()["status"] == "failed"
     db.expire_all()
-    assert db.get(Job, job.id).is_active is False  # type: ignore[union-attr]
+    assert db.get(Job, job.id).is_active is False  # type: ignore[union-attr]  # None here fails the test, as it should
     [notice] = db.scalars(select(Notification).where(Notification.title == PAUSED_TITLE)).all()
     assert notice.user_id == user.id
     assert notice.message == f'Job "{job.name}" failed 3 times in a row and was paused. PIC Team: team-a'
@@ -71,7 +71,7 @@ def test_a_job_is_paused_after_its_third_consecutive_failure_with_notifications(
 
 
 def test_a_success_resets_the_count(
-    api: ApiClient, factory: Factory, user: User, token: str, receiver: Receiver, db: Session  # noqa: F811
+    api: ApiClient, factory: Factory, user: User, token: str, receiver: Receiver, db: Session  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     for status in (500, 500, 200, 500, 500):
         receiver.respond("/hook", status, "answer")
@@ -79,18 +79,18 @@ def test_a_success_resets_the_count(
     for _ in range(5):
         api.post(f"/jobs/{job.id}/execute", token=token)
     db.expire_all()
-    assert db.get(Job, job.id).is_active is True  # type: ignore[union-attr]
+    assert db.get(Job, job.id).is_active is True  # type: ignore[union-attr]  # None here fails the test, as it should
 
 
 def test_without_a_threshold_failures_never_pause(
-    api: ApiClient, factory: Factory, user: User, token: str, receiver: Receiver, db: Session  # noqa: F811
+    api: ApiClient, factory: Factory, user: User, token: str, receiver: Receiver, db: Session  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.respond("/hook", 500, "down")
     job = factory.job(user, target_url=f"{receiver.url}/hook")
     for _ in range(4):
         api.post(f"/jobs/{job.id}/execute", token=token)
     db.expire_all()
-    assert db.get(Job, job.id).is_active is True  # type: ignore[union-attr]
+    assert db.get(Job, job.id).is_active is True  # type: ignore[union-attr]  # None here fails the test, as it should
 
 
 # --- the fields on the wire ----------------------------------------------------------------
@@ -150,7 +150,7 @@ def test_update_with_an_invalid_field_is_400_and_changes_nothing(
     assert response.status_code == 400
     assert response.json() == dict(zip(("error", "message"), MESSAGES[key], strict=True))
     db.expire_all()
-    assert db.get(Job, job["id"]).name == "policy job"  # type: ignore[union-attr]
+    assert db.get(Job, job["id"]).name == "policy job"  # type: ignore[union-attr]  # None here fails the test, as it should
 
 
 def test_update_clears_the_fields_with_null(api: ApiClient, token: str, create_body: dict[str, Any]) -> None:

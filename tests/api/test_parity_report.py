@@ -32,7 +32,7 @@ def store(db: Session, *outcomes: tuple[str, str, list[ValueDifference] | None],
           hours_ago: int = 0) -> None:
     batch = ParityBatch(sample_limit=sample_limit)
     for route, outcome, differences in outcomes:
-        batch.add(route, outcome, utcnow() - timedelta(hours=hours_ago), differences, "req")  # type: ignore[arg-type]
+        batch.add(route, outcome, utcnow() - timedelta(hours=hours_ago), differences, "req")  # type: ignore[arg-type]  # the outcome strings are the literals the batch takes
     record_batch(db, batch)
 
 

@@ -76,7 +76,9 @@ def test_latest_execution_and_last_execution_at_are_unchanged_by_a_prune(
 ) -> None:
     def reads() -> tuple[Any, ...]:
         jobs = {j["id"]: j["last_execution_at"] for j in api.get("/jobs", token=token).json()["jobs"]}
-        latest = [api.get(f"/jobs/{j.id}/executions/stats", token=token).json()["latest_execution"] for j in (idle, busy)]
+        latest = [
+            api.get(f"/jobs/{j.id}/executions/stats", token=token).json()["latest_execution"] for j in (idle, busy)
+        ]
         return jobs, latest
 
     before = reads()
@@ -127,7 +129,7 @@ def test_a_prune_forgets_expired_revocations_and_keeps_live_ones(
     expired, live = _logged_out_token(api, factory, viewer), _logged_out_token(api, factory, viewer)
     expired_jti = tokens.decode_token(settings, expired)["jti"]
     db.expire_all()
-    db.get(RevokedToken, expired_jti).expires_at = utcnow() - timedelta(seconds=1)  # type: ignore[union-attr]
+    db.get(RevokedToken, expired_jti).expires_at = utcnow() - timedelta(seconds=1)  # type: ignore[union-attr]  # None here fails the test, as it should
     db.commit()
     assert prune(db, settings).revoked_tokens == 1
     db.expire_all()

@@ -8,13 +8,16 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from src.core.scheduler_status import SchedulerProcessState, scheduler_status, upcoming_fires
 from src.config import Settings
+from src.core.scheduler_status import SchedulerProcessState, scheduler_status, upcoming_fires
 from src.models import SchedulerLease, User, utcnow
 from tests.api.conftest import ApiClient
 from tests.conftest import Factory
 
-ADMIN_ONLY = {"error": "Insufficient permissions", "message": "This endpoint requires one of the following roles: admin"}
+ADMIN_ONLY = {
+    "error": "Insufficient permissions",
+    "message": "This endpoint requires one of the following roles: admin",
+}
 LOCAL_INSTANT = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+09:00"
 
 
@@ -62,7 +65,7 @@ def test_next_runs_merge_active_jobs_in_time_order(api: ApiClient, admin: User, 
     assert all(re.fullmatch(LOCAL_INSTANT, r["run_at"]) for r in runs)
     instants = [datetime.fromisoformat(r["run_at"]) for r in runs]
     assert instants == sorted(instants)
-    assert all(b - a == timedelta(minutes=1) for a, b in zip(instants, instants[1:]))
+    assert all(b - a == timedelta(minutes=1) for a, b in zip(instants, instants[1:], strict=False))
 
 
 def test_next_runs_interleave_several_jobs(api: ApiClient, admin: User, factory: Factory) -> None:

@@ -216,7 +216,11 @@ def test_statistics_on_100000_executions_is_exact_in_one_select(
     response = client.get("/api/executions/statistics?from=2025-05-01&to=2025-06-01", headers=headers)
     body = response.json()
     assert body["total_executions"] == 100_000
-    assert (body["successful_executions"], body["failed_executions"], body["running_executions"]) == (60_000, 20_000, 20_000)
+    assert (body["successful_executions"], body["failed_executions"], body["running_executions"]) == (
+        60_000,
+        20_000,
+        20_000,
+    )
     assert body["success_rate"] == 60.0
     assert body["average_duration_seconds"] == pytest.approx(4.0)  # durations 0-9 without the running rows (4, 9)
     # Speed is measured by the benchmarks under bench/, never asserted here.

@@ -11,14 +11,14 @@ from sqlalchemy.orm import Session
 from src.models import Job, JobExecution, Notification, User
 from tests.api.conftest import ApiClient
 from tests.conftest import Factory
-from tests.receivers import Receiver, closed_port_url, receiver  # noqa: F401
+from tests.receivers import Receiver, closed_port_url, receiver  # noqa: F401  # pytest fixtures, imported so tests can request them
 
 SERVER_TOKEN = "server-token-456"
 DISPATCHES = "/repos/acme/api/actions/workflows/ci.yml/dispatches"
 
 
 @pytest.fixture
-def settings_overrides(receiver: Receiver) -> dict[str, Any]:  # noqa: F811
+def settings_overrides(receiver: Receiver) -> dict[str, Any]:  # noqa: F811  # the imported pytest fixture, injected by name
     return {"GITHUB_API_BASE_URL": receiver.url, "GITHUB_TOKEN": SERVER_TOKEN}
 
 
@@ -38,7 +38,9 @@ def test_viewer_is_refused_by_role_gate(api: ApiClient, factory: Factory, viewer
 
 
 def test_non_json_body_is_refused(api: ApiClient, factory: Factory, user: User) -> None:
-    response = api.post("/jobs/test-run", token=factory.token(user), content=b"{}", headers={"Content-Type": "text/plain"})
+    response = api.post(
+        "/jobs/test-run", token=factory.token(user), content=b"{}", headers={"Content-Type": "text/plain"}
+    )
     assert response.status_code == 400
     assert response.json() == {"error": "Content-Type must be application/json"}
 
@@ -82,7 +84,7 @@ def test_non_numeric_timeout_is_refused(api: ApiClient, factory: Factory, user: 
 
 
 def test_webhook_test_run_posts_metadata_and_reports_success(
-    api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.respond("/hook", 201, "made")
     body = {"target_url": f"{receiver.url}/hook", "metadata": {"a": 1}, "timeout_seconds": 99}
@@ -96,7 +98,7 @@ def test_webhook_test_run_posts_metadata_and_reports_success(
 
 
 def test_webhook_test_run_posts_an_empty_object_without_metadata(
-    api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     api.post("/jobs/test-run", token=factory.token(user), json={"target_url": f"{receiver.url}/hook"})
     [call] = receiver.to("/hook")
@@ -104,16 +106,21 @@ def test_webhook_test_run_posts_an_empty_object_without_metadata(
 
 
 def test_webhook_test_run_reports_an_error_status(
-    api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.respond("/hook", 500, "boom")
     response = api.post("/jobs/test-run", token=factory.token(user), json={"target_url": f"{receiver.url}/hook"})
     assert response.status_code == 200
-    assert response.json() == {"ok": False, "type": "webhook", "status_code": 500, "message": "Webhook test run failed."}
+    assert response.json() == {
+        "ok": False,
+        "type": "webhook",
+        "status_code": 500,
+        "message": "Webhook test run failed.",
+    }
 
 
 def test_target_url_wins_over_github_fields(
-    api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     body = {"target_url": f"{receiver.url}/hook", **GITHUB_FIELDS}
     response = api.post("/jobs/test-run", token=factory.token(user), json=body)
@@ -131,7 +138,7 @@ def test_network_error_is_reported_in_a_200(api: ApiClient, factory: Factory, us
 
 
 def test_alias_path_behaves_the_same(
-    api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     response = api.post("/cron/test-run", token=factory.token(user), json={"target_url": f"{receiver.url}/hook"})
     assert response.status_code == 200
@@ -139,7 +146,7 @@ def test_alias_path_behaves_the_same(
 
 
 def test_test_run_creates_no_job_execution_or_notification(
-    api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, db: Session, user: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     api.post("/jobs/test-run", token=factory.token(user), json={"target_url": f"{receiver.url}/hook"})
     db.expire_all()
@@ -152,7 +159,7 @@ def test_test_run_creates_no_job_execution_or_notification(
 
 
 def test_github_test_run_dispatches_with_ref_and_inputs(
-    api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.respond(DISPATCHES, 201, b"")
     body = {**GITHUB_FIELDS, "metadata": {"branch": "dev", "x": "y"}}
@@ -170,7 +177,7 @@ def test_github_test_run_dispatches_with_ref_and_inputs(
 
 
 def test_github_test_run_without_metadata_sends_ref_main_only(
-    api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.respond(DISPATCHES, 204, b"")
     response = api.post("/jobs/test-run", token=factory.token(user), json=GITHUB_FIELDS)
@@ -179,7 +186,7 @@ def test_github_test_run_without_metadata_sends_ref_main_only(
 
 
 def test_github_test_run_reports_a_failed_dispatch(
-    api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.respond(DISPATCHES, 404, "Not Found")
     response = api.post("/jobs/test-run", token=factory.token(user), json=GITHUB_FIELDS)
@@ -191,11 +198,11 @@ def test_github_test_run_reports_a_failed_dispatch(
 
 class TestWithoutServerToken:
     @pytest.fixture
-    def settings_overrides(self, receiver: Receiver) -> dict[str, Any]:  # noqa: F811
+    def settings_overrides(self, receiver: Receiver) -> dict[str, Any]:  # noqa: F811  # the imported pytest fixture, injected by name
         return {"GITHUB_API_BASE_URL": receiver.url, "GITHUB_TOKEN": ""}
 
     def test_github_test_run_without_token_is_reported_without_calling_out(
-        self, api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811
+        self, api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
     ) -> None:
         response = api.post("/jobs/test-run", token=factory.token(user), json=GITHUB_FIELDS)
         assert response.status_code == 200
@@ -209,7 +216,7 @@ class TestWithoutServerToken:
 
 
 def test_github_network_error_is_reported_in_a_200(
-    api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811
+    api: ApiClient, factory: Factory, user: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.stop()
     response = api.post("/jobs/test-run", token=factory.token(user), json=GITHUB_FIELDS)

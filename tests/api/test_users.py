@@ -13,7 +13,10 @@ from src.models import Job, JobExecution, Notification, User, UserNotificationPr
 from tests.api.conftest import ApiClient
 from tests.conftest import PASSWORD, Factory
 
-ADMIN_ONLY = {"error": "Insufficient permissions", "message": "This endpoint requires one of the following roles: admin"}
+ADMIN_ONLY = {
+    "error": "Insufficient permissions",
+    "message": "This endpoint requires one of the following roles: admin",
+}
 NOT_FOUND = {"error": "User not found"}
 MISSING_ID = "00000000-0000-4000-8000-00000000dead"
 
@@ -110,7 +113,7 @@ def test_user_changes_own_email_and_password(api: ApiClient, user: User, factory
     assert body["updated_fields"] == ["email", "password"]
     assert body["user"]["email"] == "new.mail@example.com"
     db.expire_all()
-    assert verify_password("newpass1", db.get(User, user.id).password_hash)  # type: ignore[union-attr]
+    assert verify_password("newpass1", db.get(User, user.id).password_hash)  # type: ignore[union-attr]  # None here fails the test, as it should
     assert api.post("/auth/login", json={"email": "new.mail@example.com", "password": "newpass1"}).status_code == 200
 
 
@@ -132,7 +135,7 @@ def test_admin_updates_all_fields_in_contract_order(api: ApiClient, admin: User,
     assert body["user"]["is_active"] is False
     assert body["user"]["username"] == user.username
     db.expire_all()
-    assert db.get(User, user.id).username == user.username  # type: ignore[union-attr]
+    assert db.get(User, user.id).username == user.username  # type: ignore[union-attr]  # None here fails the test, as it should
 
 
 def test_is_active_uses_json_truthiness(api: ApiClient, admin: User, user: User, factory: Factory) -> None:

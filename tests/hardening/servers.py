@@ -77,4 +77,4 @@ def db(deployment: Deployment) -> Iterator[Session]:
     finally:
         bind = session.get_bind()
         session.close()
-        bind.dispose()  # type: ignore[union-attr]
+        bind.dispose()  # type: ignore[union-attr]  # None here fails the test, as it should

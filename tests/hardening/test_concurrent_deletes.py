@@ -33,11 +33,11 @@ def unique(label: str) -> str:
 
 
 @pytest.fixture
-def factory(deployment: Deployment, db: Session) -> Factory:  # noqa: F811
+def factory(deployment: Deployment, db: Session) -> Factory:  # noqa: F811  # the imported pytest fixture, injected by name
     return Factory(db, deployment.settings)
 
 
-def all_at_once(deployment: Deployment, door: str, method: str, path: str,  # noqa: F811
+def all_at_once(deployment: Deployment, door: str, method: str, path: str,  # noqa: F811  # the imported pytest fixture, injected by name
                 token: str | None = None) -> list[httpx.Response]:
     """CALLERS identical requests, each from its own thread, released together by a barrier."""
     barrier = threading.Barrier(CALLERS)
@@ -60,7 +60,7 @@ def unexpected(responses: list[httpx.Response], allowed: tuple[int, ...]) -> lis
 
 @pytest.mark.parametrize("door", DOORS)
 def test_concurrent_deletes_of_one_job_answer_one_200_and_broadcast_once(
-        deployment: Deployment, db: Session, factory: Factory, door: str) -> None:  # noqa: F811
+        deployment: Deployment, db: Session, factory: Factory, door: str) -> None:  # noqa: F811  # the imported pytest fixture, injected by name
     name = unique(f"race-delete-{door}")
     job_id = factory.job(name=name).id
 
@@ -77,7 +77,7 @@ def test_concurrent_deletes_of_one_job_answer_one_200_and_broadcast_once(
 
 @pytest.mark.parametrize("door", DOORS)
 def test_concurrent_deletes_of_one_user_answer_one_200(
-        deployment: Deployment, db: Session, factory: Factory, door: str) -> None:  # noqa: F811
+        deployment: Deployment, db: Session, factory: Factory, door: str) -> None:  # noqa: F811  # the imported pytest fixture, injected by name
     name = unique(f"race-user-{door}")
     victim = factory.user("user", username=name, email=f"{name}@example.com")
     victim_id = victim.id
@@ -92,7 +92,7 @@ def test_concurrent_deletes_of_one_user_answer_one_200(
 
 @pytest.mark.parametrize("door", DOORS)
 def test_concurrent_deletes_of_one_notification_answer_one_200(
-        deployment: Deployment, db: Session, factory: Factory, door: str) -> None:  # noqa: F811
+        deployment: Deployment, db: Session, factory: Factory, door: str) -> None:  # noqa: F811  # the imported pytest fixture, injected by name
     notification_id = factory.notification(deployment.admin).id
 
     responses = all_at_once(deployment, door, "DELETE", f"/notifications/{notification_id}")
@@ -105,7 +105,7 @@ def test_concurrent_deletes_of_one_notification_answer_one_200(
 @pytest.mark.parametrize("door", DOORS)
 @pytest.mark.parametrize("kind", ["job-categories", "pic-teams"])
 def test_concurrent_soft_deletes_all_answer_200_and_disable_the_row(
-        deployment: Deployment, factory: Factory, door: str, kind: str) -> None:  # noqa: F811
+        deployment: Deployment, factory: Factory, door: str, kind: str) -> None:  # noqa: F811  # the imported pytest fixture, injected by name
     name = unique(f"race-{kind}-{door}")
     row_id = (factory.category(name) if kind == "job-categories" else factory.team(name)).id
 
@@ -116,7 +116,7 @@ def test_concurrent_soft_deletes_all_answer_200_and_disable_the_row(
     assert all(r.json()[key]["is_active"] is False for r in responses)
 
 
-def reader(deployment: Deployment, factory: Factory, label: str) -> tuple[User, str]:  # noqa: F811
+def reader(deployment: Deployment, factory: Factory, label: str) -> tuple[User, str]:  # noqa: F811  # the imported pytest fixture, injected by name
     name = unique(label)
     user = factory.user("viewer", username=name, email=f"{name}@example.com")
     return user, factory.token(user)
@@ -124,7 +124,7 @@ def reader(deployment: Deployment, factory: Factory, label: str) -> tuple[User, 
 
 @pytest.mark.parametrize("door", DOORS)
 def test_concurrent_read_all_counts_each_notification_once(
-        deployment: Deployment, db: Session, factory: Factory, door: str) -> None:  # noqa: F811
+        deployment: Deployment, db: Session, factory: Factory, door: str) -> None:  # noqa: F811  # the imported pytest fixture, injected by name
     user, token = reader(deployment, factory, f"race-read-all-{door}")
     unread = 25
     for _ in range(unread):
@@ -142,7 +142,7 @@ def test_concurrent_read_all_counts_each_notification_once(
 
 @pytest.mark.parametrize("door", DOORS)
 def test_concurrent_mark_read_sets_read_at_once(
-        deployment: Deployment, db: Session, factory: Factory, door: str) -> None:  # noqa: F811
+        deployment: Deployment, db: Session, factory: Factory, door: str) -> None:  # noqa: F811  # the imported pytest fixture, injected by name
     user, token = reader(deployment, factory, f"race-mark-read-{door}")
     notification_id = factory.notification(user).id
 
@@ -159,7 +159,7 @@ def test_concurrent_mark_read_sets_read_at_once(
 
 @pytest.mark.parametrize("door", DOORS)
 def test_concurrent_delete_read_counts_each_notification_once(
-        deployment: Deployment, db: Session, factory: Factory, door: str) -> None:  # noqa: F811
+        deployment: Deployment, db: Session, factory: Factory, door: str) -> None:  # noqa: F811  # the imported pytest fixture, injected by name
     user, token = reader(deployment, factory, f"race-delete-read-{door}")
     read = 25
     for _ in range(read):

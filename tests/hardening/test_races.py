@@ -41,7 +41,7 @@ def job_body(name: str, **fields: object) -> dict[str, object]:
             "target_url": "http://127.0.0.1:9/hook", "pic_team": "team-a", **fields}
 
 
-def all_at_once(calls: list[tuple[str, dict[str, object]]], deployment: Deployment,  # noqa: F811
+def all_at_once(calls: list[tuple[str, dict[str, object]]], deployment: Deployment,  # noqa: F811  # the imported pytest fixture, injected by name
                 method: str, path: str) -> list[httpx.Response]:
     """Fire every call from its own thread, released together by a barrier."""
     barrier = threading.Barrier(len(calls))
@@ -55,8 +55,8 @@ def all_at_once(calls: list[tuple[str, dict[str, object]]], deployment: Deployme
         return list(pool.map(one, calls))
 
 
-def test_fifty_concurrent_creates_of_one_name_make_exactly_one_job(deployment: Deployment,  # noqa: F811
-                                                                   db: Session) -> None:  # noqa: F811
+def test_fifty_concurrent_creates_of_one_name_make_exactly_one_job(deployment: Deployment,  # noqa: F811  # the imported pytest fixture, injected by name
+                                                                   db: Session) -> None:  # noqa: F811  # the imported pytest fixture, injected by name
     name = unique("race-create")
     calls = [("flask" if n % 2 else "fastapi", job_body(name)) for n in range(CREATES)]
     responses = all_at_once(calls, deployment, "POST", "/jobs")
@@ -72,7 +72,7 @@ def test_fifty_concurrent_creates_of_one_name_make_exactly_one_job(deployment: D
 EDIT_ROUNDS = 8
 
 
-def test_concurrent_edits_leave_every_field_from_one_writer(deployment: Deployment, db: Session) -> None:  # noqa: F811
+def test_concurrent_edits_leave_every_field_from_one_writer(deployment: Deployment, db: Session) -> None:  # noqa: F811  # the imported pytest fixture, injected by name
     mixed = []
     for _ in range(EDIT_ROUNDS):
         created = deployment.doors["fastapi"].call("POST", "/jobs", deployment.admin_token,
@@ -102,7 +102,7 @@ def test_concurrent_edits_leave_every_field_from_one_writer(deployment: Deployme
 POISON = "bulk-poison"
 
 
-def install_poison_trigger(db: Session) -> None:  # noqa: F811
+def install_poison_trigger(db: Session) -> None:  # noqa: F811  # the imported pytest fixture, injected by name
     """A rule only the insert can discover: the database refuses a job named POISON."""
     if db.get_bind().dialect.name == "sqlite":
         db.execute(text(
@@ -116,7 +116,9 @@ def install_poison_trigger(db: Session) -> None:  # noqa: F811
             "END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
         ))
         db.execute(text("DROP TRIGGER IF EXISTS refuse_poison ON jobs"))
-        db.execute(text("CREATE TRIGGER refuse_poison BEFORE INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION refuse_poison()"))
+        db.execute(
+            text("CREATE TRIGGER refuse_poison BEFORE INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION refuse_poison()")
+        )
     db.commit()
 
 
@@ -127,7 +129,7 @@ def csv_with(names: list[str]) -> bytes:
 
 
 @pytest.mark.parametrize("door", ["flask", "fastapi"])
-def test_bulk_import_failing_midway_leaves_nothing_behind(deployment: Deployment, db: Session,  # noqa: F811
+def test_bulk_import_failing_midway_leaves_nothing_behind(deployment: Deployment, db: Session,  # noqa: F811  # the imported pytest fixture, injected by name
                                                           door: str) -> None:
     install_poison_trigger(db)
     prefix = unique(f"bulk-{door}")

@@ -14,7 +14,7 @@ import pytest
 
 from src.config import PROJECT_ROOT
 from src.observability.json_logs import JsonFormatter, bind_request_id, unbind_request_id
-from tests.receivers import Receiver, receiver  # noqa: F401  (fixture)
+from tests.receivers import Receiver, receiver  # noqa: F401  # pytest fixture: imported so tests can request it
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ logging.getLogger("src.integrations").warning("outbound call done")
 
 
 @pytest.mark.parametrize("process", ["uvicorn", "gunicorn"])
-def test_an_outbound_call_does_not_log_its_url(process: str, receiver: Receiver) -> None:
+def test_an_outbound_call_does_not_log_its_url(process: str, receiver: Receiver) -> None:  # noqa: F811  # receiver is the imported pytest fixture
     done = subprocess.run(
         [sys.executable, "-c", CALL_AND_LOG, process, receiver.url + SECRET_PATH],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, check=True,

@@ -27,9 +27,9 @@ from src.database.engines import create_sync_engine_from_settings, make_session_
 from src.models import JobCategory
 from tests.api.conftest import fastapi_http, flask_http
 from tests.conftest import Factory, legacy_door, make_settings
-from tests.parity.contract_table import contract_endpoints, normalize
 from tests.parity.conftest import Doors, Snapshot, World, seed_world, sqlite_path
-from tests.receivers import Receiver, receiver  # noqa: F401
+from tests.parity.contract_table import contract_endpoints, normalize
+from tests.receivers import Receiver, receiver  # noqa: F401  # pytest fixtures, imported so tests can request them
 
 # Compares the Flask door with the FastAPI door.
 pytestmark = legacy_door
@@ -296,7 +296,7 @@ ERRORS = [
                    f"owner-github,api,run.yml,,0 2 * * *,,{END},team-a,",
                    f"bad-team,api,run.yml,,0 2 * * *,,{END},nobody,")),
     call("bulk-upload-dry-run-invalid", "POST", "/jobs/bulk-upload", 400, data={"dry_run": "true"},
-         files=csv(CSV_HEADER, f"bad-end,api,run.yml,,0 2 * * *,,2020-01-01,team-a,")),
+         files=csv(CSV_HEADER, "bad-end,api,run.yml,,0 2 * * *,,2020-01-01,team-a,")),
 ]
 
 JOB_BODY = {"name": "parity-job", "cron_expression": "15 3 * * *", "end_date": END, "pic_team": "Team A",
@@ -410,7 +410,7 @@ def shared(migrated_template: Path | str, tmp_path_factory: pytest.TempPathFacto
 
 
 @pytest.fixture
-def seeded(settings: Settings, receiver: Receiver) -> Iterator[Seeded]:  # noqa: F811
+def seeded(settings: Settings, receiver: Receiver) -> Iterator[Seeded]:  # noqa: F811  # the imported pytest fixture, injected by name
     with seeded_world(settings, receiver.url) as world:
         yield world
 

@@ -12,9 +12,9 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -80,7 +80,7 @@ def _run_counts(db: Session) -> dict[str, int]:
                         for at, status, error in rows))
 
 
-def _wait(condition, timeout: float, state=lambda: "") -> None:  # type: ignore[no-untyped-def]
+def _wait(condition, timeout: float, state=lambda: "") -> None:  # type: ignore[no-untyped-def]  # a small polling helper over callables
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -108,7 +108,7 @@ def test_three_replicas_fire_every_job_exactly_once_across_a_leader_kill(
     replicas: list[subprocess.Popen[bytes]] = []
     try:
         for n in range(3):
-            log = open(os.environ.get("REPLICA_LOG_DIR", str(tmp_path)) + f"/replica{n}.log", "wb")  # noqa: SIM115
+            log = open(os.environ.get("REPLICA_LOG_DIR", str(tmp_path)) + f"/replica{n}.log", "wb")  # noqa: SIM115  # the file outlives this block: the child process writes to it
             replicas.append(subprocess.Popen([sys.executable, "-m", "tests.scheduler.scheduler_process"],
                                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
         _wait(lambda: _leader_pid(pg_db) in {p.pid for p in replicas}, 10)

@@ -94,7 +94,7 @@ class Stack:
         }
         self.env.update(env or {})
         self.env.pop("TEST_DATABASE_URL", None)
-        self.settings = Settings(_env_file=None, **{k: self.env[k] for k in Settings.model_fields  # type: ignore[call-arg]
+        self.settings = Settings(_env_file=None, **{k: self.env[k] for k in Settings.model_fields  # type: ignore[call-arg]  # pydantic-settings' _env_file is no declared field
                                                    if k in self.env})
         self.nginx = NginxInstance(nginx_binary, root / "nginx")
         self.processes: dict[str, subprocess.Popen[bytes]] = {}

@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from flask import Flask
 
 from src.config import load_settings
-from src.fastapi_app.main import API_PREFIX, create_app as create_fastapi
+from src.fastapi_app.main import API_PREFIX
+from src.fastapi_app.main import create_app as create_fastapi
 from src.flask_app.app import create_app as create_flask
 from src.observability.json_logs import configure_process_logging
 

@@ -35,7 +35,7 @@ def spoofed(n: int) -> dict[str, str]:
 def failed_logins(post: object, username: str) -> list[int]:
     statuses = []
     for n in range(ATTEMPTS):
-        response = post("/auth/login", json={"username": username, "password": "not-the-password"},  # type: ignore[operator]
+        response = post("/auth/login", json={"username": username, "password": "not-the-password"},  # type: ignore[operator]  # post is set for the door under test
                         headers=spoofed(n))
         statuses.append(response.status_code)
     return statuses
@@ -51,7 +51,7 @@ def register(base: str, token: str, door: str) -> str:
 
 @pytest.mark.parametrize("door", ["flask", "fastapi"])
 def test_through_nginx_spoofed_forwarded_headers_do_not_escape_the_throttle(
-        stack: Stack, door: str) -> None:  # noqa: F811
+        stack: Stack, door: str) -> None:  # noqa: F811  # the imported pytest fixture, injected by name
     prefix = PREFIXES[door]
     base = stack.base + prefix
     username = register(base, stack.token(prefix), door)
@@ -100,7 +100,7 @@ def test_directly_at_a_door_forwarded_headers_from_an_untrusted_peer_are_ignored
 
 @pytest.mark.parametrize("door", ["flask", "fastapi"])
 def test_directly_at_a_door_a_trusted_proxy_names_the_client(
-        stack: Stack, door: str) -> None:  # noqa: F811
+        stack: Stack, door: str) -> None:  # noqa: F811  # the imported pytest fixture, injected by name
     # The deployment's doors trust loopback (the default): a proxy there names each client, so
     # each made-up address is a client of its own and none reaches its pair limit.
     port = stack.flask_port if door == "flask" else stack.fastapi_port

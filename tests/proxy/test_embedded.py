@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 import sys
-
 from collections.abc import Iterator
 
 import pytest

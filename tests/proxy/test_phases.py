@@ -42,7 +42,7 @@ def request_line(log: str, request_id: str) -> dict[str, Any]:
     """The app's one JSON request line with this id (tests/observability checks every line is JSON)."""
     entries = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     [line] = [e for e in entries if e.get("logger") == "src.request" and e.get("request_id") == request_id]
-    return line  # type: ignore[no-any-return]
+    return line  # type: ignore[no-any-return]  # the log line is JSON, untyped
 
 
 def access_log_names(stack: Stack, request_id: str, timeout: float = 10.0) -> bool:
@@ -180,7 +180,9 @@ def test_cutover_serves_the_same_api_requests_by_fastapi_and_flask_can_stop(
     assert {door for _, _, door, _ in before} == {"flask"}
     assert {door for _, _, door, _ in after_cutover} == {"fastapi"}
     assert {door for _, _, door, _ in without_flask} == {"fastapi"}
-    strip_door = [[(name, status, body) for name, status, _, body in run] for run in (before, after_cutover, without_flask)]
+    strip_door = [
+        [(name, status, body) for name, status, _, body in run] for run in (before, after_cutover, without_flask)
+    ]
     assert strip_door[0] == strip_door[1] == strip_door[2]
     assert [status for _, status, _, _ in before][:2] == [201, 200]
     assert health.headers["X-Served-By"] == "fastapi"

@@ -43,7 +43,7 @@ def wait_for_arrivals(target: Receiver, count: int) -> int:
 
 
 def test_health_answers_while_24_manual_runs_wait_on_their_target(
-        stack: Stack, gated_target: tuple[Receiver, threading.Event]) -> None:  # noqa: F811
+        stack: Stack, gated_target: tuple[Receiver, threading.Event]) -> None:  # noqa: F811  # the imported pytest fixture, injected by name
     target, release = gated_target
     token = stack.token("/api")
     auth = {"Authorization": f"Bearer {token}"}

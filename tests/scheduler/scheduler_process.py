@@ -34,7 +34,7 @@ async def main() -> None:
     instants = [datetime.fromtimestamp(float(v), UTC) for v in env.get("FIRE_AT", "").split(",") if v]
     services = await open_run_services(settings)
     host = await start_scheduler_host(
-        services, env.get("HOST_KIND", "flask"),  # type: ignore[arg-type]
+        services, env.get("HOST_KIND", "flask"),  # type: ignore[arg-type]  # the environment names one of the host kinds
         trigger_for=lambda _row: InstantsTrigger(instants),
     )
     stop = asyncio.Event()

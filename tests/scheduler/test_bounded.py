@@ -15,7 +15,8 @@ from src.models import Job, JobExecution, User
 from src.scheduler.runtime import SchedulerRuntime
 from src.scheduler.services import RunServices, close_run_services, open_run_services
 from tests.conftest import Factory
-from tests.scheduler.conftest import InstantsTrigger, TimedReceiver as Receiver, wait_until, whole_second
+from tests.scheduler.conftest import InstantsTrigger, wait_until, whole_second
+from tests.scheduler.conftest import TimedReceiver as Receiver
 
 pytestmark = pytest.mark.anyio
 
@@ -56,7 +57,7 @@ async def test_slow_target_fails_on_timeout_while_other_jobs_fire_on_time(
         assert [round((hit - at).total_seconds()) for hit, at in zip(hits, instants, strict=True)] == [0, 0, 0]
     runs = _finished(db, slow)
     assert {run.status for run in runs} == {"failed"}
-    assert all(run.error_message.startswith("Webhook call failed:") for run in runs)  # type: ignore[union-attr]
+    assert all(run.error_message.startswith("Webhook call failed:") for run in runs)  # type: ignore[union-attr]  # None here fails the test, as it should
 
 
 
@@ -135,7 +136,7 @@ async def test_a_dispatch_slot_is_free_once_its_target_answered_before_the_run_i
     jobs = [factory.job(owner, target_url=f"{receiver.url}/hook/h{i}") for i in range(3)]
     runtime = SchedulerRuntime(services, trigger_for=lambda _row: InstantsTrigger([whole_second(1.0)]))
     gate = asyncio.Event()
-    runtime.run_steps.finish = _HeldFinish(runtime.run_steps.finish, gate)  # type: ignore[assignment]
+    runtime.run_steps.finish = _HeldFinish(runtime.run_steps.finish, gate)  # type: ignore[assignment]  # a stand-in that holds finishes until the gate opens
     try:
         await runtime.start()
         # Two slots, three fires: the third goes out while the first two are still unrecorded.

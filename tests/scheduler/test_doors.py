@@ -18,7 +18,8 @@ from src.config import Settings
 from src.models import JobExecution
 from src.scheduler.host import SchedulerHost
 from tests.conftest import Factory, legacy_door_param, make_settings
-from tests.scheduler.conftest import TimedReceiver as Receiver, fire_soon
+from tests.scheduler.conftest import TimedReceiver as Receiver
+from tests.scheduler.conftest import fire_soon
 
 
 @contextmanager

@@ -18,14 +18,14 @@ from src.models import Job, JobExecution, Notification, SlackSettings, User
 from src.scheduler.executor import run_job
 from src.scheduler.services import RunServices, close_run_services, open_run_services
 from tests.conftest import Factory
-from tests.receivers import Receiver, closed_port_url, receiver  # noqa: F401
+from tests.receivers import Receiver, closed_port_url, receiver  # noqa: F401  # pytest fixtures, imported so tests can request them
 
 T = TypeVar("T")
 FIRE = datetime(2030, 1, 1, 2, 0, 0)
 
 
 @pytest.fixture
-def settings_overrides(receiver: Receiver) -> dict[str, Any]:  # noqa: F811
+def settings_overrides(receiver: Receiver) -> dict[str, Any]:  # noqa: F811  # the imported pytest fixture, injected by name
     return {"GITHUB_API_BASE_URL": receiver.url, "GITHUB_TOKEN": "", "FRONTEND_BASE_URL": "http://spa.example"}
 
 
@@ -46,7 +46,7 @@ def _with_services(settings: Settings, work: Callable[[RunServices], Awaitable[T
 
 
 def _run(settings: Settings, job: Job, trigger: str = "scheduled", **kwargs: Any) -> str | None:
-    return _with_services(settings, lambda s: run_job(s, job.id, trigger, **kwargs))  # type: ignore[arg-type]
+    return _with_services(settings, lambda s: run_job(s, job.id, trigger, **kwargs))  # type: ignore[arg-type]  # the trigger strings are the literals run_job takes
 
 
 def _executions(db: Session) -> list[JobExecution]:
@@ -61,7 +61,7 @@ def test_scheduled_run_of_a_missing_job_does_nothing(settings: Settings, db: Ses
 
 
 def test_scheduled_run_of_an_inactive_job_does_nothing(
-    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811
+    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     job = factory.job(owner, target_url=f"{receiver.url}/hook", is_active=False)
     assert _run(settings, job) is None
@@ -70,7 +70,7 @@ def test_scheduled_run_of_an_inactive_job_does_nothing(
 
 
 def test_scheduled_run_of_an_expired_job_auto_pauses_it_without_a_row(
-    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811
+    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     admin = factory.user("admin")
     db.add(SlackSettings(is_enabled=True, webhook_url=f"{receiver.url}/slack"))
@@ -78,7 +78,7 @@ def test_scheduled_run_of_an_expired_job_auto_pauses_it_without_a_row(
     job = factory.job(owner, target_url=f"{receiver.url}/hook", end_date=date.today() - timedelta(days=2))
     assert _run(settings, job, scheduled_for=FIRE) is None
     assert _executions(db) == []
-    assert db.get(Job, job.id).is_active is False  # type: ignore[union-attr]
+    assert db.get(Job, job.id).is_active is False  # type: ignore[union-attr]  # None here fails the test, as it should
     notified = {n.user_id for n in db.scalars(select(Notification))}
     assert notified == {owner.id, admin.id}
     assert receiver.to("/hook") == []
@@ -87,7 +87,7 @@ def test_scheduled_run_of_an_expired_job_auto_pauses_it_without_a_row(
 
 
 def test_scheduled_run_records_trigger_and_fire_time(
-    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811
+    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     job = factory.job(owner, target_url=f"{receiver.url}/hook")
     execution_id = _run(settings, job, scheduled_for=FIRE)
@@ -97,7 +97,7 @@ def test_scheduled_run_records_trigger_and_fire_time(
 
 
 def test_a_fire_already_taken_is_not_dispatched_again(
-    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811
+    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     job = factory.job(owner, target_url=f"{receiver.url}/hook")
     first = _run(settings, job, scheduled_for=FIRE)
@@ -108,7 +108,7 @@ def test_a_fire_already_taken_is_not_dispatched_again(
 
 
 def test_github_run_without_a_token_fails_without_calling_out(
-    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811
+    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     job = factory.job(
         owner, target_url=None, github_owner="acme", github_repo="api", github_workflow_name="ci.yml"
@@ -148,7 +148,7 @@ def test_job_without_a_valid_target_records_a_failed_run(
 
 
 def test_unexpected_error_records_a_failed_run_and_does_not_raise(
-    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811
+    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     # NaN is not valid JSON: encoding the webhook body fails inside the dispatch.
     job = factory.job(owner, target_url=f"{receiver.url}/hook", job_metadata='{"x": NaN}')
@@ -162,7 +162,7 @@ def test_unexpected_error_records_a_failed_run_and_does_not_raise(
 
 
 def test_scheduled_failure_slack_text_names_the_trigger(
-    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811
+    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     db.add(SlackSettings(is_enabled=True, webhook_url=f"{receiver.url}/slack", channel="#ops"))
     db.commit()
@@ -171,13 +171,14 @@ def test_scheduled_failure_slack_text_names_the_trigger(
     _run(settings, job)
     [post] = receiver.to("/slack")
     assert post.json() == {
-        "text": f":x: Job failed: <http://spa.example/jobs/{job.id}/edit|{job.name}> (scheduled): Webhook returned status 500",
+        "text": f":x: Job failed: <http://spa.example/jobs/{job.id}/edit|{job.name}> (scheduled): "
+        "Webhook returned status 500",
         "channel": "#ops",
     }
 
 
 def test_recovery_compares_with_the_latest_finished_run(
-    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811
+    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     db.add(SlackSettings(is_enabled=True, webhook_url=f"{receiver.url}/slack"))
     db.commit()
@@ -192,7 +193,7 @@ def test_recovery_compares_with_the_latest_finished_run(
 
 
 def test_slack_delivery_problems_do_not_change_the_run(
-    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811
+    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     db.add(SlackSettings(is_enabled=True, webhook_url=closed_port_url("/slack")))
     db.commit()
@@ -204,7 +205,7 @@ def test_slack_delivery_problems_do_not_change_the_run(
 
 
 def test_loopback_targets_are_refused_when_private_targets_are_off(
-    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811
+    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     db.add(SlackSettings(is_enabled=True, webhook_url=f"{receiver.url}/slack"))
     db.commit()
@@ -218,7 +219,7 @@ def test_loopback_targets_are_refused_when_private_targets_are_off(
 
 
 def test_metadata_is_posted_as_stored(
-    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811
+    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     job = factory.job(owner, target_url=f"{receiver.url}/hook", job_metadata=json.dumps({"k": [1, 2]}))
     _run(settings, job)
@@ -226,11 +227,13 @@ def test_metadata_is_posted_as_stored(
 
 
 def test_a_webhook_that_answers_too_late_fails_saying_it_timed_out(
-    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811
+    settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver  # noqa: F811  # the imported pytest fixture, injected by name
 ) -> None:
     receiver.respond("/hook", 200, "late", delay=1.0)
     job = factory.job(owner, target_url=f"{receiver.url}/hook")
-    _with_services(settings.model_copy(update={"OUTBOUND_TIMEOUT_SECONDS": 0.2}), lambda s: run_job(s, job.id, "scheduled"))
+    _with_services(
+        settings.model_copy(update={"OUTBOUND_TIMEOUT_SECONDS": 0.2}), lambda s: run_job(s, job.id, "scheduled")
+    )
     [execution] = _executions(db)
     assert execution.status == "failed"
     assert execution.error_message == "Webhook call failed: Request timed out (ReadTimeout)"

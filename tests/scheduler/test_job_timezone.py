@@ -28,7 +28,7 @@ def _utc(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=UTC)
 
 
-async def _registered_trigger(services: RunServices, job_id: str):  # type: ignore[no-untyped-def]
+async def _registered_trigger(services: RunServices, job_id: str):  # type: ignore[no-untyped-def]  # returns APScheduler's untyped trigger
     runtime = SchedulerRuntime(services)
     await runtime.start()
     try:

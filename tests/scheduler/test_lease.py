@@ -46,13 +46,13 @@ async def test_only_one_contender_wins_and_the_holder_renews(settings: Settings,
     first, second = Lease(engine, 5, "first"), Lease(engine, 5, "second")
     try:
         assert await first.acquire_or_renew() is True
-        acquired_at = _lease_row(db).acquired_at  # type: ignore[union-attr]
+        acquired_at = _lease_row(db).acquired_at  # type: ignore[union-attr]  # None here fails the test, as it should
         assert await second.acquire_or_renew() is False
         assert await first.acquire_or_renew() is True
         row = _lease_row(db)
     finally:
         await engine.dispose()
-    assert (row.owner_id, row.acquired_at, row.pid) == ("first", acquired_at, os.getpid())  # type: ignore[union-attr]
+    assert (row.owner_id, row.acquired_at, row.pid) == ("first", acquired_at, os.getpid())  # type: ignore[union-attr]  # None here fails the test, as it should
     assert first.held() and not second.held()
 
 
@@ -81,7 +81,7 @@ async def test_a_start_slower_than_the_lease_keeps_the_lease(settings: Settings,
         await asyncio.sleep(5)  # a reconciliation on a starved process: longer than two leases
         return await start(**options)
 
-    host.runtime.start = slow_start  # type: ignore[method-assign]
+    host.runtime.start = slow_start  # type: ignore[method-assign]  # replacing the method is the point
     engine = create_async_engine_from_settings(settings)
     rival = Lease(engine, 2, "rival")
     host.start()
@@ -127,7 +127,7 @@ class Processes:
         env = dict(os.environ, DATABASE_URL=self.settings.DATABASE_URL, HOST_KIND=kind, SCHEDULER_HOST=host,
                    SCHEDULER_LEASE_SECONDS=str(LEASE_SECONDS), SCHEDULER_SYNC_SECONDS=str(SYNC_SECONDS),
                    FIRE_AT=",".join(str(v) for v in fire_at))
-        log = open(self.tmp / f"proc{len(self.started)}.log", "wb")  # noqa: SIM115
+        log = open(self.tmp / f"proc{len(self.started)}.log", "wb")  # noqa: SIM115  # the file outlives this block: the child process writes to it
         process = subprocess.Popen([sys.executable, "-m", "tests.scheduler.scheduler_process"], cwd=ROOT, env=env,
                                    stdout=log, stderr=subprocess.STDOUT)
         self.started.append(process)
@@ -149,7 +149,7 @@ def processes(settings: Settings, tmp_path: Path) -> Iterator[Processes]:
         group.stop_all()
 
 
-def _wait(condition, timeout: float) -> float:  # type: ignore[no-untyped-def]
+def _wait(condition, timeout: float) -> float:  # type: ignore[no-untyped-def]  # a small polling helper over callables
     start = time.monotonic()
     while not condition():
         if time.monotonic() - start > timeout:

@@ -52,7 +52,7 @@ async def test_expired_active_job_is_auto_paused_with_notifications_and_slack(
     db.expire_all()
     notes = _notes(db, job)
     assert result is not None and result.auto_paused == 1
-    assert db.get(Job, job.id).is_active is False  # type: ignore[union-attr]
+    assert db.get(Job, job.id).is_active is False  # type: ignore[union-attr]  # None here fails the test, as it should
     assert {n.user_id for n in notes} == {owner.id, admin.id}
     assert {(n.title, n.type) for n in notes} == {("Job auto-paused (end date passed)", "warning")}
     assert [r.json()["text"] for r in receiver.to(slack)] == [

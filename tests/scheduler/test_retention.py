@@ -78,7 +78,9 @@ async def test_old_notifications_are_removed_alongside(
     assert _count(db, Notification) == 1
 
 
-async def test_prune_stops_when_the_lease_is_lost(services: RunServices, db: Session, factory: Factory, job: Job) -> None:
+async def test_prune_stops_when_the_lease_is_lost(
+    services: RunServices, db: Session, factory: Factory, job: Job
+) -> None:
     _seed_ten_old_and_a_newest(factory, job)
     counts = await run_retention_prune(services, keep_going=lambda: False, pause=0)
     assert counts is not None and counts.batches == 0
@@ -100,7 +102,7 @@ async def test_retention_job_is_registered_daily_at_retention_time_and_not_count
     runtime = SchedulerRuntime(services)
     await runtime.start()
     try:
-        prune_job = runtime.scheduler.get_job(RETENTION_JOB_ID)  # type: ignore[union-attr]
+        prune_job = runtime.scheduler.get_job(RETENTION_JOB_ID)  # type: ignore[union-attr]  # None here fails the test, as it should
         first = prune_job.next_run_time
         second = prune_job.trigger.get_next_fire_time(first, first + timedelta(seconds=1))
         count = runtime.scheduled_jobs_count()
@@ -118,7 +120,7 @@ async def test_reconciliation_keeps_the_retention_job(services: RunServices, fac
     await runtime.start()
     try:
         result = await runtime.full_reconcile()
-        kept = runtime.scheduler.get_job(RETENTION_JOB_ID) is not None  # type: ignore[union-attr]
+        kept = runtime.scheduler.get_job(RETENTION_JOB_ID) is not None  # type: ignore[union-attr]  # None here fails the test, as it should
     finally:
         await runtime.stop()
     assert kept

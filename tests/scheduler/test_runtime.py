@@ -16,7 +16,8 @@ from src.scheduler.maintenance import MAINTENANCE_JOB_ID
 from src.scheduler.runtime import APPLY_SLICE, SchedulerRuntime
 from src.scheduler.services import RunServices
 from tests.conftest import Factory
-from tests.scheduler.conftest import InstantsTrigger, TimedReceiver as Receiver, fire_soon, wait_until
+from tests.scheduler.conftest import InstantsTrigger, fire_soon, wait_until
+from tests.scheduler.conftest import TimedReceiver as Receiver
 
 pytestmark = pytest.mark.anyio
 
@@ -67,7 +68,7 @@ async def test_registered_schedule_uses_the_job_cron_in_the_scheduler_timezone(
     job = factory.job(owner, cron_expression="30 9 * * 1-5")
     runtime = await _started(services)
     try:
-        scheduled = runtime.scheduler.get_job(job.id)  # type: ignore[union-attr]
+        scheduled = runtime.scheduler.get_job(job.id)  # type: ignore[union-attr]  # None here fails the test, as it should
         local = scheduled.next_run_time.astimezone(services.settings.scheduler_tz)
     finally:
         await runtime.stop()
@@ -81,7 +82,7 @@ async def test_maintenance_job_runs_mondays_at_nine_and_is_not_counted(
     factory.job(owner)
     runtime = await _started(services)
     try:
-        maintenance = runtime.scheduler.get_job(MAINTENANCE_JOB_ID)  # type: ignore[union-attr]
+        maintenance = runtime.scheduler.get_job(MAINTENANCE_JOB_ID)  # type: ignore[union-attr]  # None here fails the test, as it should
         local = maintenance.next_run_time.astimezone(services.settings.scheduler_tz)
         count = runtime.scheduled_jobs_count()
     finally:
@@ -97,7 +98,7 @@ async def test_incremental_sync_schedules_a_new_job(
     try:
         job = factory.job(owner)
         await runtime.sync_changes()
-        assert runtime.scheduler.get_job(job.id) is not None  # type: ignore[union-attr]
+        assert runtime.scheduler.get_job(job.id) is not None  # type: ignore[union-attr]  # None here fails the test, as it should
     finally:
         await runtime.stop()
 
@@ -136,7 +137,7 @@ async def test_paused_job_is_removed_and_does_not_fire(
         job.is_active = False
         db.commit()
         await runtime.sync_changes()
-        assert runtime.scheduler.get_job(job.id) is None  # type: ignore[union-attr]
+        assert runtime.scheduler.get_job(job.id) is None  # type: ignore[union-attr]  # None here fails the test, as it should
         await _sleep(2.5)
     finally:
         await runtime.stop()
@@ -153,7 +154,7 @@ async def test_cron_change_gives_the_new_next_run(
         job.cron_expression = "15 7 * * *"
         db.commit()
         await runtime.sync_changes()
-        local = runtime.scheduler.get_job(job.id).next_run_time.astimezone(  # type: ignore[union-attr]
+        local = runtime.scheduler.get_job(job.id).next_run_time.astimezone(  # type: ignore[union-attr]  # None here fails the test, as it should
             services.settings.scheduler_tz
         )
     finally:
@@ -214,7 +215,7 @@ async def test_expired_job_is_auto_paused_at_leader_start_and_owner_and_admins_n
     db.expire_all()
     notified = {n.user_id for n in db.scalars(select(Notification).where(Notification.related_job_id == job.id))}
     assert result.expired_auto_paused == 1
-    assert db.get(Job, job.id).is_active is False  # type: ignore[union-attr]
+    assert db.get(Job, job.id).is_active is False  # type: ignore[union-attr]  # None here fails the test, as it should
     assert job.id not in scheduled
     assert notified == {owner.id, admin.id}
 
@@ -251,9 +252,9 @@ async def test_run_left_running_by_a_dead_process_is_closed_as_interrupted_at_le
     await runtime.stop()
     db.expire_all()
     closed, still_running = db.get(JobExecution, old.id), db.get(JobExecution, recent.id)
-    assert (closed.status, closed.error_message) == ("failed", INTERRUPTED_MESSAGE)  # type: ignore[union-attr]
-    assert closed.completed_at is not None and closed.duration_seconds >= 600  # type: ignore[union-attr]
-    assert still_running.status == "running"  # type: ignore[union-attr]
+    assert (closed.status, closed.error_message) == ("failed", INTERRUPTED_MESSAGE)  # type: ignore[union-attr]  # None here fails the test, as it should
+    assert closed.completed_at is not None and closed.duration_seconds >= 600  # type: ignore[union-attr]  # None here fails the test, as it should
+    assert still_running.status == "running"  # type: ignore[union-attr]  # None here fails the test, as it should
 
 
 async def test_no_fire_is_dispatched_once_the_lease_is_not_held(
@@ -313,7 +314,7 @@ async def test_fires_missed_beyond_grace_are_skipped_and_counted(
 async def test_fires_before_the_previous_leader_last_renewal_are_not_repeated(
     services: RunServices, db: Session, factory: Factory, owner: User, receiver: Receiver
 ) -> None:
-    job = factory.job(owner, target_url=f"{receiver.url}/hook/c")
+    factory.job(owner, target_url=f"{receiver.url}/hook/c")
     now = datetime.now(UTC).replace(microsecond=0)
     runtime = SchedulerRuntime(services, trigger_for=lambda _row: InstantsTrigger([now - timedelta(seconds=20)]))
     try:

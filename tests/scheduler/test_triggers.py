@@ -9,8 +9,8 @@ import pytest
 from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
-from src.core.cron import next_runs
-from src.scheduler.triggers import InvalidCron, build_trigger, fire_times, last_fire_between
+from src.core.cron import last_fire_between, next_runs
+from src.scheduler.triggers import InvalidCron, build_trigger, fire_times
 
 EXPRESSIONS = [
     "* * * * *", "*/15 9-17 * * 1-5", "0 0 * * 0", "0 0 * * 7", "0 0 * * 5-7", "0 0 * * 0,6",
@@ -76,7 +76,7 @@ def test_a_shared_trigger_works_out_the_same_question_once(expression: str, monk
     work_out = answering.get_next_fire_time
     worked_out: list[datetime] = []
 
-    def counting(self, previous, now):  # type: ignore[no-untyped-def]
+    def counting(self, previous, now):  # type: ignore[no-untyped-def]  # wraps APScheduler's untyped method
         worked_out.append(now)
         return work_out(self, previous, now)
 
@@ -85,4 +85,4 @@ def test_a_shared_trigger_works_out_the_same_question_once(expression: str, monk
     answers = {trigger.get_next_fire_time(None, now) for _job in range(1000)}
     later = trigger.get_next_fire_time(None, now + timedelta(days=40))
     assert len(answers) == 1 and len(worked_out) == 2
-    assert later is not None and later > answers.pop()  # type: ignore[operator]
+    assert later is not None and later > answers.pop()  # type: ignore[operator]  # None here fails the test, as it should

@@ -30,7 +30,7 @@ SPA_HEADER = "Job Name,Repo,Workflow Name,Branch,Cron schedule (JST),Status,End 
 def settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {"DEFAULT_GITHUB_OWNER": "env-org", "SCHEDULER_TIMEZONE": "Asia/Tokyo"}
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]  # pydantic-settings' _env_file is no declared field
 
 
 def lookups(taken: tuple[str, ...] = ()) -> Lookups:
@@ -294,7 +294,10 @@ def test_rule_13_request_body_not_json() -> None:
 
 def test_rule_14_request_body_not_an_object() -> None:
     assert rejected(row(request_body="[1, 2]", repo="", workflow="")) == {
-        "row": 2, "job_name": "nightly", "error": "Invalid Request Body", "message": "Request Body must be a JSON object.",
+        "row": 2,
+        "job_name": "nightly",
+        "error": "Invalid Request Body",
+        "message": "Request Body must be a JSON object.",
     }
 
 

@@ -7,7 +7,7 @@ import pytest
 from src.config import Settings
 from src.core.client_address import client_address
 
-TRUSTED = Settings(_env_file=None, TRUSTED_PROXIES="127.0.0.1,::1,10.1.0.0/16").trusted_proxies  # type: ignore[call-arg]
+TRUSTED = Settings(_env_file=None, TRUSTED_PROXIES="127.0.0.1,::1,10.1.0.0/16").trusted_proxies  # type: ignore[call-arg]  # pydantic-settings' _env_file is no declared field
 
 
 def test_a_trusted_proxy_names_the_client_with_x_real_ip() -> None:
@@ -28,4 +28,4 @@ def test_a_header_that_is_not_an_address_leaves_the_peer() -> None:
 
 def test_an_invalid_trusted_proxies_entry_fails_the_settings() -> None:
     with pytest.raises(ValueError, match="TRUSTED_PROXIES"):
-        Settings(_env_file=None, TRUSTED_PROXIES="127.0.0.1,nginx.local")  # type: ignore[call-arg]
+        Settings(_env_file=None, TRUSTED_PROXIES="127.0.0.1,nginx.local")  # type: ignore[call-arg]  # pydantic-settings' _env_file is no declared field

@@ -76,7 +76,9 @@ def test_macros_and_other_field_counts_are_invalid(expression: str) -> None:
     assert cron_problem(expression) == FIELD_COUNT_REASON
 
 
-@pytest.mark.parametrize("expression", ["61 * * * *", "* 24 * * *", "* * 32 * *", "* * * 13 *", "* * * * 8", "x * * * *"])
+@pytest.mark.parametrize(
+    "expression", ["61 * * * *", "* 24 * * *", "* * 32 * *", "* * * 13 *", "* * * * 8", "x * * * *"]
+)
 def test_out_of_range_or_garbage_fields_report_the_parser_reason(expression: str) -> None:
     problem = cron_problem(expression)
     assert problem and problem not in (BLANK_REASON, FIELD_COUNT_REASON)

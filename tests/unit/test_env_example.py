@@ -31,6 +31,6 @@ def test_every_setting_has_a_comment_line_above_it() -> None:
 def test_env_example_loads_as_the_built_in_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in Settings.model_fields:
         monkeypatch.delenv(name, raising=False)
-    from_file = Settings(_env_file=ENV_EXAMPLE)  # type: ignore[call-arg]
-    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    from_file = Settings(_env_file=ENV_EXAMPLE)  # type: ignore[call-arg]  # pydantic-settings' _env_file is no declared field
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]  # pydantic-settings' _env_file is no declared field
     assert from_file.model_dump() == defaults.model_dump()

@@ -27,14 +27,14 @@ def _burst(receiver: Receiver) -> tuple[list[int], list[int], list[int]]:
     """Send BURST concurrent slow requests; statuses, then connections per pool, then busy counts after."""
     for _ in range(BURST):
         receiver.respond("/slow", 200, b"ok", delay=0.3)
-    settings = Settings(_env_file=None, ALLOW_PRIVATE_TARGETS=True)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, ALLOW_PRIVATE_TARGETS=True)  # type: ignore[call-arg]  # pydantic-settings' _env_file is no declared field
 
     async def main() -> tuple[list[int], list[int], list[int]]:
         async with create_http_client(settings) as client:
             pooled = client._transport  # noqa: SLF001 - the test looks inside the pools
             assert isinstance(pooled, PooledTransports)
             answers = await asyncio.gather(*(send_capped(client, "GET", f"{receiver.url}/slow") for _ in range(BURST)))
-            sizes = [len(t._pool.connections) for t in pooled.transports]  # noqa: SLF001
+            sizes = [len(t._pool.connections) for t in pooled.transports]
             return [a.status_code for a in answers], sizes, list(pooled.busy)
 
     return asyncio.run(main())

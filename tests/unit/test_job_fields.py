@@ -47,7 +47,9 @@ def test_duplicate_name_messages_for_create_and_update() -> None:
         "error": "Duplicate job name",
         "message": 'A job with the name "x" already exists. Please use a unique name.',
     }
-    assert fields.duplicate_name_error("x", on_update=True).body()["message"] == 'A job with the name "x" already exists.'
+    assert (
+        fields.duplicate_name_error("x", on_update=True).body()["message"] == 'A job with the name "x" already exists.'
+    )
 
 
 # --- targets -----------------------------------------------------------------------------------

@@ -30,7 +30,9 @@ def test_a_fire_due_this_instant_is_listed_as_next(db: Session, settings: Settin
     factory.job(cron_expression="* * * * *")
     cache = JobListCache()
     listed_next_run(cache, db, settings, datetime(2026, 3, 1, 0, 1, 30, tzinfo=UTC))
-    assert listed_next_run(cache, db, settings, datetime(2026, 3, 1, 0, 2, 0, tzinfo=UTC)) == "2026-03-01T09:02:00+09:00"
+    assert (
+        listed_next_run(cache, db, settings, datetime(2026, 3, 1, 0, 2, 0, tzinfo=UTC)) == "2026-03-01T09:02:00+09:00"
+    )
 
 
 def test_etag_matching_accepts_lists_weak_forms_and_star() -> None:

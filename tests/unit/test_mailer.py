@@ -9,7 +9,7 @@ from src.integrations.email import Mailer
 
 
 def _mailer(**values: Any) -> Mailer:
-    return Mailer(Settings(_env_file=None, **values))  # type: ignore[call-arg]
+    return Mailer(Settings(_env_file=None, **values))  # type: ignore[call-arg]  # pydantic-settings' _env_file is no declared field
 
 
 def test_mail_is_skipped_without_a_username() -> None:

@@ -20,7 +20,7 @@ def _client_address(remote_addr: str, forwarded_for: str | None) -> str:
         return request.remote_addr or ""
 
     trusted = Settings(_env_file=None).trusted_proxies  # type: ignore[call-arg]  # the default: loopback
-    app.wsgi_app = TrustedProxyFix(app.wsgi_app, trusted)  # type: ignore[method-assign]
+    app.wsgi_app = TrustedProxyFix(app.wsgi_app, trusted)  # type: ignore[method-assign]  # replacing the method is the point
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
     return app.test_client().get("/whoami", headers=headers, environ_base={"REMOTE_ADDR": remote_addr}).text
 

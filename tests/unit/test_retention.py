@@ -143,7 +143,9 @@ def test_batches_go_oldest_first(db: Session, settings: Settings, factory: Facto
     assert not oldest & execution_ids(db)
 
 
-def test_zero_days_keeps_everything_forever(db: Session, database_url: str, factory: Factory, owner: User, job: Job) -> None:
+def test_zero_days_keeps_everything_forever(
+    db: Session, database_url: str, factory: Factory, owner: User, job: Job
+) -> None:
     factory.execution(job, started_at=OLD - timedelta(days=3000))
     factory.execution(job, started_at=OLD)
     factory.notification(owner, created_at=OLD)

@@ -26,7 +26,9 @@ def anyio_backend() -> str:
 
 
 @pytest.mark.anyio
-async def test_sixty_concurrent_requests_all_answer_with_a_pool_of_fifteen(settings: Settings, factory: Factory) -> None:
+async def test_sixty_concurrent_requests_all_answer_with_a_pool_of_fifteen(
+    settings: Settings, factory: Factory
+) -> None:
     token = factory.token(factory.user("viewer"))
     app = create_app(settings)
     async with app.router.lifespan_context(app):

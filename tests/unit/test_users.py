@@ -111,10 +111,10 @@ def test_delete_user_works_without_foreign_key_cascades(db: Session, factory: Fa
     doomed_id, job_id = doomed.id, job.id
     # foreign_keys can only change outside a transaction: use a fresh connection state.
     db.close()
-    with db.get_bind().connect() as connection:  # type: ignore[union-attr]
+    with db.get_bind().connect() as connection:  # type: ignore[union-attr]  # None here fails the test, as it should
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         with Session(bind=connection) as session:
-            users.delete_user(session, session.get(User, actor.id), doomed_id)  # type: ignore[arg-type]
+            users.delete_user(session, session.get(User, actor.id), doomed_id)  # type: ignore[arg-type]  # None here fails the test, as it should
             session.commit()
         for table, column in [(Notification, Notification.user_id),
                               (UserNotificationPreferences, UserNotificationPreferences.user_id),

@@ -3,12 +3,9 @@
 from src.fastapi_app.dependencies.auth import (
     AdminUser,
     CurrentUser,
-    OptionalUser,
     RefreshUser,
     WriterUser,
-    get_current_active_user,
     get_current_user,
-    get_optional_user,
     require_role,
 )
 from src.fastapi_app.dependencies.body import BodyReaderDep, JsonBodyDep
@@ -20,14 +17,11 @@ __all__ = [
     "CurrentUser",
     "JobListCacheDep",
     "JsonBodyDep",
-    "OptionalUser",
     "RefreshUser",
     "ServicesDep",
     "SessionDep",
     "SettingsDep",
     "WriterUser",
-    "get_current_active_user",
     "get_current_user",
-    "get_optional_user",
     "require_role",
 ]

@@ -41,37 +41,23 @@ async def get_current_user(
     return await _authenticate(request, session, settings, "access")
 
 
-async def get_current_active_user(user: Annotated[User, Depends(get_current_user)]) -> User:
-    # get_current_user already refuses inactive users (check 7); kept as the named seam.
-    return user
-
-
 async def get_refresh_user(
     request: Request, session: SessionDep, settings: SettingsDep, _token: TokenDep
 ) -> User:
     return await _authenticate(request, session, settings, "refresh")
 
 
-async def get_optional_user(
-    request: Request, session: SessionDep, settings: SettingsDep, _token: TokenDep
-) -> User | None:
-    if not request.headers.get("Authorization"):
-        return None
-    return await _authenticate(request, session, settings, "access")
-
-
 def require_role(*roles: str) -> Callable[..., Awaitable[User]]:
     """A dependency: the authenticated caller, refused 403 unless their role is listed."""
 
-    async def dependency(user: Annotated[User, Depends(get_current_active_user)]) -> User:
+    async def dependency(user: Annotated[User, Depends(get_current_user)]) -> User:
         check_role(user, roles)
         return user
 
     return dependency
 
 
-CurrentUser = Annotated[User, Depends(get_current_active_user)]
+CurrentUser = Annotated[User, Depends(get_current_user)]
 RefreshUser = Annotated[User, Depends(get_refresh_user)]
-OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 AdminUser = Annotated[User, Depends(require_role(*ADMIN))]
 WriterUser = Annotated[User, Depends(require_role(*ADMIN_OR_USER))]

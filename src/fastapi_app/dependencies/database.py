@@ -17,19 +17,19 @@ from src.scheduler.services import RunServices
 
 
 async def get_session(request: Request) -> ThreadedSession:
-    return request.state.db  # type: ignore[no-any-return]
+    return request.state.db
 
 
 async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings
 
 
 async def get_services(request: Request) -> RunServices:
-    return request.app.state.services  # type: ignore[no-any-return]
+    return request.app.state.services
 
 
 async def get_job_list_cache(request: Request) -> JobListCache:
-    return request.app.state.job_list_cache  # type: ignore[no-any-return]
+    return request.app.state.job_list_cache
 
 
 SessionDep = Annotated[ThreadedSession, Depends(get_session)]

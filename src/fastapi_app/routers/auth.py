@@ -33,7 +33,7 @@ router = APIRouter(tags=["auth"], route_class=TransactionalRoute)
 
 
 def _throttle(request: Request) -> LoginThrottle:
-    return request.app.state.login_throttle  # type: ignore[no-any-return]
+    return request.app.state.login_throttle
 
 
 def _client(request: Request) -> str | None:

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from src.core import cron_tools
 from src.fastapi_app.dependencies import CurrentUser, JsonBodyDep, SettingsDep
-from src.fastapi_app.openapi_docs import error_responses, json_body
+from src.fastapi_app.openapi_docs import route_doc
 from src.fastapi_app.transactions import TransactionalRoute
 from src.schemas.jobs import (
     CronDescriptionResponse,
@@ -17,8 +17,8 @@ from src.schemas.jobs import (
 )
 
 router = APIRouter(tags=["cron"], route_class=TransactionalRoute)
-VALIDATE_DOC = {"responses": error_responses(400, 401), "openapi_extra": json_body(CronExpressionRequest)}
-PREVIEW_DOC = {"responses": error_responses(400, 401), "openapi_extra": json_body(CronPreviewRequest)}
+VALIDATE_DOC = route_doc(CronExpressionRequest, 400, 401)
+PREVIEW_DOC = route_doc(CronPreviewRequest, 400, 401)
 
 
 @router.post("/jobs/validate-cron", **VALIDATE_DOC)

@@ -7,13 +7,13 @@ from fastapi import APIRouter
 from src.core import job_runs
 from src.fastapi_app.dependencies import JsonBodyDep, ServicesDep, SessionDep, SettingsDep, WriterUser
 from src.fastapi_app.dependencies.body import OptionalBodyReaderDep
-from src.fastapi_app.openapi_docs import error_responses, json_body
+from src.fastapi_app.openapi_docs import error_responses, json_body, route_doc
 from src.fastapi_app.transactions import TransactionalRoute, reads_only
 from src.scheduler.executor import run_manual, trial_run
 from src.schemas.job_runs import ExecuteRequest, ExecuteResponse, TestRunRequest, TestRunResponse
 
 router = APIRouter(tags=["jobs"], route_class=TransactionalRoute)
-TEST_RUN_DOC = {"responses": error_responses(400, 401, 403), "openapi_extra": json_body(TestRunRequest)}
+TEST_RUN_DOC = route_doc(TestRunRequest, 400, 401, 403)
 
 
 @router.post(

@@ -64,8 +64,10 @@ async def list_jobs(
 @router.post(
     "/jobs", status_code=201, responses=error_responses(400, 401, 403), openapi_extra=json_body(JobCreateRequest)
 )
-async def create_job(user: WriterUser, body: JsonBodyDep, session: SessionDep, settings: SettingsDep) -> JobCreatedResponse:
-    def create(s):  # type: ignore[no-untyped-def]
+async def create_job(
+    user: WriterUser, body: JsonBodyDep, session: SessionDep, settings: SettingsDep
+) -> JobCreatedResponse:
+    def create(s):
         return JobCreatedResponse.build(s, settings, jobs.create_job(s, settings, user, body))
 
     return await session.run_and_commit(create)
@@ -82,7 +84,7 @@ async def get_job(job_id: str, user: CurrentUser, session: SessionDep, settings:
 async def update_job(
     job_id: str, user: CurrentUser, read_body: BodyReaderDep, session: SessionDep, settings: SettingsDep
 ) -> JobUpdatedResponse:
-    def update(s):  # type: ignore[no-untyped-def]
+    def update(s):
         return JobUpdatedResponse.build(s, settings, jobs.update_job(s, settings, user, job_id, read_body))
 
     return await session.run_and_commit(update)

@@ -14,7 +14,9 @@ router = APIRouter(tags=["admin"], route_class=TransactionalRoute)
 
 
 @router.get("/admin/parity", responses=error_responses(400, 401, 403))
-async def parity_report(user: AdminUser, session: SessionDep, since: str = parity.DEFAULT_WINDOW) -> ParityReportResponse:
+async def parity_report(
+    user: AdminUser, session: SessionDep, since: str = parity.DEFAULT_WINDOW
+) -> ParityReportResponse:
     window = parity.parse_window(since)
     body = await session.run_sync(lambda s: parity.parity_report(s, window))
     return ParityReportResponse.model_validate(body)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from src.core import pic_teams
 from src.core.request_parsing import query_bool
 from src.fastapi_app.dependencies import AdminUser, CurrentUser, JsonBodyDep, SessionDep
-from src.fastapi_app.openapi_docs import error_responses, json_body
+from src.fastapi_app.openapi_docs import error_responses, route_doc
 from src.fastapi_app.transactions import TransactionalRoute
 from src.schemas.pic_teams import (
     PicTeamCreatedResponse,
@@ -22,8 +22,8 @@ from src.schemas.pic_teams import (
 )
 
 router = APIRouter(tags=["pic-teams"], route_class=TransactionalRoute)
-CREATE_DOC = {"responses": error_responses(400, 401, 403, 409), "openapi_extra": json_body(PicTeamCreateRequest)}
-UPDATE_DOC = {"responses": error_responses(400, 401, 403, 404, 409), "openapi_extra": json_body(PicTeamUpdateRequest)}
+CREATE_DOC = route_doc(PicTeamCreateRequest, 400, 401, 403, 409)
+UPDATE_DOC = route_doc(PicTeamUpdateRequest, 400, 401, 403, 404, 409)
 
 
 @router.get("/pic-teams", responses=error_responses(401))

@@ -24,7 +24,9 @@ def _process_state(request: Request) -> scheduler_status.SchedulerProcessState:
 
 
 @router.get("/scheduler/status", responses=error_responses(401, 403))
-async def status(request: Request, user: AdminUser, session: SessionDep, settings: SettingsDep) -> SchedulerStatusResponse:
+async def status(
+    request: Request, user: AdminUser, session: SessionDep, settings: SettingsDep
+) -> SchedulerStatusResponse:
     process = _process_state(request)
     body = await session.run_sync(lambda s: scheduler_status.scheduler_status(s, settings, process))
     return SchedulerStatusResponse.model_validate(body)

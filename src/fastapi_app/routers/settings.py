@@ -27,6 +27,8 @@ async def get_slack_settings(user: AdminUser, session: SessionDep) -> SlackSetti
 @router.put(
     "/settings/slack", responses=error_responses(400, 401, 403), openapi_extra=json_body(SlackSettingsUpdateRequest)
 )
-async def update_slack_settings(user: AdminUser, body: JsonBodyDep, session: SessionDep) -> SlackSettingsUpdatedResponse:
+async def update_slack_settings(
+    user: AdminUser, body: JsonBodyDep, session: SessionDep
+) -> SlackSettingsUpdatedResponse:
     row = await session.run_sync(lambda s: slack_settings.update_settings(s, body))
     return SlackSettingsUpdatedResponse(slack_settings=SlackSettingsOut.model_validate(row))

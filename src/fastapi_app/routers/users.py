@@ -47,7 +47,9 @@ async def get_user(user_id: str, user: CurrentUser, session: SessionDep) -> User
 )
 async def update_user(request: Request, user_id: str, user: CurrentUser, body: JsonBodyDep) -> UserUpdatedResponse:
     # A new password is hashed here, so the work runs off the event loop.
-    updated, fields = await run_blocking(request, lambda s: users.update_user(s, s.merge(user, load=False), user_id, body))
+    updated, fields = await run_blocking(
+        request, lambda s: users.update_user(s, s.merge(user, load=False), user_id, body)
+    )
     return UserUpdatedResponse(updated_fields=fields, user=UserOut.model_validate(updated))
 
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 
 from src.core import users
-from src.core.errors import TooManyAttempts
 from src.core.login_throttle import LoginThrottle
 from src.core.request_parsing import parse_lenient_json_object
 from src.core.roles import ADMIN
-from src.flask_app.errors import error_response
 from src.flask_app.door import (
     auth_required,
     current_claims,
@@ -28,13 +26,6 @@ bp = Blueprint("auth", __name__)
 def _throttle() -> LoginThrottle:
     # One per app, created on first login; it holds only the limits, the counts are in the database.
     return current_app.extensions.setdefault("login_throttle", LoginThrottle())
-
-
-@bp.errorhandler(TooManyAttempts)
-def _too_many_attempts(error: TooManyAttempts) -> Response:
-    response = error_response(error)
-    response.headers["Retry-After"] = str(getattr(error, "retry_after", 60))
-    return response
 
 
 def _login_response(result: users.LoginResult) -> Response:

@@ -7,7 +7,14 @@ from flask import Blueprint, Response
 from src.core import job_runs
 from src.core.roles import ADMIN_OR_USER
 from src.flask_app.door import (
-    auth_required, current_user, db_session, json_body, optional_json_body, render, runtime, settings,
+    auth_required,
+    current_user,
+    db_session,
+    json_body,
+    optional_json_body,
+    render,
+    runtime,
+    settings,
     waiting_on_run,
 )
 from src.scheduler.executor import run_manual, trial_run

@@ -8,6 +8,7 @@ with the error the driver gives for a dropped connection.
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
