@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from src.config import DEFAULT_SECRET, GENERATED_SECRETS_FILE, load_settings
 from src.models import User
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, legacy_door
 from tests.settings_env import isolate_settings
 
 
@@ -52,6 +52,7 @@ def test_configured_secrets_are_kept_and_nothing_is_generated(data_dir: Path, mo
     assert not (data_dir / GENERATED_SECRETS_FILE).exists()
 
 
+@legacy_door
 def test_a_token_from_one_door_is_accepted_by_the_other_with_generated_secrets(data_dir: Path, user: User) -> None:
     from src.fastapi_app.main import create_app as create_fastapi
     from src.flask_app import create_app as create_flask

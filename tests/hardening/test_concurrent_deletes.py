@@ -20,8 +20,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from src.models import Job, Notification, User
-from tests.conftest import Factory
+from tests.conftest import Factory, legacy_door
 from tests.hardening.servers import Deployment, db, deployment  # noqa: F401  (fixtures)
+
+# Runs against the side-by-side deployment (gunicorn serves /api): needs the legacy door.
+pytestmark = legacy_door
 
 CALLERS = 8
 _names = itertools.count(1)

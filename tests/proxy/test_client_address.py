@@ -17,9 +17,12 @@ import pytest
 
 from src.core.login_throttle import PAIR_LIMIT
 from src.database.migrate import upgrade_to_head
-from tests.conftest import PASSWORD, Factory, make_settings
+from tests.conftest import PASSWORD, Factory, legacy_door, make_settings
 from tests.door_servers import Door, start_doors, stop_processes
 from tests.proxy.conftest import Stack, stack  # noqa: F401  (module-scoped fixture)
+
+# Runs against the side-by-side deployment (gunicorn serves /api): needs the legacy door.
+pytestmark = legacy_door
 
 ATTEMPTS = PAIR_LIMIT + 2
 PREFIXES = {"flask": "/api", "fastapi": "/api/v2"}

@@ -7,7 +7,11 @@ import json
 
 import httpx
 
+from tests.conftest import legacy_door
 from tests.proxy.conftest import Stack
+
+# Runs against the side-by-side deployment (gunicorn serves /api): needs the legacy door.
+pytestmark = legacy_door
 
 
 def _raw(stack: Stack, path: str, accept_encoding: str, token: str | None = None) -> tuple[httpx.Headers, bytes]:

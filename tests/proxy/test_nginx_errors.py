@@ -6,7 +6,11 @@ import socket
 
 import pytest
 
+from tests.conftest import legacy_door
 from tests.proxy.conftest import Stack
+
+# Runs against the side-by-side deployment (gunicorn serves /api): needs the legacy door.
+pytestmark = legacy_door
 
 PREFIXES = ["/api", "/api/v2"]
 

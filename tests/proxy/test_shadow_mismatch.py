@@ -14,7 +14,11 @@ import pytest
 
 from src.config import PROJECT_ROOT
 from src.deploy.supervisor import split_children
+from tests.conftest import legacy_door
 from tests.proxy.conftest import Stack, nginx_or_skip, wait_for
+
+# Runs against the side-by-side deployment (gunicorn serves /api): needs the legacy door.
+pytestmark = legacy_door
 
 ALTERED = "GET /api/job-categories"
 UNTOUCHED = "GET /api/jobs"

@@ -15,7 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import legacy_door
 from tests.proxy.conftest import Stack, nginx_or_skip
+
+# Runs against the side-by-side deployment (gunicorn serves /api): needs the legacy door.
+pytestmark = legacy_door
 
 READ_ROUTES = (
     "GET /api/jobs", "GET /api/jobs/{job_id}", "GET /api/pic-teams", "GET /api/teams",

@@ -16,8 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from tests.conftest import legacy_door
 from tests.proxy.conftest import Stack, stack  # noqa: F401  (module-scoped fixture)
 from tests.receivers import Receiver
+
+# Runs against the side-by-side deployment (gunicorn serves /api): needs the legacy door.
+pytestmark = legacy_door
 
 RUNS = 24
 ARRIVAL_WAIT_SECONDS = 60  # a bound on waiting, never an assertion on speed
