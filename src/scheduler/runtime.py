@@ -1,5 +1,9 @@
 """The leader's APScheduler: fires, DB→schedule reconciliation, misfires, bounded dispatch.
 
+This module hosts APScheduler and dispatches the fires; `schedule_sync` keeps its schedules equal
+to the jobs table, `end_date_rule` auto-pauses expired jobs, `apscheduler_executor` hands each fire
+its scheduled time, `interrupted_runs` closes the executions a dead process left running.
+
 Setup (contract 8.9): `AsyncIOScheduler` on the host's event loop, in-memory job store (the
 database is the source of truth), schedule id = job id, name = job name, crontab trigger in the
 scheduler timezone (`triggers.build_trigger`), job defaults `coalesce=True` and
@@ -32,58 +36,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from traceback import format_tb
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
-from apscheduler.events import (
-    EVENT_JOB_ERROR,
-    EVENT_JOB_EXECUTED,
-    EVENT_JOB_MISSED,
-    JobExecutionEvent,
-)
-from apscheduler.executors.asyncio import AsyncIOExecutor
+from apscheduler.events import EVENT_JOB_MISSED
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from src.core import scheduler_sync
-from src.core.clock import local_today, to_naive_utc, utcnow
-from src.core.cron import last_fire_between
-from src.core.end_dates import auto_pause
-from src.core.run_policy import job_timezone
-from src.core.scheduler_sync import JobScheduleRow
-from src.models import Job
+from src.core.clock import to_naive_utc
+from src.scheduler.apscheduler_executor import FireExecutor
+from src.scheduler.interrupted_runs import close_interrupted_runs
 from src.scheduler.maintenance import MAINTENANCE_JOB_ID, run_end_date_maintenance
 from src.scheduler.retention import RETENTION_JOB_ID, run_retention_prune
 from src.scheduler.run_steps import RunSteps
+from src.scheduler.schedule_sync import INTERNAL_JOB_IDS, ResyncResult, ScheduleSync, TriggerFor, schedule_ids
 from src.scheduler.services import RunServices
-from src.scheduler.transactions import in_transaction
-from src.scheduler.triggers import InvalidCron, build_trigger
+
+__all__ = ["ResyncResult", "SchedulerRuntime"]
 
 log = logging.getLogger(__name__)
 
 RunFire = Callable[[RunServices, str, datetime], Awaitable[Any]]
-TriggerFor = Callable[[JobScheduleRow], BaseTrigger]
 
-# Incremental sync re-reads rows changed this long before its last look: a writer's transaction
-# may commit after the `updated_at` it stamped, and hosts' clocks may differ slightly.
-SYNC_OVERLAP = timedelta(seconds=120)
 # How often the leader looks for runs left `running` by a dead process.
 INTERRUPTED_CHECK_SECONDS = 60.0
-# Schedules applied between two turns of the event loop during a reconciliation (~0.5 ms each).
-APPLY_SLICE = 100
-# Cap of trigger steps when looking for missed fires with a non-cron trigger (tests).
-_MAX_TRIGGER_STEPS = 10_000
-# APScheduler jobs of the scheduler itself, not job schedules.
-INTERNAL_JOB_IDS = frozenset({MAINTENANCE_JOB_ID, RETENTION_JOB_ID})
 
 
 def _once(action: Callable[[], None]) -> Callable[[], None]:
@@ -97,132 +76,6 @@ def _once(action: Callable[[], None]) -> Callable[[], None]:
             action()
 
     return call
-
-
-def interrupted_after_seconds(services: RunServices) -> float:
-    """How long a `running` row may stay open before it must belong to a dead process.
-
-    A run makes at most three outbound calls (GitHub extension retry), each bounded by the
-    outbound timeout; a generous margin is added on top.
-    """
-    return max(120.0, 3 * services.settings.OUTBOUND_TIMEOUT_SECONDS + 60.0)
-
-
-# --- executor: APScheduler's coroutine runner, plus the fire's scheduled time ------------------
-
-
-class FireExecutor(AsyncIOExecutor):  # type: ignore[misc]  # APScheduler ships no types
-    """Like AsyncIOExecutor, but the job function receives `scheduled_for=<fire time>`.
-
-    The misfire check and the events are APScheduler's own (copied from `run_coroutine_job`);
-    in-flight tasks are tracked so a clean stop can let them finish instead of cancelling them.
-    """
-
-    def start(self, scheduler: Any, alias: str) -> None:
-        super().start(scheduler, alias)
-        self.in_flight: set[asyncio.Future[Any]] = set()
-
-    def shutdown(self, wait: bool = True) -> None:  # noqa: ARG002 - the runtime drains in-flight runs
-        self._pending_futures.clear()
-
-    def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
-        def done(future: asyncio.Future[Any]) -> None:
-            self.in_flight.discard(future)
-            try:
-                events = future.result()
-            except BaseException:  # noqa: BLE001 - includes cancellation at shutdown
-                self._run_job_error(job.id, *sys.exc_info()[1:])
-            else:
-                self._run_job_success(job.id, events)
-
-        task = self._eventloop.create_task(_run_fires(job, job._jobstore_alias, run_times, self._logger))
-        task.add_done_callback(done)
-        self.in_flight.add(task)
-
-
-async def _run_fires(job: Any, jobstore_alias: str, run_times: list[datetime], logger: logging.Logger) -> list[Any]:
-    events: list[Any] = []
-    for run_time in run_times:
-        if job.misfire_grace_time is not None:
-            late = datetime.now(UTC) - run_time
-            if late > timedelta(seconds=job.misfire_grace_time):
-                events.append(JobExecutionEvent(EVENT_JOB_MISSED, job.id, jobstore_alias, run_time))
-                logger.warning('Run time of job "%s" was missed by %s', job, late)
-                continue
-        try:
-            result = await job.func(*job.args, scheduled_for=run_time, **job.kwargs)
-        except Exception:  # noqa: BLE001 - reported as an APScheduler error event
-            exc, tb = sys.exc_info()[1:]
-            events.append(JobExecutionEvent(EVENT_JOB_ERROR, job.id, jobstore_alias, run_time,
-                                            exception=exc, traceback="".join(format_tb(tb))))
-            logger.exception('Job "%s" raised an exception', job)
-        else:
-            events.append(JobExecutionEvent(EVENT_JOB_EXECUTED, job.id, jobstore_alias, run_time, retval=result))
-    return events
-
-
-# --- reconciliation results --------------------------------------------------------------------
-
-
-@dataclass
-class ResyncResult:
-    """Counts of one full reconciliation (the body of POST /scheduler/resync, 6.11)."""
-
-    ran_at: datetime
-    db_jobs_total: int = 0
-    db_jobs_active: int = 0
-    scheduled_now: int = 0
-    scheduled_added: int = 0
-    scheduled_removed: int = 0
-    expired_auto_paused: int = 0
-    orphaned_removed: int = 0
-    invalid_cron: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class _Loaded:
-    rows: list[JobScheduleRow]
-    deleted_ids: set[str] = field(default_factory=set)
-    auto_paused: int = 0
-    total: int = 0
-    active: int = 0
-
-
-def _load(session: Session, settings: Any, since: datetime | None,
-          applied_stamp: Callable[[str], datetime | None] = lambda _job_id: None) -> _Loaded:
-    """Read the rows to reconcile and auto-pause expired ones: all rows, or (with `since`) those
-    changed since then whose `updated_at` differs from the one applied, plus deletions."""
-    deleted: set[str] = set()
-    if since is None:
-        rows = scheduler_sync.all_job_rows(session)
-    else:
-        stamps = scheduler_sync.job_stamps_changed_since(session, since)
-        rows = scheduler_sync.job_rows_by_id(
-            session, [job_id for job_id, stamp in stamps.items() if applied_stamp(job_id) != stamp])
-        deleted = scheduler_sync.deleted_job_ids_since(session, since) - stamps.keys()
-    today = local_today(settings.scheduler_tz)
-    expired_ids = [r.id for r in rows if r.is_active and r.end_date is not None and r.end_date < today]
-    paused = 0
-    if expired_ids:
-        for job in session.scalars(select(Job).where(Job.id.in_(expired_ids))):
-            paused += int(auto_pause(session, settings, job))
-        session.flush()
-        rows = [r for r in rows if r.id not in expired_ids] + scheduler_sync.job_rows_by_id(session, expired_ids)
-    loaded = _Loaded(rows=rows, deleted_ids=deleted, auto_paused=paused)
-    if since is None:
-        loaded.total, loaded.active = scheduler_sync.job_counts(session)
-    return loaded
-
-
-def _wanted(row: JobScheduleRow, today: date) -> bool:
-    """The job should be scheduled: active, and its end date (if any) not passed."""
-    return row.is_active and (row.end_date is None or row.end_date >= today)
-
-
-# --- the runtime -------------------------------------------------------------------------------
 
 
 class SchedulerRuntime:
@@ -248,17 +101,12 @@ class SchedulerRuntime:
         self.run_steps = RunSteps(services, grouped=True, defer_while=lambda: self.waiting_for_slot > 0)
         # Tests may substitute the run; None is the executor (see `_run_scheduled`).
         self.run_fire = run_fire
-        # Tests may substitute the trigger (e.g. "fire at now + 1 s"); production uses the cron.
-        self.trigger_for = trigger_for
         self.scheduler: AsyncIOScheduler | None = None
         self.semaphore = asyncio.Semaphore(max(1, int(self.settings.SCHEDULER_MAX_CONCURRENT_RUNS)))
-        # The row each schedule was built from (kept only while the job is scheduled).
-        self._applied: dict[str, JobScheduleRow] = {}
-        self._sync_mark: datetime | None = None
+        self.sync = ScheduleSync(services, current_scheduler=lambda: self.scheduler, fire=self._fire,
+                                 forget_job=self._forget_job, trigger_for=trigger_for)
         self._last_interrupted_check = 0.0
-        self._sync_lock = asyncio.Lock()
         self._job_locks: dict[str, asyncio.Lock] = {}
-        self.last_resync_at: datetime | None = None
         self.missed_fires = 0
         self.fires_started = 0
 
@@ -270,14 +118,10 @@ class SchedulerRuntime:
 
     def scheduled_jobs_count(self) -> int:
         """Job schedules, excluding the internal jobs (health and status, 3.1 / 6.11)."""
-        if self.scheduler is None:
-            return 0
-        return sum(1 for job in self.scheduler.get_jobs() if job.id not in INTERNAL_JOB_IDS)
+        return len(self.scheduled_ids())
 
     def scheduled_ids(self) -> set[str]:
-        if self.scheduler is None:
-            return set()
-        return {job.id for job in self.scheduler.get_jobs() if job.id not in INTERNAL_JOB_IDS}
+        return schedule_ids(self.scheduler)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -317,8 +161,7 @@ class SchedulerRuntime:
     def halt(self) -> set[asyncio.Future[Any]]:
         """Stop firing now (synchronously); returns the runs still in flight."""
         scheduler, self.scheduler = self.scheduler, None
-        self._applied.clear()
-        self._sync_mark = None
+        self.sync.reset()
         if scheduler is None:
             return set()
         executor = scheduler._lookup_executor("default")
@@ -414,166 +257,33 @@ class SchedulerRuntime:
         log.warning("scheduled fire of job %s at %s skipped: later than the misfire grace time",
                     event.job_id, event.scheduled_run_time)
 
-    # --- reconciliation --------------------------------------------------------------------
+    # --- reconciliation (schedule_sync) ----------------------------------------------------
 
-    async def _load(self, since: datetime | None) -> _Loaded:
-        return await in_transaction(self.services, lambda s: _load(s, self.settings, since, self._applied_stamp))
-
-    def _applied_stamp(self, job_id: str) -> datetime | None:
-        # The overlap re-reads every job changed in the last two minutes at each pass (all of
-        # them after a bulk import): only those changed since they were applied are read whole.
-        applied = self._applied.get(job_id)
-        return applied.updated_at if applied is not None else None
+    @property
+    def last_resync_at(self) -> datetime | None:
+        return self.sync.last_resync_at
 
     async def full_reconcile(self, covered_until: datetime | None = None) -> ResyncResult:
         """Make the schedules match the database (leader start and POST /scheduler/resync)."""
-        async with self._sync_lock:
-            scheduler = self.scheduler
-            mark = utcnow()
-            loaded = await self._load(None)
-            result = ResyncResult(ran_at=mark, db_jobs_total=loaded.total, db_jobs_active=loaded.active,
-                                  expired_auto_paused=loaded.auto_paused)
-            existing = {row.id for row in loaded.rows}
-            for job_id in self.scheduled_ids() - existing:
-                self._remove(job_id)
-                result.scheduled_removed += 1
-                result.orphaned_removed += 1
-            missed_since = covered_until
-            today = local_today(self.tz)
-            async for row in self._in_slices(loaded.rows, scheduler):
-                outcome = self._apply(row, missed_since=missed_since, today=today)
-                if outcome == "added":
-                    result.scheduled_added += 1
-                elif outcome == "removed":
-                    result.scheduled_removed += 1
-                elif outcome == "invalid":
-                    result.invalid_cron += 1
-            result.scheduled_now = self.scheduled_jobs_count()
-            if self.scheduler is scheduler:
-                self._sync_mark = mark
-                self.last_resync_at = mark
-            return result
+        return await self.sync.full_reconcile(covered_until=covered_until)
 
     async def sync_changes(self) -> int:
         """Apply the jobs changed or deleted since the last look; returns how many schedules changed."""
-        if self._sync_mark is None:
+        if not self.sync.started:
             await self.full_reconcile()
             return 0
-        async with self._sync_lock:
-            scheduler = self.scheduler
-            mark = utcnow()
-            loaded = await self._load(self._sync_mark - SYNC_OVERLAP)
-            changed = 0
-            today = local_today(self.tz)
-            async for row in self._in_slices(loaded.rows, scheduler):
-                changed += int(self._apply(row, missed_since=None, today=today) in ("added", "replaced", "removed"))
-            scheduled = self.scheduled_ids() if loaded.deleted_ids else set()
-            for job_id in loaded.deleted_ids:
-                if job_id in self._applied or job_id in scheduled:
-                    self._remove(job_id)
-                    changed += 1
-            if self.scheduler is scheduler:
-                self._sync_mark = mark
+        changed = await self.sync.sync_changes()
         if time.monotonic() - self._last_interrupted_check >= INTERRUPTED_CHECK_SECONDS:
             await self.close_interrupted_runs()
         return changed
 
-    async def _in_slices(self, rows: list[JobScheduleRow], scheduler: AsyncIOScheduler | None,
-                         ) -> AsyncIterator[JobScheduleRow]:
-        """The rows, with a turn of the event loop every APPLY_SLICE rows.
-
-        Building thousands of triggers takes seconds: without these turns the lease heartbeat
-        could not renew meanwhile (the host then restarts the schedule, which rebuilds them all
-        again) and due fires would wait. Stops early when the runtime was halted or restarted
-        during a turn: the schedule is no longer the one this pass started on.
-        """
-        for n, row in enumerate(rows):
-            if n % APPLY_SLICE == 0:
-                if n:
-                    await asyncio.sleep(0)
-                if self.scheduler is not scheduler:
-                    return
-            yield row
-
     async def close_interrupted_runs(self) -> int:
         """Close `running` rows left by a dead process as failed "Interrupted: ..." (8.2)."""
         self._last_interrupted_check = time.monotonic()
-        cutoff = utcnow() - timedelta(seconds=interrupted_after_seconds(self.services))
-        try:
-            closed = await in_transaction(
-                self.services, lambda s: scheduler_sync.close_interrupted_runs(
-                    s, cutoff, self.services.settings.OUTBOUND_TIMEOUT_SECONDS)
-            )
-        except Exception:  # noqa: BLE001 - retried at the next check
-            log.exception("closing interrupted runs failed")
-            return 0
-        if closed:
-            log.warning("closed %d run(s) left running by a process that stopped", closed)
-        return closed
+        return await close_interrupted_runs(self.services)
 
-    def _remove(self, job_id: str) -> None:
+    def _forget_job(self, job_id: str) -> None:
+        """The job's schedule is going away: drop its slot lock unless a run holds it."""
         lock = self._job_locks.get(job_id)
         if lock is not None and not lock.locked():
             del self._job_locks[job_id]
-        self._applied.pop(job_id, None)
-        if self.scheduler is not None and self.scheduler.get_job(job_id) is not None:
-            self.scheduler.remove_job(job_id)
-
-    def _trigger(self, row: JobScheduleRow) -> BaseTrigger:
-        if self.trigger_for is not None:
-            return self.trigger_for(row)
-        return build_trigger(row.cron_expression, job_timezone(row, self.settings))
-
-    def _latest_missed_fire(self, row: JobScheduleRow, trigger: BaseTrigger, since: datetime) -> datetime | None:
-        now = datetime.now(UTC)
-        after = since.replace(tzinfo=UTC)
-        if self.trigger_for is None:
-            return last_fire_between(row.cron_expression, job_timezone(row, self.settings), after, now)
-        latest = None
-        fire = trigger.get_next_fire_time(None, after + timedelta(microseconds=1))
-        for _ in range(_MAX_TRIGGER_STEPS):
-            if fire is None or fire > now:
-                break
-            latest = fire
-            fire = trigger.get_next_fire_time(fire, fire)
-        return latest
-
-    def _apply(self, row: JobScheduleRow, *, missed_since: datetime | None, today: date | None = None) -> str:
-        """Schedule, replace or remove one job's schedule; returns what happened."""
-        scheduler = self.scheduler
-        if scheduler is None:
-            return "stopped"
-        wanted = _wanted(row, today or local_today(self.tz))
-        scheduled = scheduler.get_job(row.id) is not None
-        if not wanted:
-            if scheduled:
-                self._remove(row.id)
-                return "removed"
-            self._applied.pop(row.id, None)
-            return "unchanged"
-        applied = self._applied.get(row.id)
-        if scheduled and applied is not None and applied.fingerprint == row.fingerprint:
-            return "unchanged"
-        if scheduled and applied is not None and applied.cron_expression == row.cron_expression \
-                and applied.timezone == row.timezone and self.trigger_for is None:
-            # Only the name or other columns changed: the executor reads those at fire time.
-            scheduler.modify_job(row.id, name=row.name)
-            self._applied[row.id] = row
-            return "renamed"
-        try:
-            trigger = self._trigger(row)
-        except InvalidCron as exc:
-            log.warning("job %s not scheduled: invalid cron %r (%s)", row.id, row.cron_expression, exc)
-            if scheduled:
-                self._remove(row.id)
-            return "invalid"
-        options: dict[str, Any] = {}
-        if missed_since is not None and not scheduled:
-            missed = self._latest_missed_fire(row, trigger, missed_since)
-            if missed is not None:
-                # Due now: the executor runs it if within grace, else reports it missed (counted).
-                options["next_run_time"] = missed
-        scheduler.add_job(self._fire, trigger, args=[row.id], id=row.id, name=row.name,
-                          replace_existing=True, **options)
-        self._applied[row.id] = row
-        return "replaced" if scheduled else "added"

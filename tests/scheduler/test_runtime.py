@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from src.core.scheduler_sync import INTERRUPTED_MESSAGE, record_job_deletion
 from src.models import Job, JobExecution, Notification, User
 from src.scheduler.maintenance import MAINTENANCE_JOB_ID
-from src.scheduler.runtime import APPLY_SLICE, SchedulerRuntime
+from src.scheduler.runtime import SchedulerRuntime
+from src.scheduler.schedule_sync import APPLY_SLICE
 from src.scheduler.services import RunServices
 from tests.conftest import Factory
 from tests.scheduler.conftest import InstantsTrigger, fire_soon, wait_until
