@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Any
 
@@ -45,20 +45,61 @@ def check_cron(expression: Any) -> str:
     return " ".join(str(expression).split())
 
 
+def _croniter_next(normalized: str, tz: tzinfo, start: datetime) -> datetime | None:
+    # croniter's get_next is exclusive; step back a microsecond so a fire at exactly `start` counts.
+    iterator = croniter(normalized, start.astimezone(tz) - timedelta(microseconds=1),
+                        max_years_between_matches=_SEARCH_YEARS)
+    try:
+        fire: datetime = iterator.get_next(datetime)
+    except CroniterBadDateError:
+        return None
+    return fire
+
+
+def _first_fire_from(normalized: str, tz: tzinfo, start: datetime) -> datetime | None:
+    """The first fire at or after the instant `start`, aware in `tz`; None when it never fires.
+
+    A wall time repeated when clocks go back fires at both of its instants. croniter answers with
+    an instant before `start` when `start` lies in the repeated hour's second pass (it reads the
+    wall time as the first pass), which would make the scheduler fire the same instant forever:
+    there, the rest of the pass is searched at its fixed UTC offset, then the zone after it.
+    """
+    fire = _croniter_next(normalized, tz, start)
+    if fire is None or fire >= start:
+        return fire
+    local = start.astimezone(tz)
+    offset = local.utcoffset()
+    if offset is None:
+        return fire
+    in_pass = _croniter_next(normalized, timezone(offset), start)
+    if in_pass is not None and in_pass.astimezone(tz).utcoffset() == offset:
+        return in_pass.astimezone(tz)
+    # Nothing left in the repeated hour: the first fire after it, when croniter is right again.
+    after = start
+    while after.astimezone(tz).fold:
+        after += timedelta(minutes=1)
+    return _croniter_next(normalized, tz, after)
+
+
 def next_runs(expression: str, tz: tzinfo, count: int, now: datetime | None = None) -> list[datetime]:
-    """Up to `count` consecutive fire times from now (inclusive), aware in `tz`."""
+    """Up to `count` consecutive fire times from now (inclusive), aware in `tz`.
+
+    Each fire is found afresh from the instant after the previous one, exactly as the scheduler's
+    trigger steps (`src.scheduler.triggers`): croniter's own iterator carries state that reads a
+    wall time repeated by a daylight-saving change differently, and preview must equal firing.
+    """
     if cron_problem(expression) is not None or count <= 0:
         return []
-    start = (now or datetime.now(UTC)).astimezone(tz)
-    # croniter's get_next is exclusive; step back a microsecond so a fire at exactly now counts.
-    iterator = croniter(" ".join(expression.split()), start - timedelta(microseconds=1),
-                        max_years_between_matches=_SEARCH_YEARS)
+    normalized = " ".join(expression.split())
+    start = (now or datetime.now(UTC)).astimezone(UTC)
     runs: list[datetime] = []
-    try:
-        for _ in range(count):
-            runs.append(iterator.get_next(datetime))
-    except CroniterBadDateError:
-        pass
+    while len(runs) < count:
+        fire = _first_fire_from(normalized, tz, start)
+        if fire is None:
+            break
+        runs.append(fire)
+        # In UTC: aware arithmetic in `tz` is wall-clock arithmetic and drops `fold`.
+        start = fire.astimezone(UTC) + timedelta(microseconds=1)
     return runs
 
 
