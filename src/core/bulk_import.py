@@ -11,7 +11,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -29,15 +29,6 @@ from src.core.request_parsing import JsonTooDeep, is_storable_text, refuse_unsto
 from src.core.slugs import slugify
 from src.core.targets import parse_dispatch_url
 from src.models import Job, JobCategory, PicTeam, User, new_id, utcnow
-from src.schemas.bulk_upload import (
-    PROCESSED_MESSAGE,
-    VALIDATED_MESSAGE,
-    BulkCreatedJob,
-    BulkRowError,
-    BulkStats,
-    BulkUploadResponse,
-    BulkValidatedJob,
-)
 
 # Header aliases of 7.7, matched after trim + lower-case; per row the first alias with a
 # non-blank value wins.
@@ -69,6 +60,46 @@ DUPLICATE_IN_CSV = "Duplicate job name in CSV"
 _IN_LIST_LIMIT = 1000
 
 
+PROCESSED_MESSAGE = "Bulk upload processed"
+VALIDATED_MESSAGE = "CSV validated successfully"
+
+# One skipped row: `{row, job_name?, error, message?, pic_team?, pic_team_slug?}`, only the keys
+# given (the SPA tells "no name read" / "no message" / "not a team error" apart by key presence).
+RowError = dict[str, Any]
+# A job inserted (`{id, name, is_active}`) or, by a dry run, found valid
+# (`{name, is_active, cron_expression, end_date, pic_team}`).
+ImportedJob = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TableStats:
+    """What normalization (7.7 steps 1-4) removed from the uploaded table."""
+
+    original_column_count: int
+    original_row_count: int
+    removed_column_count: int
+    removed_empty_row_count: int
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """4.7's result, the same for dry and real runs (`src.schemas.bulk_upload` renders it)."""
+
+    message: str
+    dry_run: bool
+    stats: TableStats
+    created_count: int
+    error_count: int
+    errors: list[RowError]
+    jobs: list[ImportedJob]
+
+    def error_keys(self) -> dict[str, Any]:
+        """The result's keys added to the 4.7 400 envelope (its own message replaced)."""
+        body = asdict(self)
+        del body["message"]
+        return body
+
+
 # --- parsing and normalization (7.7 steps 1-5) ---------------------------------------------
 
 
@@ -78,7 +109,7 @@ class CsvTable:
 
     header: list[str]
     rows: list[list[str]]
-    stats: BulkStats
+    stats: TableStats
 
     @staticmethod
     def row_number(index: int) -> int:
@@ -114,7 +145,7 @@ def normalize(records: list[list[str]]) -> CsvTable:
         cells = [record[index].strip() if index < len(record) else "" for index in kept]
         if any(cells):
             rows.append(cells)
-    stats = BulkStats(
+    stats = TableStats(
         original_column_count=width,
         original_row_count=len(records) - 1,
         removed_column_count=width - len(kept),
@@ -257,8 +288,8 @@ class ValidRow:
 class RowRejected(Exception):
     """The first failed check of a row, as its error object."""
 
-    def __init__(self, error: BulkRowError) -> None:
-        super().__init__(error.error)
+    def __init__(self, error: RowError) -> None:
+        super().__init__(error["error"])
         self.error = error
 
 
@@ -270,7 +301,7 @@ def _reject(row: int, name: str, error: str, message: str | None, **extra: Any) 
     if message is not None:
         keys["message"] = message
     keys.update(extra)
-    return RowRejected(BulkRowError(**keys))
+    return RowRejected(keys)
 
 
 def _from_invalid(row: int, name: str, problem: Invalid) -> RowRejected:
@@ -380,12 +411,12 @@ def check_row(
     )
 
 
-def check_rows(table: CsvTable, context: RowContext) -> tuple[list[ValidRow], list[BulkRowError]]:
+def check_rows(table: CsvTable, context: RowContext) -> tuple[list[ValidRow], list[RowError]]:
     """Every normalized row through `check_row`; names of accepted rows block later twins."""
     header = HeaderIndex(table.header)
     accepted: list[ValidRow] = []
     accepted_names: set[str] = set()
-    errors: list[BulkRowError] = []
+    errors: list[RowError] = []
     for index, cells in enumerate(table.rows):
         try:
             valid = check_row(header.values(cells), table.row_number(index), context, accepted_names)
@@ -440,7 +471,7 @@ INSERT_REFUSED = "No jobs were created: the database refused a row. Try again."
 
 
 def _insert_all_or_nothing(session: Session, rows: list[dict[str, Any]], accepted: list[ValidRow],
-                           stats: Any) -> None:
+                           stats: TableStats) -> None:
     """Insert every row or none; a refusal the checks could not foresee becomes the 4.7 400.
 
     The usual cause is a concurrent request creating one of these names between validation and
@@ -451,16 +482,14 @@ def _insert_all_or_nothing(session: Session, rows: list[dict[str, Any]], accepte
             session.execute(insert(Job), rows)
     except IntegrityError:
         taken = set(session.scalars(select(Job.name).where(Job.name.in_([valid.name for valid in accepted]))))
-        errors = [
-            BulkRowError(row=valid.row, job_name=valid.name, error=fields.DUPLICATE_NAME,
-                         message=fields.duplicate_name_error(valid.name, on_update=True).message)
+        errors: list[RowError] = [
+            {"row": valid.row, "job_name": valid.name, "error": fields.DUPLICATE_NAME,
+             "message": fields.duplicate_name_error(valid.name, on_update=True).message}
             for valid in accepted if valid.name in taken
         ]
-        result = BulkUploadResponse(message=PROCESSED_MESSAGE, dry_run=False, stats=stats, created_count=0,
-                                    error_count=len(errors), errors=errors, jobs=[])
-        body = result.model_dump(mode="json", by_alias=True)
-        del body["message"]
-        raise Invalid("Bulk upload failed", INSERT_REFUSED, **body) from None
+        result = ImportResult(message=PROCESSED_MESSAGE, dry_run=False, stats=stats, created_count=0,
+                              error_count=len(errors), errors=errors, jobs=[])
+        raise Invalid("Bulk upload failed", INSERT_REFUSED, **result.error_keys()) from None
 
 
 def import_jobs(
@@ -473,7 +502,7 @@ def import_jobs(
     default_github_owner: str | None = None,
     dry_run: bool = False,
     now: datetime | None = None,
-) -> BulkUploadResponse:
+) -> ImportResult:
     """4.7: validate every row; a real run inserts the valid ones (flushed, not committed).
 
     `filename`/`content` are None when the request had no `file` part. Raises the 400 of 4.7
@@ -491,11 +520,11 @@ def import_jobs(
     )
     accepted, errors = check_rows(table, context)
 
-    entries: list[BulkCreatedJob | BulkValidatedJob]
+    entries: list[ImportedJob]
     if dry_run:
         entries = [
-            BulkValidatedJob(name=valid.name, is_active=valid.is_active, cron_expression=valid.cron_expression,
-                             end_date=valid.end_date_text, pic_team=valid.pic_team)
+            {"name": valid.name, "is_active": valid.is_active, "cron_expression": valid.cron_expression,
+             "end_date": valid.end_date_text, "pic_team": valid.pic_team}
             for valid in accepted
         ]
     else:
@@ -507,9 +536,9 @@ def import_jobs(
         rows = [_job_row(valid, actor, created) for valid in accepted]
         if rows:
             _insert_all_or_nothing(session, rows, accepted, table.stats)
-        entries = [BulkCreatedJob(id=row["id"], name=row["name"], is_active=row["is_active"]) for row in rows]
+        entries = [{"id": row["id"], "name": row["name"], "is_active": row["is_active"]} for row in rows]
 
-    result = BulkUploadResponse(
+    result = ImportResult(
         message=VALIDATED_MESSAGE if dry_run else PROCESSED_MESSAGE,
         dry_run=dry_run,
         stats=table.stats,
@@ -519,8 +548,7 @@ def import_jobs(
         jobs=entries,
     )
     if not accepted and errors:
-        body = result.model_dump(mode="json", by_alias=True)
-        del body["message"]
+        body = result.error_keys()
         if dry_run:
             raise Invalid("CSV validation failed", "CSV validation failed", **body)
         raise Invalid("Bulk upload failed", "No jobs were created. Fix CSV errors and try again.", **body)

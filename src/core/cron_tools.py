@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,6 @@ from src.core.clock import format_local
 from src.core.cron import cron_problem, describe, next_runs
 from src.core.errors import Invalid
 from src.core.request_parsing import number
-from src.schemas.jobs import CronDescriptionResponse, CronPreviewResponse, CronValidationResponse
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +30,34 @@ def _trimmed(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def validate_cron(payload: dict[str, Any]) -> CronValidationResponse:
+@dataclass(frozen=True)
+class CronCheck:
+    """4.8: `problem` is None for a valid expression, else the reason of 7.2."""
+
+    problem: str | None
+
+
+@dataclass(frozen=True)
+class CronPreview:
+    """4.9: the next fire times, written in the scheduler timezone."""
+
+    timezone: str
+    next_runs: list[str]
+
+
+@dataclass(frozen=True)
+class CronDescription:
+    """4.11: the trimmed expression, its English summary ("" when invalid) and why it is invalid."""
+
+    expression: str
+    timezone: str
+    description: str
+    problem: str | None = None
+
+
+def validate_cron(payload: dict[str, Any]) -> CronCheck:
     """Always a result (never an error): valid, or invalid with the reason of 7.2."""
-    problem = cron_problem(expression_input(payload))
-    if problem is None:
-        return CronValidationResponse(valid=True, message="Valid cron expression")
-    return CronValidationResponse(valid=False, error=INVALID_CRON, message=problem)
+    return CronCheck(cron_problem(expression_input(payload)))
 
 
 def preview_count(payload: dict[str, Any]) -> int:
@@ -46,9 +68,7 @@ def preview_count(payload: dict[str, Any]) -> int:
     return max(1, min(MAX_PREVIEW_COUNT, int(value)))
 
 
-def cron_preview(
-    payload: dict[str, Any], settings: Settings, now: datetime | None = None
-) -> CronPreviewResponse:
+def cron_preview(payload: dict[str, Any], settings: Settings, now: datetime | None = None) -> CronPreview:
     """The next fire times from now (inclusive); invalid cron → 400."""
     count = preview_count(payload)
     expression = expression_input(payload)
@@ -57,25 +77,22 @@ def cron_preview(
         raise Invalid(INVALID_CRON, problem)
     tz = settings.scheduler_tz
     runs = [format_local(run, tz) or "" for run in next_runs(expression, tz, count, now)]
-    return CronPreviewResponse(timezone=settings.scheduler_tz.key, next_runs=runs, count=len(runs))
+    return CronPreview(timezone=settings.scheduler_tz.key, next_runs=runs)
 
 
-def cron_description(payload: dict[str, Any], settings: Settings) -> CronDescriptionResponse:
+def cron_description(payload: dict[str, Any], settings: Settings) -> CronDescription:
     """An English summary with crontab day-of-week semantics; invalid → result with the reason."""
     expression = expression_input(payload)
     trimmed = _trimmed(expression)
     problem = cron_problem(expression)
     if problem is not None:
-        return CronDescriptionResponse(
-            valid=False, expression=trimmed, timezone=settings.scheduler_tz.key, description="",
-            error=INVALID_CRON, message=problem,
-        )
+        return CronDescription(expression=trimmed, timezone=settings.scheduler_tz.key, description="", problem=problem)
     try:
         text = describe(trimmed)
     except Exception:  # the describer is stricter than the parser on a few exotic forms
         log.warning("cron_descriptor could not describe %r", trimmed, exc_info=True)
         text = ""
-    return CronDescriptionResponse(
-        valid=True, expression=trimmed, timezone=settings.scheduler_tz.key,
+    return CronDescription(
+        expression=trimmed, timezone=settings.scheduler_tz.key,
         description=text or f"Cron schedule {' '.join(trimmed.split())}",
     )

@@ -10,6 +10,7 @@ so a change made through either door or by another process shows at once.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,9 +20,13 @@ from sqlalchemy.orm import Session
 
 from src.config import Settings
 from src.core import jobs
-from src.core.job_queries import JobQuery, query_jobs
+from src.core.job_queries import JobPage, JobQuery, query_jobs
+from src.core.job_views import JobView, job_views
 from src.models import Job, JobExecution
-from src.schemas.jobs import JobListResponse, JobPageResponse
+
+# The doors' renderers (`src.schemas.jobs`): the JSON body of the whole list, and of one page.
+RenderList = Callable[[list[JobView]], bytes]
+RenderPage = Callable[[JobPage, list[JobView]], bytes]
 
 _FINGERPRINT = select(
     func.count(Job.id),
@@ -39,7 +44,8 @@ class RenderedJobList:
 class JobListCache:
     """The last rendered job list of this process (one per app; threads may share it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, render: RenderList) -> None:
+        self._render = render
         self._entry: tuple[tuple[Any, ...], RenderedJobList] | None = None
 
     def get(self, session: Session, settings: Settings, now: datetime | None = None) -> RenderedJobList:
@@ -52,20 +58,20 @@ class JobListCache:
         entry = self._entry
         if entry is not None and entry[0] == key:
             return entry[1]
-        rendered = _rendered(JobListResponse.build(session, settings, jobs.list_jobs(session), now=now))
+        rendered = _rendered(self._render(job_views(session, settings, jobs.list_jobs(session), now, every_job=True)))
         # Two threads missing at once both render; either result is right, the last one stays.
         self._entry = (key, rendered)
         return rendered
 
 
-def _rendered(response: JobListResponse | JobPageResponse) -> RenderedJobList:
-    body = response.model_dump_json(by_alias=True).encode()
+def _rendered(body: bytes) -> RenderedJobList:
     return RenderedJobList(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
 
 
-def render_job_query(session: Session, settings: Settings, query: JobQuery) -> RenderedJobList:
+def render_job_query(session: Session, settings: Settings, query: JobQuery, render: RenderPage) -> RenderedJobList:
     """A filtered, sorted page of the list (not kept: each query is rendered when asked)."""
-    return _rendered(JobPageResponse.build(session, settings, query_jobs(session, query)))
+    page = query_jobs(session, query)
+    return _rendered(render(page, job_views(session, settings, page.jobs)))
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:

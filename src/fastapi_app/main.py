@@ -34,6 +34,7 @@ from src.observability.json_logs import configure_process_logging
 from src.observability.metrics import CONTENT_TYPE, UNMATCHED_ROUTE, Metrics
 from src.scheduler.host import start_scheduler_host, stop_scheduler_host
 from src.scheduler.services import close_run_services, open_run_services
+from src.schemas.jobs import job_list_body
 
 API_PREFIX = "/api/v2"
 # Request sessions open at once (each holds one pooled connection until it ends, and runs on at
@@ -105,7 +106,7 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.login_throttle = LoginThrottle()
-    app.state.job_list_cache = JobListCache()
+    app.state.job_list_cache = JobListCache(job_list_body)
 
     origins = settings.cors_origins or ["*"]
     # Innermost: routing, the handler and the 405's Allow see GET; the request line keeps HEAD.

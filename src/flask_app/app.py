@@ -23,6 +23,7 @@ from src.flask_app.runtime import FlaskRuntime
 from src.models import Base
 from src.observability.json_logs import bind_request_id, unbind_request_id
 from src.observability.metrics import CONTENT_TYPE, UNMATCHED_ROUTE, Metrics
+from src.schemas.jobs import job_list_body
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # Flask types app.json as its provider base class
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Flask types app.json as its provider base class
     app.extensions["settings"] = settings
-    app.extensions["job_list_cache"] = JobListCache()
+    app.extensions["job_list_cache"] = JobListCache(job_list_body)
     app.extensions["metrics"] = metrics
 
     db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})

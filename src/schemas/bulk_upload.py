@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import SerializerFunctionWrapHandler, model_serializer
 
 from src.schemas.common import ApiModel
-
-PROCESSED_MESSAGE = "Bulk upload processed"
-VALIDATED_MESSAGE = "CSV validated successfully"
 
 
 class BulkStats(ApiModel):
@@ -72,6 +71,11 @@ class BulkUploadResponse(ApiModel):
     error_count: int
     errors: list[BulkRowError]
     jobs: list[BulkCreatedJob | BulkValidatedJob]
+
+    @classmethod
+    def of(cls, result: Any) -> BulkUploadResponse:
+        """Core's `ImportResult`, read by attribute; its row errors keep only the keys they were given."""
+        return cls.model_validate(result, from_attributes=True)
 
 
 class BulkUploadForm(ApiModel):

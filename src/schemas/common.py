@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PlainSerializer
 
-from src.core.clock import format_utc
+from src.time_text import format_utc
 
 # A UTC instant rendered as `2025-12-22T10:30:00.123Z` (contract 1.6).
 UtcInstant = Annotated[datetime | None, PlainSerializer(format_utc, return_type=str | None)]

@@ -2,28 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any, Literal, Protocol
 
 from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
-from sqlalchemy.orm import Session
 
-from src.config import Settings
-from src.core.clock import format_local, format_utc
-from src.core.cron import next_fire
-from src.core.job_fields import emails_from_text, json_object
-from src.core.job_queries import JobPage
-from src.core.jobs import DeletedJob, last_execution_times
-from src.core.request_settings import DEFAULT_BACKOFF_SECONDS, DEFAULT_MAX_RETRIES, stored_headers
-from src.core.run_policy import job_timezone
-from src.models import Job
 from src.schemas.common import ApiModel, UtcInstant
 
+# One job's field values, worked out by core (`src.core.job_views`).
+JobView = Mapping[str, Any]
 
-def metadata_object(text: str | None) -> dict[str, Any]:
-    """Stored metadata text as an object: `{}` when null, invalid JSON or not an object."""
-    return json_object(text)
+
+class _Page(Protocol):
+    @property
+    def total(self) -> int: ...
+
+    @property
+    def page(self) -> int: ...
+
+    @property
+    def limit(self) -> int: ...
+
+    @property
+    def total_pages(self) -> int: ...
+
+
+class _Named(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
 
 
 class JobOut(ApiModel):
@@ -61,57 +71,9 @@ class JobOut(ApiModel):
     timezone: str | None = Field(None, description="IANA zone of the cron; null: the scheduler's")
 
     @classmethod
-    def from_job(
-        cls, job: Job | Any, last_execution_at: datetime | None, settings: Settings, now: datetime | None = None
-    ) -> JobOut:
-        """Render one job (a `Job` or a row with its attribute names).
-
-        `next_execution_at` is null for inactive, unparseable or never-firing jobs. Built with
-        `model_construct`: every value comes typed from the database, so validation is skipped.
-        """
-        tz = job_timezone(job, settings)
-        next_at = next_fire(job.cron_expression, tz, now) if job.is_active else None
-        # A job in its own zone shows the instant in UTC; others keep the scheduler's offset.
-        next_text = format_utc(next_at) if job.timezone else format_local(next_at, tz)
-        return cls.model_construct(
-            id=job.id,
-            name=job.name,
-            cron_expression=job.cron_expression,
-            target_url=job.target_url,
-            github_owner=job.github_owner,
-            github_repo=job.github_repo,
-            github_workflow_name=job.github_workflow_name,
-            metadata=metadata_object(job.job_metadata),
-            category=job.category,
-            end_date=job.end_date,
-            pic_team=job.pic_team,
-            enable_email_notifications=bool(job.enable_email_notifications),
-            notification_emails=emails_from_text(job.notification_emails),
-            notify_on_success=bool(job.notify_on_success),
-            created_by=job.created_by,
-            is_active=bool(job.is_active),
-            created_at=job.created_at,
-            updated_at=job.updated_at,
-            last_execution_at=last_execution_at,
-            next_execution_at=next_text,
-            http_method=job.http_method,
-            http_header_names=list(stored_headers(job.http_headers)),
-            request_body=job.request_body,
-            timeout_seconds=job.timeout_seconds,
-            max_retries=job.max_retries if job.max_retries is not None else DEFAULT_MAX_RETRIES,
-            retry_backoff_seconds=job.retry_backoff_seconds if job.retry_backoff_seconds is not None
-            else DEFAULT_BACKOFF_SECONDS,
-            signing_enabled=bool(job.signing_secret),
-            failure_threshold=job.failure_threshold or 0,
-            grace_seconds=job.grace_seconds,
-            timezone=job.timezone,
-        )
-
-    @classmethod
-    def build(cls, session: Session, settings: Settings, job: Job) -> JobOut:
-        """One job with its last execution time (one extra query)."""
-        last = last_execution_times(session, [job.id]).get(job.id)
-        return cls.from_job(job, last, settings)
+    def from_view(cls, view: JobView) -> JobOut:
+        """Built with `model_construct`: core's values come typed from the database, so validation is skipped."""
+        return cls.model_construct(**view)
 
 
 class JobListResponse(ApiModel):
@@ -119,12 +81,8 @@ class JobListResponse(ApiModel):
     jobs: list[JobOut]
 
     @classmethod
-    def build(
-        cls, session: Session, settings: Settings, jobs: Sequence[Job | Any], now: datetime | None = None
-    ) -> JobListResponse:
-        """All jobs plus one grouped max(started_at): two statements whatever the count."""
-        last = last_execution_times(session) if jobs else {}
-        rendered = [JobOut.from_job(job, last.get(job.id), settings, now) for job in jobs]
+    def of(cls, views: Sequence[JobView]) -> JobListResponse:
+        rendered = [JobOut.from_view(view) for view in views]
         return cls(count=len(rendered), jobs=rendered)
 
 
@@ -139,11 +97,20 @@ class JobPageResponse(ApiModel):
     total_pages: int
 
     @classmethod
-    def build(cls, session: Session, settings: Settings, page: JobPage, now: datetime | None = None) -> JobPageResponse:
-        last = last_execution_times(session, [job.id for job in page.jobs]) if page.jobs else {}
-        rendered = [JobOut.from_job(job, last.get(job.id), settings, now) for job in page.jobs]
+    def of(cls, page: _Page, views: Sequence[JobView]) -> JobPageResponse:
+        rendered = [JobOut.from_view(view) for view in views]
         return cls(count=len(rendered), jobs=rendered, total=page.total, page=page.page, limit=page.limit,
                    total_pages=page.total_pages)
+
+
+def job_list_body(views: Sequence[JobView]) -> bytes:
+    """The JSON body of `GET /jobs` without query parameters."""
+    return JobListResponse.of(views).model_dump_json(by_alias=True).encode()
+
+
+def job_page_body(page: _Page, views: Sequence[JobView]) -> bytes:
+    """The JSON body of `GET /jobs` with query parameters."""
+    return JobPageResponse.of(page, views).model_dump_json(by_alias=True).encode()
 
 
 class JobListDoc(JobListResponse):
@@ -159,8 +126,8 @@ class JobDetailResponse(ApiModel):
     job: JobOut
 
     @classmethod
-    def build(cls, session: Session, settings: Settings, job: Job) -> JobDetailResponse:
-        return cls(job=JobOut.build(session, settings, job))
+    def of(cls, view: JobView) -> JobDetailResponse:
+        return cls(job=JobOut.from_view(view))
 
 
 class JobCreatedResponse(ApiModel):
@@ -168,8 +135,8 @@ class JobCreatedResponse(ApiModel):
     job: JobOut
 
     @classmethod
-    def build(cls, session: Session, settings: Settings, job: Job) -> JobCreatedResponse:
-        return cls(job=JobOut.build(session, settings, job))
+    def of(cls, view: JobView) -> JobCreatedResponse:
+        return cls(job=JobOut.from_view(view))
 
 
 class JobUpdatedResponse(ApiModel):
@@ -177,8 +144,8 @@ class JobUpdatedResponse(ApiModel):
     job: JobOut
 
     @classmethod
-    def build(cls, session: Session, settings: Settings, job: Job) -> JobUpdatedResponse:
-        return cls(job=JobOut.build(session, settings, job))
+    def of(cls, view: JobView) -> JobUpdatedResponse:
+        return cls(job=JobOut.from_view(view))
 
 
 class DeletedJobOut(ApiModel):
@@ -191,7 +158,7 @@ class JobDeletedResponse(ApiModel):
     deleted_job: DeletedJobOut
 
     @classmethod
-    def build(cls, deleted: DeletedJob) -> JobDeletedResponse:
+    def of(cls, deleted: _Named) -> JobDeletedResponse:
         return cls(deleted_job=DeletedJobOut(id=deleted.id, name=deleted.name))
 
 
@@ -209,12 +176,48 @@ class _DropNoneErrorKeys(ApiModel):
         return data
 
 
+INVALID_CRON = "Invalid cron expression"
+
+
+class _CronCheck(Protocol):
+    @property
+    def problem(self) -> str | None: ...
+
+
+class _CronPreview(Protocol):
+    @property
+    def timezone(self) -> str: ...
+
+    @property
+    def next_runs(self) -> list[str]: ...
+
+
+class _CronDescription(Protocol):
+    @property
+    def expression(self) -> str: ...
+
+    @property
+    def timezone(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def problem(self) -> str | None: ...
+
+
 class CronValidationResponse(_DropNoneErrorKeys):
     """4.8: valid → `{valid, message}`; invalid → `{valid, error, message}` (always 200)."""
 
     valid: bool
     message: str | None = None
     error: str | None = None
+
+    @classmethod
+    def of(cls, check: _CronCheck) -> CronValidationResponse:
+        if check.problem is None:
+            return cls(valid=True, message="Valid cron expression")
+        return cls(valid=False, error=INVALID_CRON, message=check.problem)
 
 
 class CronPreviewResponse(ApiModel):
@@ -223,6 +226,10 @@ class CronPreviewResponse(ApiModel):
     timezone: str
     next_runs: list[str]
     count: int
+
+    @classmethod
+    def of(cls, preview: _CronPreview) -> CronPreviewResponse:
+        return cls(timezone=preview.timezone, next_runs=preview.next_runs, count=len(preview.next_runs))
 
 
 class CronDescriptionResponse(_DropNoneErrorKeys):
@@ -234,6 +241,14 @@ class CronDescriptionResponse(_DropNoneErrorKeys):
     description: str
     error: str | None = None
     message: str | None = None
+
+    @classmethod
+    def of(cls, described: _CronDescription) -> CronDescriptionResponse:
+        if described.problem is not None:
+            return cls(valid=False, expression=described.expression, timezone=described.timezone, description="",
+                       error=INVALID_CRON, message=described.problem)
+        return cls(valid=True, expression=described.expression, timezone=described.timezone,
+                   description=described.description)
 
 
 # --- request bodies (documentation: the core parses bodies with the contract's own rules) ---

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from src.core.job_views import job_view
 from src.models import User
 from src.scheduler.runtime import SchedulerRuntime
 from src.scheduler.services import RunServices
-from src.schemas.jobs import JobOut
 from tests.conftest import Factory
 
 pytestmark = pytest.mark.anyio
@@ -61,5 +61,5 @@ async def test_a_job_without_a_zone_fires_in_the_scheduler_zone(
 
 def test_next_execution_at_is_the_utc_instant_across_dst(factory: Factory, owner: User) -> None:
     job = factory.job(owner, cron_expression="0 9 * * *", timezone="America/New_York")
-    rendered = JobOut.from_job(job, None, factory.settings, now=_utc(2026, 3, 7, 15))
-    assert rendered.next_execution_at == "2026-03-08T13:00:00.000Z"
+    rendered = job_view(job, None, factory.settings, now=_utc(2026, 3, 7, 15))
+    assert rendered["next_execution_at"] == "2026-03-08T13:00:00.000Z"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 from typing import Any
 
@@ -65,7 +66,7 @@ def rejected(values: dict[str, str], ctx: RowContext | None = None,
              accepted: set[str] | None = None) -> dict[str, Any]:
     with pytest.raises(RowRejected) as caught:
         check(values, ctx, accepted)
-    return caught.value.error.model_dump(mode="json")
+    return caught.value.error
 
 
 # --- parsing and normalization -------------------------------------------------------------
@@ -97,7 +98,7 @@ def test_blank_header_columns_are_dropped_and_counted() -> None:
     table = read_csv(b"Name, ,Cron,\nn1,junk,* * * * *,junk\n")
     assert table.header == ["Name", "Cron"]
     assert table.rows == [["n1", "* * * * *"]]
-    assert table.stats.model_dump() == {
+    assert asdict(table.stats) == {
         "original_column_count": 4, "original_row_count": 1,
         "removed_column_count": 2, "removed_empty_row_count": 0,
     }
@@ -372,5 +373,5 @@ def test_failed_row_does_not_block_a_later_row_with_its_name() -> None:
                      b"twin,* * * * *,2030-12-31,team-a,https://h.example.com\n")
     accepted, errors = check_rows(table, context())
     assert [valid.row for valid in accepted] == [3]
-    assert [(error.row, error.error) for error in errors] == [
+    assert [(error["row"], error["error"]) for error in errors] == [
         (2, "Invalid cron expression"), (4, "Duplicate job name in CSV")]

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from src.config import Settings
 from src.core.job_list_cache import JobListCache, etag_matches
+from src.schemas.jobs import job_list_body
 from tests.conftest import Factory
 
 
@@ -18,7 +19,7 @@ def listed_next_run(cache: JobListCache, db: Session, settings: Settings, now: d
 
 def test_next_execution_at_moves_on_when_the_minute_turns(db: Session, settings: Settings, factory: Factory) -> None:
     factory.job(cron_expression="* * * * *")
-    cache = JobListCache()
+    cache = JobListCache(job_list_body)
     first = listed_next_run(cache, db, settings, datetime(2026, 3, 1, 0, 0, 30, tzinfo=UTC))
     later_same_minute = listed_next_run(cache, db, settings, datetime(2026, 3, 1, 0, 0, 59, tzinfo=UTC))
     next_minute = listed_next_run(cache, db, settings, datetime(2026, 3, 1, 0, 1, 30, tzinfo=UTC))
@@ -28,7 +29,7 @@ def test_next_execution_at_moves_on_when_the_minute_turns(db: Session, settings:
 
 def test_a_fire_due_this_instant_is_listed_as_next(db: Session, settings: Settings, factory: Factory) -> None:
     factory.job(cron_expression="* * * * *")
-    cache = JobListCache()
+    cache = JobListCache(job_list_body)
     listed_next_run(cache, db, settings, datetime(2026, 3, 1, 0, 1, 30, tzinfo=UTC))
     assert (
         listed_next_run(cache, db, settings, datetime(2026, 3, 1, 0, 2, 0, tzinfo=UTC)) == "2026-03-01T09:02:00+09:00"

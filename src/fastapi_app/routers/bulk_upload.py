@@ -40,7 +40,7 @@ async def bulk_upload(
         content = await upload.read(limit + 1)
     owner = form.get("default_github_owner")
     dry_run = form.get("dry_run")
-    return await session.run_sync(
+    result = await session.run_sync(
         lambda s: bulk_import.import_jobs(
             s,
             settings,
@@ -51,3 +51,4 @@ async def bulk_upload(
             dry_run=query_bool(dry_run if isinstance(dry_run, str) else None),
         )
     )
+    return BulkUploadResponse.of(result)

@@ -24,15 +24,15 @@ PREVIEW_DOC = route_doc(CronPreviewRequest, 400, 401)
 @router.post("/jobs/validate-cron", **VALIDATE_DOC)
 @router.post("/cron/validate", **VALIDATE_DOC)
 async def validate_cron(user: CurrentUser, body: JsonBodyDep) -> CronValidationResponse:
-    return cron_tools.validate_cron(body)
+    return CronValidationResponse.of(cron_tools.validate_cron(body))
 
 
 @router.post("/jobs/cron-preview", **PREVIEW_DOC)
 @router.post("/cron/next-runs", **PREVIEW_DOC)
 async def cron_preview(user: CurrentUser, body: JsonBodyDep, settings: SettingsDep) -> CronPreviewResponse:
-    return cron_tools.cron_preview(body, settings)
+    return CronPreviewResponse.of(cron_tools.cron_preview(body, settings))
 
 
 @router.post("/jobs/cron-description", **VALIDATE_DOC)
 async def cron_description(user: CurrentUser, body: JsonBodyDep, settings: SettingsDep) -> CronDescriptionResponse:
-    return cron_tools.cron_description(body, settings)
+    return CronDescriptionResponse.of(cron_tools.cron_description(body, settings))

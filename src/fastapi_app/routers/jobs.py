@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from src.core import jobs
 from src.core.job_list_cache import etag_matches, job_list_headers, render_job_query
 from src.core.job_queries import parse_job_query
+from src.core.job_views import one_job_view
 from src.fastapi_app.dependencies import (
     BodyReaderDep,
     CurrentUser,
@@ -28,6 +29,7 @@ from src.schemas.jobs import (
     JobListDoc,
     JobUpdatedResponse,
     JobUpdateRequest,
+    job_page_body,
 )
 
 router = APIRouter(tags=["jobs"], route_class=TransactionalRoute)
@@ -54,7 +56,7 @@ async def list_jobs(
          "sort": sort}
     )
     rendered = await session.run_sync(
-        lambda s: job_list.get(s, settings) if query is None else render_job_query(s, settings, query)
+        lambda s: job_list.get(s, settings) if query is None else render_job_query(s, settings, query, job_page_body)
     )
     if etag_matches(request.headers.get("If-None-Match"), rendered.etag):
         return Response(status_code=304, headers=job_list_headers(rendered))
@@ -68,14 +70,14 @@ async def create_job(
     user: WriterUser, body: JsonBodyDep, session: SessionDep, settings: SettingsDep
 ) -> JobCreatedResponse:
     def create(s):
-        return JobCreatedResponse.build(s, settings, jobs.create_job(s, settings, user, body))
+        return JobCreatedResponse.of(one_job_view(s, settings, jobs.create_job(s, settings, user, body)))
 
     return await session.run_and_commit(create)
 
 
 @router.get("/jobs/{job_id}", responses=error_responses(401, 404))
 async def get_job(job_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep) -> JobDetailResponse:
-    return await session.run_sync(lambda s: JobDetailResponse.build(s, settings, jobs.get_job(s, job_id)))
+    return await session.run_sync(lambda s: JobDetailResponse.of(one_job_view(s, settings, jobs.get_job(s, job_id))))
 
 
 @router.put(
@@ -85,7 +87,7 @@ async def update_job(
     job_id: str, user: CurrentUser, read_body: BodyReaderDep, session: SessionDep, settings: SettingsDep
 ) -> JobUpdatedResponse:
     def update(s):
-        return JobUpdatedResponse.build(s, settings, jobs.update_job(s, settings, user, job_id, read_body))
+        return JobUpdatedResponse.of(one_job_view(s, settings, jobs.update_job(s, settings, user, job_id, read_body)))
 
     return await session.run_and_commit(update)
 
@@ -93,4 +95,4 @@ async def update_job(
 @router.delete("/jobs/{job_id}", responses=error_responses(401, 403, 404))
 async def delete_job(job_id: str, user: CurrentUser, session: SessionDep) -> JobDeletedResponse:
     deleted = await session.run_and_commit(lambda s: jobs.delete_job(s, user, job_id))
-    return JobDeletedResponse.build(deleted)
+    return JobDeletedResponse.of(deleted)

@@ -8,6 +8,7 @@ from src.core import bulk_import
 from src.core.request_parsing import query_bool
 from src.core.roles import ADMIN_OR_USER
 from src.flask_app.door import auth_required, current_user, db_session, render, settings
+from src.schemas.bulk_upload import BulkUploadResponse
 
 bp = Blueprint("bulk_upload", __name__)
 
@@ -31,4 +32,4 @@ def bulk_upload() -> Response:
         default_github_owner=request.form.get("default_github_owner"),
         dry_run=query_bool(request.form.get("dry_run")),
     )
-    return render(result)
+    return render(BulkUploadResponse.of(result))

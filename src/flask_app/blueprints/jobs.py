@@ -7,6 +7,7 @@ from flask import Blueprint, Response, request
 from src.core import jobs
 from src.core.job_list_cache import etag_matches, job_list_headers, render_job_query
 from src.core.job_queries import PARAMETERS, parse_job_query
+from src.core.job_views import one_job_view
 from src.core.roles import ADMIN_OR_USER
 from src.flask_app.door import auth_required, current_user, db_session, job_list_cache, json_body, render, settings
 from src.schemas.jobs import (
@@ -14,6 +15,7 @@ from src.schemas.jobs import (
     JobDeletedResponse,
     JobDetailResponse,
     JobUpdatedResponse,
+    job_page_body,
 )
 
 bp = Blueprint("jobs", __name__)
@@ -27,7 +29,7 @@ def list_jobs() -> Response:
     if query is None:
         rendered = job_list_cache().get(session, settings())
     else:
-        rendered = render_job_query(session, settings(), query)
+        rendered = render_job_query(session, settings(), query, job_page_body)
     if etag_matches(request.headers.get("If-None-Match"), rendered.etag):
         return Response(status=304, headers=job_list_headers(rendered))
     return Response(rendered.body, mimetype="application/json", headers=job_list_headers(rendered))
@@ -38,14 +40,14 @@ def list_jobs() -> Response:
 def create_job() -> Response:
     session = db_session()
     job = jobs.create_job(session, settings(), current_user(), json_body())
-    return render(JobCreatedResponse.build(session, settings(), job), 201)
+    return render(JobCreatedResponse.of(one_job_view(session, settings(), job)), 201)
 
 
 @bp.get("/jobs/<job_id>")
 @auth_required()
 def get_job(job_id: str) -> Response:
     session = db_session()
-    return render(JobDetailResponse.build(session, settings(), jobs.get_job(session, job_id)))
+    return render(JobDetailResponse.of(one_job_view(session, settings(), jobs.get_job(session, job_id))))
 
 
 @bp.put("/jobs/<job_id>")
@@ -53,11 +55,11 @@ def get_job(job_id: str) -> Response:
 def update_job(job_id: str) -> Response:
     session = db_session()
     job = jobs.update_job(session, settings(), current_user(), job_id, json_body)
-    return render(JobUpdatedResponse.build(session, settings(), job))
+    return render(JobUpdatedResponse.of(one_job_view(session, settings(), job)))
 
 
 @bp.delete("/jobs/<job_id>")
 @auth_required()
 def delete_job(job_id: str) -> Response:
     deleted = jobs.delete_job(db_session(), current_user(), job_id)
-    return render(JobDeletedResponse.build(deleted))
+    return render(JobDeletedResponse.of(deleted))
