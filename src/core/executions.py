@@ -54,7 +54,9 @@ class JobExecutions:
 
 
 @dataclass(frozen=True)
-class JobExecutionStatistics:
+class JobExecutionCounts:
+    """One job's executions counted (5.2 `statistics`); the keys differ from `ExecutionStatistics`'s by contract."""
+
     total_executions: int
     success_count: int
     failed_count: int
@@ -64,10 +66,12 @@ class JobExecutionStatistics:
 
 
 @dataclass(frozen=True)
-class JobExecutionStats:
+class JobExecutionSummary:
+    """`GET /jobs/{id}/executions/stats` (5.2): the job, its counts and its latest execution."""
+
     job_id: str
     job_name: str
-    statistics: JobExecutionStatistics
+    statistics: JobExecutionCounts
     latest_execution: JobExecution | None
 
 
@@ -88,6 +92,8 @@ class ExecutionPage:
 
 @dataclass(frozen=True)
 class ExecutionStatistics:
+    """`GET /executions/statistics` (5.5): every job's executions in a date range, counted."""
+
     total_executions: int
     successful_executions: int
     failed_executions: int
@@ -205,7 +211,7 @@ def job_executions(
     return JobExecutions(job.id, job.name, len(rows), rows)
 
 
-def job_execution_stats(session: Session, job_id: str) -> JobExecutionStats:
+def job_execution_stats(session: Session, job_id: str) -> JobExecutionSummary:
     """Counts, success rate and mean successful duration (both rounded to 2) of one job."""
     job = _job(session, job_id)
     success_duration = case((JobExecution.status == "success", JobExecution.duration_seconds))
@@ -223,7 +229,7 @@ def job_execution_stats(session: Session, job_id: str) -> JobExecutionStats:
     latest = session.scalar(
         select(JobExecution).where(JobExecution.job_id == job.id).order_by(*_newest_first()).limit(1)
     )
-    statistics = JobExecutionStatistics(
+    statistics = JobExecutionCounts(
         total_executions=total,
         success_count=success,
         failed_count=failed,
@@ -231,7 +237,7 @@ def job_execution_stats(session: Session, job_id: str) -> JobExecutionStats:
         success_rate=round(success / total * 100, 2) if total else 0.0,
         average_duration_seconds=round(float(average), 2) if average is not None else None,
     )
-    return JobExecutionStats(job.id, job.name, statistics, latest)
+    return JobExecutionSummary(job.id, job.name, statistics, latest)
 
 
 def job_execution(session: Session, job_id: str, execution_id: str) -> JobExecutionDetail:

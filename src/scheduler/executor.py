@@ -2,7 +2,7 @@
 
 Scheduled and manual runs share this code. Every database step is a sync core function run
 through `AsyncSession.run_sync`, each in its own transaction (the scheduler's runs share it with
-other runs' same step, see `run_steps`): the `running` row is committed before calling out (a
+other runs' same step, see `execution_steps`): the `running` row is committed before calling out (a
 stuck run shows what it tried), and notification problems never change the finalized row.
 """
 
@@ -18,13 +18,13 @@ from typing import Any, Literal
 import httpx
 from sqlalchemy.exc import IntegrityError
 
-from src.core import run_records
-from src.core.job_runs import RunPlan, TrialRunPlan
+from src.core import execution_records
+from src.core.execution_plans import ExecutionPlan, TrialRunPlan
+from src.core.execution_records import ExecutionOutcome, ExecutionRequest, ExecutionStatus
 from src.core.retry_policy import wait_before_retry
-from src.core.run_records import RunOutcome, RunRequest, RunStatus
 from src.integrations import github, webhook
 from src.integrations.results import DispatchResult
-from src.scheduler.run_steps import RunSteps
+from src.scheduler.execution_steps import ExecutionSteps
 from src.scheduler.services import RunServices
 from src.scheduler.transactions import in_transaction
 
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
 
 
-async def dispatch(services: RunServices, plan: RunPlan, *, message_id: str | None = None) -> DispatchResult:
+async def dispatch(services: RunServices, plan: ExecutionPlan, *, message_id: str | None = None) -> DispatchResult:
     """One call of the run's target (GitHub first, then webhook); never raises for HTTP problems.
 
     `message_id`: the Standard Webhooks `webhook-id` of a signed call (one per run).
@@ -46,11 +46,11 @@ async def dispatch(services: RunServices, plan: RunPlan, *, message_id: str | No
     if plan.webhook_url:
         return await webhook.call(services.http, plan.webhook_url, plan.metadata, plan.request,
                                   message_id=message_id)
-    return DispatchResult(False, error_message=run_records.no_target_error(plan.job_name))
+    return DispatchResult(False, error_message=execution_records.no_target_error(plan.job_name))
 
 
 async def dispatch_with_retries(
-    services: RunServices, plan: RunPlan, *, message_id: str | None = None, sleep: Sleep = asyncio.sleep,
+    services: RunServices, plan: ExecutionPlan, *, message_id: str | None = None, sleep: Sleep = asyncio.sleep,
 ) -> tuple[DispatchResult, int]:
     """Call until success, a final failure or the job's retries are spent; (last result, attempts).
 
@@ -63,7 +63,7 @@ async def dispatch_with_retries(
             result = await dispatch(services, plan, message_id=message_id)
         except Exception as exc:  # noqa: BLE001 - a run always ends with a finalized row
             log.exception("unexpected error dispatching job %s", plan.job_id)
-            return DispatchResult(False, error_message=run_records.unexpected_error(plan.job_name, exc)), attempt
+            return DispatchResult(False, error_message=execution_records.unexpected_error(plan.job_name, exc)), attempt
         if result.success or not result.retryable or attempt >= plan.request.attempts_allowed:
             return result, attempt
         await sleep(wait_before_retry(attempt, plan.request.retry_backoff_seconds, result.retry_after))
@@ -75,9 +75,9 @@ async def run_job(
     job_id: str,
     trigger_type: Literal["scheduled", "manual"],
     *,
-    plan: RunPlan | None = None,
+    plan: ExecutionPlan | None = None,
     scheduled_for: datetime | None = None,
-    steps: RunSteps | None = None,
+    steps: ExecutionSteps | None = None,
     dispatched: Callable[[], None] | None = None,
     on_started: Callable[[str], None] | None = None,
     retry_wait: Sleep = asyncio.sleep,
@@ -89,11 +89,11 @@ async def run_job(
     called once the target answered (or failed for good), before the row is finalized.
     `retry_wait` waits between attempts (the scheduler's gives its dispatch slot away meanwhile).
     """
-    steps = steps or RunSteps(services, grouped=False)
+    steps = steps or ExecutionSteps(services, grouped=False)
     # A scheduled run's outcome is one count of scheduler_fires_total (see Metrics.fire).
     count_fire = services.metrics.fire if trigger_type == "scheduled" else _not_counted
     try:
-        started = await steps.begin.submit(RunRequest(job_id, trigger_type, plan, scheduled_for))
+        started = await steps.begin.submit(ExecutionRequest(job_id, trigger_type, plan, scheduled_for))
     except IntegrityError:
         log.info("job %s fire at %s already taken by another scheduler", job_id, scheduled_for)
         count_fire("duplicate")
@@ -118,7 +118,7 @@ async def run_job(
         await steps.finish.submit(_outcome(execution_id, result, attempts))
     except Exception as exc:
         log.exception("could not finalize execution %s", execution_id)
-        fallback = DispatchResult(False, error_message=run_records.unexpected_error(job_name, exc))
+        fallback = DispatchResult(False, error_message=execution_records.unexpected_error(job_name, exc))
         try:
             await steps.finish.submit(_outcome(execution_id, fallback, attempts))
         except Exception:
@@ -140,14 +140,14 @@ class ManualRun:
     """The answer of a manual run: its row and final status, or `running` when it goes on."""
 
     execution_id: str | None
-    status: RunStatus | None
+    status: ExecutionStatus | None
 
 
 # Manual runs still calling out when the request answers: referenced so they are not collected.
 _background_runs: set[asyncio.Task[str | None]] = set()
 
 
-async def run_manual(services: RunServices, job_id: str, plan: RunPlan, wait_seconds: float) -> ManualRun:
+async def run_manual(services: RunServices, job_id: str, plan: ExecutionPlan, wait_seconds: float) -> ManualRun:
     """Run a job now; wait up to `wait_seconds` for its end, after which it goes on in the background."""
     loop = asyncio.get_running_loop()
     started: asyncio.Future[str] = loop.create_future()
@@ -168,7 +168,7 @@ async def run_manual(services: RunServices, job_id: str, plan: RunPlan, wait_sec
     execution_id = task.result()
     if execution_id is None:
         return ManualRun(None, None)
-    status = await in_transaction(services, lambda s: run_records.run_status(s, execution_id))
+    status = await in_transaction(services, lambda s: execution_records.execution_status(s, execution_id))
     return ManualRun(execution_id, status)
 
 
@@ -176,8 +176,8 @@ def _not_counted(_outcome: str) -> None:
     """Manual runs are not scheduler fires."""
 
 
-def _outcome(execution_id: str, result: DispatchResult, attempts: int) -> RunOutcome:
-    return RunOutcome(execution_id, result.success, result.response_status, result.error_message,
+def _outcome(execution_id: str, result: DispatchResult, attempts: int) -> ExecutionOutcome:
+    return ExecutionOutcome(execution_id, result.success, result.response_status, result.error_message,
                       result.output, result.target, attempts=attempts, excerpt=result.excerpt)
 
 

@@ -2,7 +2,7 @@
 
 This module hosts APScheduler and dispatches the fires; `schedule_sync` keeps its schedules equal
 to the jobs table, `end_date_rule` auto-pauses expired jobs, `apscheduler_executor` hands each fire
-its scheduled time, `interrupted_runs` closes the executions a dead process left running.
+its scheduled time, `interrupted_executions` closes the executions a dead process left running.
 
 Setup (contract 8.9): `AsyncIOScheduler` on the host's event loop, in-memory job store (the
 database is the source of truth), schedule id = job id, name = job name, crontab trigger in the
@@ -15,11 +15,11 @@ Firing: `FireExecutor` hands each fire's scheduled time to `SchedulerRuntime._fi
 checks the lease is still trusted, waits for the job's previous run (one slot per job) and for
 one of `SCHEDULER_MAX_CONCURRENT_RUNS` dispatch slots (freed once the target answered), and
 calls the executor (`run_job(..., "scheduled", scheduled_for=<fire time>)`), whose database
-steps are group-committed with the other fires' (`run_steps`). The executor's insert keyed by
+steps are group-committed with the other fires' (`execution_steps`). The executor's insert keyed by
 (job, scheduled fire time) decides who dispatches, so a fire attempted by two schedulers (lease
 handover, clock skew) runs once. Fires only wait for a slot, never for each other: a slow target
 holds its own slot until its timeout. While fires queue for a slot, runs already answered wait
-(at most `run_steps.MAX_DEFER_SECONDS`) before their rows are finalized and notifications
+(at most `execution_steps.MAX_DEFER_SECONDS`) before their rows are finalized and notifications
 written, so a burst's calls go out first.
 
 Misfire rule (SCHEDULER_MISFIRE_GRACE_SECONDS, default 60):
@@ -48,10 +48,10 @@ from apscheduler.triggers.cron import CronTrigger
 
 from src.core.clock import to_naive_utc
 from src.scheduler.apscheduler_executor import FireExecutor
-from src.scheduler.interrupted_runs import close_interrupted_runs
+from src.scheduler.execution_steps import ExecutionSteps
+from src.scheduler.interrupted_executions import close_interrupted_runs
 from src.scheduler.maintenance import MAINTENANCE_JOB_ID, run_end_date_maintenance
 from src.scheduler.retention import RETENTION_JOB_ID, run_retention_prune
-from src.scheduler.run_steps import RunSteps
 from src.scheduler.schedule_sync import INTERNAL_JOB_IDS, ResyncResult, ScheduleSync, TriggerFor, schedule_ids
 from src.scheduler.services import RunServices
 
@@ -98,7 +98,7 @@ class SchedulerRuntime:
         # Fires due together share each database step's transaction (group commit). While fires
         # queue for a slot, finalizing rows and notifying wait (bounded), so a burst's calls go
         # out first: on one event loop they otherwise took a third of its time (issue 6).
-        self.run_steps = RunSteps(services, grouped=True, defer_while=lambda: self.waiting_for_slot > 0)
+        self.execution_steps = ExecutionSteps(services, grouped=True, defer_while=lambda: self.waiting_for_slot > 0)
         # Tests may substitute the run; None is the executor (see `_run_scheduled`).
         self.run_fire = run_fire
         self.scheduler: AsyncIOScheduler | None = None
@@ -230,7 +230,7 @@ class SchedulerRuntime:
         # The slot bounds dispatches in flight: it is freed once the target answered, so the
         # next fires go out while this run's row and notifications are written.
         return await run_job(self.services, job_id, "scheduled", scheduled_for=scheduled_for,
-                             steps=self.run_steps, dispatched=release_slot, retry_wait=self._wait_without_slot)
+                             steps=self.execution_steps, dispatched=release_slot, retry_wait=self._wait_without_slot)
 
     async def _wait_without_slot(self, seconds: float) -> None:
         """A retry's wait (up to an hour) lends the run's dispatch slot to other fires meanwhile."""

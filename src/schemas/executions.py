@@ -39,7 +39,7 @@ class JobExecutionsResponse(ApiModel):
     executions: list[ExecutionOut]
 
 
-class JobExecutionStatisticsOut(ApiModel):
+class JobExecutionCountsOut(ApiModel):
     total_executions: int
     success_count: int
     failed_count: int
@@ -48,10 +48,10 @@ class JobExecutionStatisticsOut(ApiModel):
     average_duration_seconds: float | None
 
 
-class JobExecutionStatsResponse(ApiModel):
+class JobExecutionSummaryResponse(ApiModel):
     job_id: str
     job_name: str
-    statistics: JobExecutionStatisticsOut
+    statistics: JobExecutionCountsOut
     latest_execution: ExecutionOut | None
 
 

@@ -355,9 +355,9 @@ def test_a_run_still_going_when_the_wait_ends_answers_running_and_finishes_in_th
     api: ApiClient, token: str, create_body: dict[str, Any], receiver: Receiver, db: Session,  # noqa: F811  # the imported pytest fixture, injected by name
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from src.core import job_runs
+    from src.core import execution_plans
 
-    monkeypatch.setattr(job_runs, "MANUAL_RUN_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(execution_plans, "MANUAL_RUN_WAIT_SECONDS", 0.2)
     receiver.respond("/hook", 200, "late", delay=1.5)
     job = _create(api, token, create_body)
     answer = _run(api, token, job["id"])

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from src.core.bulk_import import INSERT_REFUSED
+from src.core.bulk_upload import INSERT_REFUSED
 from src.models import Job
 from tests.conftest import legacy_door
 from tests.hardening.servers import Deployment, db, deployment  # noqa: F401  (fixtures)

@@ -136,7 +136,7 @@ async def test_a_dispatch_slot_is_free_once_its_target_answered_before_the_run_i
     jobs = [factory.job(owner, target_url=f"{receiver.url}/hook/h{i}") for i in range(3)]
     runtime = SchedulerRuntime(services, trigger_for=lambda _row: InstantsTrigger([whole_second(1.0)]))
     gate = asyncio.Event()
-    runtime.run_steps.finish = _HeldFinish(runtime.run_steps.finish, gate)  # type: ignore[assignment]  # a stand-in that holds finishes until the gate opens
+    runtime.execution_steps.finish = _HeldFinish(runtime.execution_steps.finish, gate)  # type: ignore[assignment]  # a stand-in that holds finishes until the gate opens
     try:
         await runtime.start()
         # Two slots, three fires: the third goes out while the first two are still unrecorded.

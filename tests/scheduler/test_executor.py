@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from src.config import Settings
-from src.core.job_runs import RunPlan, plan_for_job
+from src.core.execution_plans import ExecutionPlan, plan_for_job
 from src.models import Job, JobExecution, Notification, SlackSettings, User
 from src.scheduler.executor import run_job
 from src.scheduler.services import RunServices, close_run_services, open_run_services
@@ -129,7 +129,7 @@ def test_github_network_error_is_recorded(
     )
     closed = closed_port_url("")
     closed_settings = settings.model_copy(update={"GITHUB_API_BASE_URL": closed, "GITHUB_TOKEN": "t"})
-    plan: RunPlan = plan_for_job(job)
+    plan: ExecutionPlan = plan_for_job(job)
     _with_services(closed_settings, lambda s: run_job(s, job.id, "manual", plan=plan))
     [execution] = _executions(db)
     assert execution.status == "failed" and execution.response_status is None

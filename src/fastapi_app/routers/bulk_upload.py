@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
 
-from src.core import bulk_import
+from src.core.bulk_upload import import_jobs
 from src.core.errors import PayloadTooLarge
 from src.core.request_parsing import query_bool
 from src.fastapi_app.dependencies import SessionDep, SettingsDep, WriterUser
@@ -41,7 +41,7 @@ async def bulk_upload(
     owner = form.get("default_github_owner")
     dry_run = form.get("dry_run")
     result = await session.run_sync(
-        lambda s: bulk_import.import_jobs(
+        lambda s: import_jobs(
             s,
             settings,
             user,

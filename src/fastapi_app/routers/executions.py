@@ -17,7 +17,7 @@ from src.schemas.executions import (
     ExecutionWithJobOut,
     JobExecutionDetailResponse,
     JobExecutionsResponse,
-    JobExecutionStatsResponse,
+    JobExecutionSummaryResponse,
 )
 
 router = APIRouter(tags=["executions"], route_class=TransactionalRoute)
@@ -45,8 +45,8 @@ async def job_executions(
 
 
 @router.get("/jobs/{job_id}/executions/stats", responses=error_responses(401, 404))
-async def job_execution_stats(job_id: str, user: CurrentUser, session: SessionDep) -> JobExecutionStatsResponse:
-    return JobExecutionStatsResponse.model_validate(
+async def job_execution_stats(job_id: str, user: CurrentUser, session: SessionDep) -> JobExecutionSummaryResponse:
+    return JobExecutionSummaryResponse.model_validate(
         await session.run_sync(lambda s: executions.job_execution_stats(s, job_id))
     )
 

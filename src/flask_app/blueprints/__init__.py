@@ -8,11 +8,11 @@ from src.flask_app.blueprints import (
     auth,
     bulk_upload,
     categories,
-    cron,
+    cron_tools,
     executions,
     health,
-    job_runs,
     jobs,
+    manual_executions,
     notifications,
     pic_teams,
     scheduler,
@@ -25,7 +25,7 @@ API_PREFIX = "/api"
 
 def register_blueprints(app: Flask) -> None:
     modules = (
-        health, auth, users, jobs, job_runs, bulk_upload, cron, executions,
+        health, auth, users, jobs, manual_executions, bulk_upload, cron_tools, executions,
         categories, pic_teams, notifications, settings, scheduler,
     )
     for module in modules:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from src.core import bulk_import
+from src.core.bulk_upload import import_jobs
 from src.core.request_parsing import query_bool
 from src.core.roles import ADMIN_OR_USER
 from src.flask_app.door import auth_required, current_user, db_session, render, settings
@@ -23,7 +23,7 @@ def bulk_upload() -> Response:
         filename = upload.filename or ""
         # One byte past the limit is enough for core to answer 413 without reading further.
         content = upload.stream.read(settings().BULK_UPLOAD_MAX_BYTES + 1)
-    result = bulk_import.import_jobs(
+    result = import_jobs(
         db_session(),
         settings(),
         current_user(),

@@ -14,7 +14,7 @@ from src.schemas.executions import (
     ExecutionWithJobOut,
     JobExecutionDetailResponse,
     JobExecutionsResponse,
-    JobExecutionStatsResponse,
+    JobExecutionSummaryResponse,
 )
 
 bp = Blueprint("executions", __name__)
@@ -42,7 +42,7 @@ def job_executions(job_id: str) -> Response:
 @bp.get("/jobs/<job_id>/executions/stats")
 @auth_required()
 def job_execution_stats(job_id: str) -> Response:
-    return render(JobExecutionStatsResponse.model_validate(executions.job_execution_stats(db_session(), job_id)))
+    return render(JobExecutionSummaryResponse.model_validate(executions.job_execution_stats(db_session(), job_id)))
 
 
 @bp.get("/jobs/<job_id>/executions/<execution_id>")

@@ -18,8 +18,8 @@ from typing import Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
-from src.core import run_records
-from src.core.run_records import RunOutcome, RunRequest, StartedRun
+from src.core import execution_records
+from src.core.execution_records import ExecutionOutcome, ExecutionRequest, StartedExecution
 from src.scheduler.services import RunServices
 from src.scheduler.transactions import in_transaction
 
@@ -110,7 +110,7 @@ class OwnTransaction(Generic[Item, Result]):
         return result
 
 
-class RunSteps:
+class ExecutionSteps:
     """The three database steps of runs; `grouped`: each shares its transactions with other runs'."""
 
     def __init__(self, services: RunServices, *, grouped: bool, defer_while: Callable[[], bool] | None = None) -> None:
@@ -118,16 +118,16 @@ class RunSteps:
         settings = services.settings
         kind = GroupCommit if grouped else OwnTransaction
 
-        def begin(session: Session, requests: list[RunRequest]) -> list[StartedRun | None]:
-            return run_records.begin_runs(session, settings, requests)
+        def begin(session: Session, requests: list[ExecutionRequest]) -> list[StartedExecution | None]:
+            return execution_records.begin_executions(session, settings, requests)
 
         def announce(session: Session, execution_ids: list[str]) -> list[None]:
-            run_records.announce_runs(session, settings, execution_ids)
+            execution_records.announce_executions(session, settings, execution_ids)
             return [None] * len(execution_ids)
 
-        self.begin: GroupCommit[RunRequest, StartedRun | None] | OwnTransaction[RunRequest, StartedRun | None] = \
-            kind(services, "begin", begin)
-        self.finish: GroupCommit[RunOutcome, bool] | OwnTransaction[RunOutcome, bool] = \
-            kind(services, "finish", run_records.finish_runs, defer_while)
+        self.begin: (GroupCommit[ExecutionRequest, StartedExecution | None]
+                     | OwnTransaction[ExecutionRequest, StartedExecution | None]) = kind(services, "begin", begin)
+        self.finish: GroupCommit[ExecutionOutcome, bool] | OwnTransaction[ExecutionOutcome, bool] = \
+            kind(services, "finish", execution_records.finish_executions, defer_while)
         self.announce: GroupCommit[str, None] | OwnTransaction[str, None] = \
             kind(services, "announce", announce, defer_while)

@@ -1,8 +1,8 @@
 """The database steps of one run (contract 8.2, 8.5–8.7), called by the executor via `run_sync`.
 
-1. `begin_run`: guard (scheduled runs), insert the `running` row with its type and target.
-2. `finish_run`: finalize the row.
-3. `announce_run`: in-app notifications, emails and Slack messages (queued on the outbox).
+1. `begin_execution`: guard (scheduled runs), insert the `running` row with its type and target.
+2. `finish_execution`: finalize the row.
+3. `announce_execution`: in-app notifications, emails and Slack messages (queued on the outbox).
 Each step is its own transaction in the executor, so a notification problem never changes the row.
 """
 
@@ -21,63 +21,64 @@ from src.core import outbox, slack_alerts
 from src.core.broadcasts import AllUsersNotices
 from src.core.clock import to_naive_utc, utcnow
 from src.core.end_dates import auto_pause
+from src.core.execution_plans import ExecutionPlan, plan_for_job
 from src.core.failure_policy import pause_after_failures
 from src.core.job_fields import emails_from_text, is_expired, unique_emails
-from src.core.job_runs import RunPlan, plan_for_job
 from src.core.preferences import email_recipients
 from src.models import Job, JobExecution
 
 TriggerType = Literal["scheduled", "manual"]
-RunStatus = Literal["running", "success", "failed"]
+ExecutionStatus = Literal["running", "success", "failed"]
 OUTPUT_LIMIT = 1000
 
 
 @dataclass(frozen=True)
-class StartedRun:
+class StartedExecution:
     execution_id: str
-    plan: RunPlan
+    plan: ExecutionPlan
 
 
-def begin_run(
+def begin_execution(
     session: Session,
     settings: Settings,
     job_id: str,
     trigger_type: TriggerType,
     *,
-    plan: RunPlan | None = None,
+    plan: ExecutionPlan | None = None,
     scheduled_for: datetime | None = None,
-) -> StartedRun | None:
+) -> StartedExecution | None:
     """Insert the `running` row; None when there is nothing to run.
 
     Scheduled runs are guarded: a missing or inactive job runs nothing, an expired one is
     auto-paused instead. A duplicate (job, scheduled_for) raises IntegrityError at the flush:
     another scheduler already took this fire.
     """
-    return begin_runs(session, settings, [RunRequest(job_id, trigger_type, plan, scheduled_for)])[0]
+    return begin_executions(session, settings, [ExecutionRequest(job_id, trigger_type, plan, scheduled_for)])[0]
 
 
 @dataclass(frozen=True)
-class RunRequest:
-    """The arguments of one `begin_run`."""
+class ExecutionRequest:
+    """The arguments of one `begin_execution`."""
 
     job_id: str
     trigger_type: TriggerType
-    plan: RunPlan | None = None
+    plan: ExecutionPlan | None = None
     scheduled_for: datetime | None = None
 
 
-def begin_runs(session: Session, settings: Settings, requests: list[RunRequest]) -> list[StartedRun | None]:
-    """`begin_run` for several runs: one read of their jobs, one flush (IntegrityError if any fire is taken)."""
+def begin_executions(session: Session, settings: Settings,
+                     requests: list[ExecutionRequest]) -> list[StartedExecution | None]:
+    """`begin_execution` for several runs: one read of their jobs, one flush (IntegrityError if any fire is taken)."""
     ids = sorted({request.job_id for request in requests})
     jobs = {job.id: job for job in session.scalars(select(Job).where(Job.id.in_(ids)))}
     pending = [_new_execution(session, settings, jobs.get(request.job_id), request) for request in requests]
     session.flush()  # assigns the ids
-    return [StartedRun(new[0].id, new[1]) if new is not None else None for new in pending]
+    return [StartedExecution(new[0].id, new[1]) if new is not None else None for new in pending]
 
 
 def _new_execution(
-    session: Session, settings: Settings, job: Job | None, request: RunRequest
-) -> tuple[JobExecution, RunPlan] | None:
+    session: Session, settings: Settings, job: Job | None, request: ExecutionRequest
+) -> tuple[JobExecution, ExecutionPlan] | None:
     if job is None:
         return None
     if request.trigger_type == "scheduled":
@@ -109,8 +110,8 @@ def unexpected_error(job_name: str, exc: BaseException) -> str:
 
 
 @dataclass(frozen=True)
-class RunOutcome:
-    """The arguments of one `finish_run`."""
+class ExecutionOutcome:
+    """The arguments of one `finish_execution`."""
 
     execution_id: str
     success: bool
@@ -122,7 +123,7 @@ class RunOutcome:
     excerpt: str | None = None
 
 
-def finish_run(
+def finish_execution(
     session: Session,
     execution_id: str,
     *,
@@ -133,12 +134,12 @@ def finish_run(
     target: str | None = None,
 ) -> bool:
     """Finalize the row per the table of 8.2; False when the row is gone (job deleted meanwhile)."""
-    outcome = RunOutcome(execution_id, success, response_status, error_message, output, target)
-    return finish_runs(session, [outcome])[0]
+    outcome = ExecutionOutcome(execution_id, success, response_status, error_message, output, target)
+    return finish_executions(session, [outcome])[0]
 
 
-def finish_runs(session: Session, outcomes: list[RunOutcome]) -> list[bool]:
-    """`finish_run` for several runs: one read of their rows, one flush."""
+def finish_executions(session: Session, outcomes: list[ExecutionOutcome]) -> list[bool]:
+    """`finish_execution` for several runs: one read of their rows, one flush."""
     ids = [outcome.execution_id for outcome in outcomes]
     rows = {row.id: row for row in session.scalars(select(JobExecution).where(JobExecution.id.in_(ids)))}
     completed = utcnow()
@@ -161,19 +162,19 @@ def finish_runs(session: Session, outcomes: list[RunOutcome]) -> list[bool]:
     return [outcome.execution_id in rows for outcome in outcomes]
 
 
-def run_status(session: Session, execution_id: str) -> RunStatus | None:
+def execution_status(session: Session, execution_id: str) -> ExecutionStatus | None:
     """The row's status, or None when it is gone."""
     status = session.scalar(select(JobExecution.status).where(JobExecution.id == execution_id))
-    return cast(RunStatus | None, status)
+    return cast(ExecutionStatus | None, status)
 
 
-def announce_run(session: Session, settings: Settings, execution_id: str) -> None:
+def announce_execution(session: Session, settings: Settings, execution_id: str) -> None:
     """Notifications (8.5), emails (8.6) and Slack (8.7) for a finalized run."""
-    announce_runs(session, settings, [execution_id])
+    announce_executions(session, settings, [execution_id])
 
 
-def announce_runs(session: Session, settings: Settings, execution_ids: list[str]) -> None:
-    """`announce_run` for several runs: rows, jobs, users and previous outcomes read once for all."""
+def announce_executions(session: Session, settings: Settings, execution_ids: list[str]) -> None:
+    """`announce_execution` for several runs: rows, jobs, users and previous outcomes read once for all."""
     executions = [
         e for e in session.scalars(select(JobExecution).where(JobExecution.id.in_(execution_ids)))
         if e.status != "running"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from src.config import Settings
-from src.core.bulk_import import (
+from src.core.bulk_upload import (
     CsvTable,
     HeaderIndex,
     Lookups,

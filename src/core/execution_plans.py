@@ -32,7 +32,7 @@ TEST_RUN_MAX_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
-class RunPlan:
+class ExecutionPlan:
     """Everything one run needs, with manual overrides already applied (never persisted)."""
 
     job_id: str
@@ -68,15 +68,15 @@ def job_metadata(job: Job) -> dict[str, Any]:
     return json_object(job.job_metadata)
 
 
-def plan_for_job(job: Job) -> RunPlan:
+def plan_for_job(job: Job) -> ExecutionPlan:
     """A scheduled run: the job's configuration as stored (8.1 priority: GitHub, then webhook)."""
     metadata = job_metadata(job)
     request = settings_of(job)
     if is_github_job(job):
         github = GithubTarget(job.github_owner or "", job.github_repo or "", job.github_workflow_name or "")
-        return RunPlan(job.id, job.name, metadata, github=github, request=request)
+        return ExecutionPlan(job.id, job.name, metadata, github=github, request=request)
     url = job.target_url if job.target_url and is_webhook_url(job.target_url) else None
-    return RunPlan(job.id, job.name, metadata, webhook_url=url, request=request)
+    return ExecutionPlan(job.id, job.name, metadata, webhook_url=url, request=request)
 
 
 def _expired_error() -> Invalid:
@@ -110,7 +110,7 @@ def prepare_manual_run(
     actor: User,
     job_id: str,
     read_body: Callable[[], dict[str, Any]],
-) -> RunPlan:
+) -> ExecutionPlan:
     """Checks 2–9 of 4.6, in order (the door applied the role gate, check 1)."""
     job = get_job(session, job_id)
     if not can_modify(actor, job):
@@ -129,11 +129,11 @@ def prepare_manual_run(
     if is_github_job(job):
         github = _github_overrides(job, body)
         token = optional_str(body, "github_token")
-        return RunPlan(job.id, job.name, metadata, github=github, github_token=token, request=settings_of(job))
+        return ExecutionPlan(job.id, job.name, metadata, github=github, github_token=token, request=settings_of(job))
     url = optional_str(body, "target_url") or job.target_url
     if not url or not is_webhook_url(url):
         raise Invalid("Missing target configuration", "Job has no valid target configuration to execute.")
-    return RunPlan(job.id, job.name, metadata, webhook_url=url, request=settings_of(job))
+    return ExecutionPlan(job.id, job.name, metadata, webhook_url=url, request=settings_of(job))
 
 
 # --- test run (4.10) -----------------------------------------------------------------------

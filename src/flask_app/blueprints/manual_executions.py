@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from src.core import job_runs
+from src.core import execution_plans
 from src.core.roles import ADMIN_OR_USER
 from src.flask_app.door import (
     auth_required,
@@ -18,9 +18,9 @@ from src.flask_app.door import (
     waiting_on_run,
 )
 from src.scheduler.executor import run_manual, trial_run
-from src.schemas.job_runs import ExecuteResponse, TestRunResponse
+from src.schemas.manual_executions import ExecuteResponse, TestRunResponse
 
-bp = Blueprint("job_runs", __name__)
+bp = Blueprint("manual_executions", __name__)
 
 # Upper bound on waiting for the loop: GitHub's three tries, Slack and SMTP each have their own
 # timeouts well inside this.
@@ -31,13 +31,13 @@ RUN_WAIT_SECONDS = 300
 @auth_required(roles=ADMIN_OR_USER)
 def execute_job(job_id: str) -> Response:
     session = db_session()
-    plan = job_runs.prepare_manual_run(session, settings(), current_user(), job_id, optional_json_body)
+    plan = execution_plans.prepare_manual_run(session, settings(), current_user(), job_id, optional_json_body)
     # SQLite has one writer: release this request's transaction before the run writes.
     session.commit()
     # The wait lasts as long as the target takes: this thread must not count against the pool.
     with waiting_on_run():
         run = runtime().run(
-            lambda services: run_manual(services, job_id, plan, job_runs.MANUAL_RUN_WAIT_SECONDS),
+            lambda services: run_manual(services, job_id, plan, execution_plans.MANUAL_RUN_WAIT_SECONDS),
             timeout=RUN_WAIT_SECONDS,
         )
     return render(ExecuteResponse(job_id=job_id, execution_id=run.execution_id, status=run.status))
@@ -47,7 +47,7 @@ def execute_job(job_id: str) -> Response:
 @bp.post("/cron/test-run")
 @auth_required(roles=ADMIN_OR_USER)
 def test_run() -> Response:
-    plan = job_runs.prepare_trial_run(json_body())
+    plan = execution_plans.prepare_trial_run(json_body())
     db_session().commit()
     with waiting_on_run():
         outcome = runtime().run(lambda services: trial_run(services, plan), timeout=RUN_WAIT_SECONDS)
