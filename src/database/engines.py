@@ -21,26 +21,24 @@ SQLITE_POOL_SIZE = 10
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
 
 
-def sync_url(database_url: str) -> str:
-    """The URL with a sync driver (sqlite / postgresql+psycopg)."""
+def _with_driver(database_url: str, sqlite_driver: str) -> str:
     url = make_url(database_url)
     backend = url.get_backend_name()
     if backend == "sqlite":
-        return url.set(drivername="sqlite").render_as_string(hide_password=False)
+        return url.set(drivername=sqlite_driver).render_as_string(hide_password=False)
     if backend == "postgresql":
         return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return database_url
+
+
+def sync_url(database_url: str) -> str:
+    """The URL with a sync driver (sqlite / postgresql+psycopg)."""
+    return _with_driver(database_url, "sqlite")
 
 
 def async_url(database_url: str) -> str:
     """The URL with an async driver (sqlite+aiosqlite / postgresql+psycopg)."""
-    url = make_url(database_url)
-    backend = url.get_backend_name()
-    if backend == "sqlite":
-        return url.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
-    if backend == "postgresql":
-        return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return database_url
+    return _with_driver(database_url, "sqlite+aiosqlite")
 
 
 def is_sqlite(database_url: str) -> bool:

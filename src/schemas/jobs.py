@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, Self
 
 from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
@@ -122,30 +122,26 @@ class JobListDoc(JobListResponse):
     total_pages: int | None = None
 
 
-class JobDetailResponse(ApiModel):
-    job: JobOut
+class _OneJobBody(ApiModel):
+    """A body holding one `job` (each subclass declares it after its own keys)."""
 
     @classmethod
-    def of(cls, view: JobView) -> JobDetailResponse:
-        return cls(job=JobOut.from_view(view))
+    def of(cls, view: JobView) -> Self:
+        return cls.model_validate({"job": JobOut.from_view(view)})
 
 
-class JobCreatedResponse(ApiModel):
+class JobDetailResponse(_OneJobBody):
+    job: JobOut
+
+
+class JobCreatedResponse(_OneJobBody):
     message: str = "Job created successfully"
     job: JobOut
 
-    @classmethod
-    def of(cls, view: JobView) -> JobCreatedResponse:
-        return cls(job=JobOut.from_view(view))
 
-
-class JobUpdatedResponse(ApiModel):
+class JobUpdatedResponse(_OneJobBody):
     message: str = "Job updated successfully"
     job: JobOut
-
-    @classmethod
-    def of(cls, view: JobView) -> JobUpdatedResponse:
-        return cls(job=JobOut.from_view(view))
 
 
 class DeletedJobOut(ApiModel):
