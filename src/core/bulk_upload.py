@@ -530,8 +530,8 @@ def import_jobs(
     else:
         # No in-app notifications for bulk-created jobs (4.7); the scheduler picks the new rows
         # up from their updated_at like any other change.
-        # One executemany instead of thousands of ORM objects: a 1 MiB file stays well under a
-        # second. Rows carry their own ids and timestamps, so nothing needs reading back.
+        # One executemany instead of thousands of ORM objects, so the largest accepted file
+        # inserts quickly. Rows carry their own ids and timestamps, so nothing needs reading back.
         created = utcnow()
         rows = [_job_row(valid, actor, created) for valid in accepted]
         if rows:

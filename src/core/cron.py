@@ -114,7 +114,7 @@ def next_fire(expression: str, tz: tzinfo, now: datetime | None = None) -> datet
     """The next fire time from now (inclusive), or None when it never fires or doesn't parse.
 
     Cached per minute: every fire falls on a whole minute, so within one minute (excluding
-    its first instant) the answer is the same, and a list of 2,000 jobs costs few parses.
+    its first instant) the answer is the same, and a long job list costs few parses.
     """
     current = (now or datetime.now(UTC)).astimezone(UTC)
     minute = current.replace(second=0, microsecond=0)

@@ -124,7 +124,7 @@ class _Filter:
     """Which filters a request uses (the statement's shape) and their values (its parameters).
 
     Statements are built once per shape with bound values: building a statement and its cache
-    key cost more than SQLite running it (py-spy on the bench data set).
+    key cost more than SQLite running it.
     """
 
     shape: tuple[bool, bool, bool, bool, bool, bool]

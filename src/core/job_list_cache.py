@@ -1,7 +1,7 @@
 """`GET /jobs` rendered once per change: the JSON body of the full list, reused until it changes.
 
-The SPA asks for every job (2,000 on a busy install) on each dashboard view; rendering them costs
-hundreds of milliseconds while the answer rarely changes. The body depends on the jobs' rows, each
+The SPA asks for every job on each dashboard view; rendering a busy install's list is costly
+while the answer rarely changes. The body depends on the jobs' rows, each
 job's latest execution start and, through `next_execution_at`, the current minute; a fingerprint of
 those (one cheap statement on indexed columns) decides whether the kept body is still the answer,
 so a change made through either door or by another process shows at once.

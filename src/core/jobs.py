@@ -33,8 +33,8 @@ _GITHUB_KEYS = ("github_owner", "github_repo", "github_workflow_name")
 def list_jobs(session: Session) -> list[Any]:
     """Every job, newest first (all roles see all jobs).
 
-    Read-only rows carrying the `Job` attribute names (plain columns, no ORM instances: a list
-    of 2,000 jobs is only rendered, and building mapped objects would triple its cost).
+    Read-only rows carrying the `Job` attribute names (plain columns, no ORM instances: the list
+    is only rendered, and building mapped objects would cost more than the rest of it).
     """
     return list(session.execute(select(*Job.__table__.columns).order_by(Job.created_at.desc(), Job.id)))
 

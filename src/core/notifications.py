@@ -48,7 +48,7 @@ def page_size(raw: str | None) -> int:
 
 
 # The read statements are built once per shape (which filters are present), with bound values:
-# building a statement and its cache key cost more than SQLite running it (py-spy, bench data).
+# building a statement and its cache key cost more than SQLite running it.
 def _in_range(start: bool, end: bool) -> list[ColumnElement[bool]]:
     """`created_at` within the bound `start`/`end` (each only when present)."""
     conditions: list[ColumnElement[bool]] = []

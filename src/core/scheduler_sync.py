@@ -26,7 +26,7 @@ class JobScheduleRow(NamedTuple):
     """The columns a schedule depends on; targets and payload are read by the executor at fire time.
 
     A tuple rather than a frozen dataclass: a sync pass builds one per recently changed job, up to
-    every job after a bulk import, and a frozen dataclass is several times slower to construct.
+    every job after a bulk import, and a frozen dataclass is much slower to construct.
     """
 
     id: str

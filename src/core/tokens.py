@@ -110,8 +110,7 @@ def is_revoked(session: Session, jti: str | None) -> bool:
 # A login session's revocation shares the table with token revocations, under this prefix.
 _SESSION_PREFIX = "sid:"
 
-# Built once: building the expression and its cache key cost more than running it (~15% of
-# `/auth/me`'s CPU, py-spy).
+# Built once: building the expression and its cache key cost more than running it.
 _USER_AND_REVOCATION = select(
     User,
     select(RevokedToken.jti).where(RevokedToken.jti.in_([bindparam("jti"), bindparam("sid")])).exists(),

@@ -72,7 +72,8 @@ def sync_engine_options(database_url: str) -> dict[str, Any]:
     if is_sqlite(database_url):
         # The pool keeps as many connections as a door runs request threads (8): a connection
         # past pool_size is closed when returned, and each new one re-reads the schema and runs
-        # the pragmas (~1.5 ms of CPU per request at 8 in flight with the default of 5).
+        # the pragmas, a cost paid per request once more are in flight than the pool keeps
+        # (figures: docs/PERFORMANCE.md, "Figures behind the code").
         return {"pool_size": SQLITE_POOL_SIZE, "max_overflow": 5,
                 "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False}}
     # pre-ping: after a database restart every pooled connection is dead; each is replaced on

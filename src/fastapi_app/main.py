@@ -40,11 +40,11 @@ API_PREFIX = "/api/v2"
 # Request sessions open at once (each holds one pooled connection until it ends, and runs on at
 # most one of as many threads): below the sync pool's 15 (SQLite) or 20 (PostgreSQL) connections,
 # so the sessions of logins (run_blocking) always find one. SQLite never waits on a network, and
-# sqlite3 hands the GIL over on every row it steps: with 8 threads the hand-overs cost more CPU
-# than the queries (notifications page: 4.3 ms per request at 8 threads, 3.7 at 2). With 2,
-# though, heavy aggregates (statistics) could no longer run beside each other on the second
-# core (0.84x the legacy door); 4 keeps both near their best. PostgreSQL's threads mostly wait
-# on the server, so more of them overlap their waits.
+# sqlite3 hands the GIL over on every row it steps: with many threads the hand-overs cost more
+# CPU than the queries. With 2, though, heavy aggregates (statistics) could no longer run beside
+# each other on the second core; 4 keeps both near their best (figures: docs/PERFORMANCE.md,
+# "Figures behind the code"). PostgreSQL's threads mostly wait on the server, so more of them
+# overlap their waits.
 REQUEST_DB_THREADS = {"sqlite": 4, "postgresql": 8}
 
 

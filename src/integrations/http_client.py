@@ -25,9 +25,9 @@ _TEXT_TYPES = ("json", "xml", "javascript", "x-www-form-urlencoded")
 
 
 # httpcore 1.0's pool walks all of its connections, some steps once per connection, and polls
-# each idle socket, whenever a request joins or leaves it: at 50 connections to one webhook host a
-# request cost ~6 ms of CPU, in pools of 5 ~1.4 ms (scheduler benchmark). So the outbound
-# connections are split into small pools that act as one.
+# each idle socket, whenever a request joins or leaves it, so a request's CPU grows with the pool
+# (figures: docs/PERFORMANCE.md, "Figures behind the code"). So the outbound connections are split
+# into small pools that act as one.
 CONNECTIONS_PER_POOL = 5
 
 

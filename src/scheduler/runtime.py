@@ -97,7 +97,7 @@ class SchedulerRuntime:
         self.waiting_for_slot = 0
         # Fires due together share each database step's transaction (group commit). While fires
         # queue for a slot, finalizing rows and notifying wait (bounded), so a burst's calls go
-        # out first: on one event loop they otherwise took a third of its time (issue 6).
+        # out first instead of sharing the one event loop with that bookkeeping.
         self.execution_steps = ExecutionSteps(services, grouped=True, defer_while=lambda: self.waiting_for_slot > 0)
         # Tests may substitute the run; None is the executor (see `_run_scheduled`).
         self.run_fire = run_fire
