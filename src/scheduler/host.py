@@ -182,8 +182,9 @@ class SchedulerHost:
 
     async def _become_leader(self, covered_until: datetime | None = None) -> None:
         log.info("scheduler lease acquired by %s (%s host)", self.lease.owner_id, self.kind)
-        # The first reconciliation can outlast the lease on a starved process; renewing meanwhile keeps another process from taking over mid-start, which made
-        # the lease bounce between workers and dropped the fires each restart cancelled.
+        # The first reconciliation can outlast the lease on a starved process; renewing meanwhile
+        # keeps another process from taking over mid-start, which made the lease bounce between
+        # workers and dropped the fires each restart cancelled.
         keep_alive = asyncio.create_task(self._renew_while_starting())
         try:
             result = await self.runtime.start(covered_until=covered_until or self.lease.covered_until())
