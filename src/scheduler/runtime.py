@@ -44,7 +44,6 @@ from typing import Any
 from apscheduler.events import EVENT_JOB_MISSED
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
 
 from src.core.clock import to_naive_utc
 from src.scheduler.apscheduler_executor import FireExecutor
@@ -54,6 +53,7 @@ from src.scheduler.maintenance import MAINTENANCE_JOB_ID, run_end_date_maintenan
 from src.scheduler.retention import RETENTION_JOB_ID, run_retention_prune
 from src.scheduler.schedule_sync import INTERNAL_JOB_IDS, ResyncResult, ScheduleSync, TriggerFor, schedule_ids
 from src.scheduler.services import RunServices
+from src.scheduler.triggers import build_trigger
 
 __all__ = ["ResyncResult", "SchedulerRuntime"]
 
@@ -147,12 +147,12 @@ class SchedulerRuntime:
         self.scheduler = scheduler
         await self.close_interrupted_runs()
         scheduler.add_job(
-            self._maintenance, CronTrigger(day_of_week="mon", hour=9, minute=0, timezone=self.tz),
+            self._maintenance, build_trigger("0 9 * * mon", self.tz),
             id=MAINTENANCE_JOB_ID, name=MAINTENANCE_JOB_ID, replace_existing=True,
         )
         hour, minute = self.settings.retention_hour_minute
         scheduler.add_job(
-            self._prune, CronTrigger(hour=hour, minute=minute, timezone=self.tz),
+            self._prune, build_trigger(f"{minute} {hour} * * *", self.tz),
             id=RETENTION_JOB_ID, name=RETENTION_JOB_ID, replace_existing=True,
         )
         scheduler.start()

@@ -129,7 +129,7 @@ def csv_with(names: list[str]) -> bytes:
 
 
 @pytest.mark.parametrize("door", ["flask", "fastapi"])
-def test_bulk_import_failing_midway_leaves_nothing_behind(deployment: Deployment, db: Session,  # noqa: F811  # the imported pytest fixture, injected by name
+def test_bulk_upload_failing_midway_leaves_nothing_behind(deployment: Deployment, db: Session,  # noqa: F811  # the imported pytest fixture, injected by name
                                                           door: str) -> None:
     install_poison_trigger(db)
     prefix = unique(f"bulk-{door}")
