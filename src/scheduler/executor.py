@@ -70,7 +70,7 @@ async def dispatch_with_retries(
         attempt += 1
 
 
-async def run_job(
+async def execute_job(
     services: RunServices,
     job_id: str,
     trigger_type: Literal["scheduled", "manual"],
@@ -136,7 +136,7 @@ async def run_job(
 
 
 @dataclass(frozen=True)
-class ManualRun:
+class ManualExecution:
     """The answer of a manual run: its row and final status, or `running` when it goes on."""
 
     execution_id: str | None
@@ -147,7 +147,8 @@ class ManualRun:
 _background_runs: set[asyncio.Task[str | None]] = set()
 
 
-async def run_manual(services: RunServices, job_id: str, plan: ExecutionPlan, wait_seconds: float) -> ManualRun:
+async def execute_manually(services: RunServices, job_id: str, plan: ExecutionPlan,
+                           wait_seconds: float) -> ManualExecution:
     """Run a job now; wait up to `wait_seconds` for its end, after which it goes on in the background."""
     loop = asyncio.get_running_loop()
     started: asyncio.Future[str] = loop.create_future()
@@ -156,7 +157,7 @@ async def run_manual(services: RunServices, job_id: str, plan: ExecutionPlan, wa
         if not started.done():
             started.set_result(execution_id)
 
-    task = asyncio.create_task(run_job(services, job_id, "manual", plan=plan, on_started=on_started))
+    task = asyncio.create_task(execute_job(services, job_id, "manual", plan=plan, on_started=on_started))
     _background_runs.add(task)
     task.add_done_callback(_background_runs.discard)
     await asyncio.wait({task}, timeout=wait_seconds)
@@ -164,12 +165,12 @@ async def run_manual(services: RunServices, job_id: str, plan: ExecutionPlan, wa
         either: list[asyncio.Future[Any]] = [task, started]
         await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
     if not task.done():
-        return ManualRun(started.result(), "running")
+        return ManualExecution(started.result(), "running")
     execution_id = task.result()
     if execution_id is None:
-        return ManualRun(None, None)
+        return ManualExecution(None, None)
     status = await in_transaction(services, lambda s: execution_records.execution_status(s, execution_id))
-    return ManualRun(execution_id, status)
+    return ManualExecution(execution_id, status)
 
 
 def _not_counted(_outcome: str) -> None:

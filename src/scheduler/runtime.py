@@ -14,7 +14,7 @@ counted, reconciled away or reported as missed fires.
 Firing: `FireExecutor` hands each fire's scheduled time to `SchedulerRuntime._fire`, which
 checks the lease is still trusted, waits for the job's previous run (one slot per job) and for
 one of `SCHEDULER_MAX_CONCURRENT_RUNS` dispatch slots (freed once the target answered), and
-calls the executor (`run_job(..., "scheduled", scheduled_for=<fire time>)`), whose database
+calls the executor (`execute_job(..., "scheduled", scheduled_for=<fire time>)`), whose database
 steps are group-committed with the other fires' (`execution_steps`). The executor's insert keyed by
 (job, scheduled fire time) decides who dispatches, so a fire attempted by two schedulers (lease
 handover, clock skew) runs once. Fires only wait for a slot, never for each other: a slow target
@@ -59,7 +59,7 @@ __all__ = ["ResyncResult", "SchedulerRuntime"]
 
 log = logging.getLogger(__name__)
 
-RunFire = Callable[[RunServices, str, datetime], Awaitable[Any]]
+OnFire = Callable[[RunServices, str, datetime], Awaitable[Any]]
 
 # How often the leader looks for runs left `running` by a dead process.
 INTERRUPTED_CHECK_SECONDS = 60.0
@@ -86,7 +86,7 @@ class SchedulerRuntime:
         services: RunServices,
         *,
         lease_valid: Callable[[], bool] = lambda: True,
-        run_fire: RunFire | None = None,
+        on_fire: OnFire | None = None,
         trigger_for: TriggerFor | None = None,
     ) -> None:
         self.services = services
@@ -100,7 +100,7 @@ class SchedulerRuntime:
         # out first instead of sharing the one event loop with that bookkeeping.
         self.execution_steps = ExecutionSteps(services, grouped=True, defer_while=lambda: self.waiting_for_slot > 0)
         # Tests may substitute the run; None is the executor (see `_run_scheduled`).
-        self.run_fire = run_fire
+        self.on_fire = on_fire
         self.scheduler: AsyncIOScheduler | None = None
         self.semaphore = asyncio.Semaphore(max(1, int(self.settings.SCHEDULER_MAX_CONCURRENT_RUNS)))
         self.sync = ScheduleSync(services, current_scheduler=lambda: self.scheduler, fire=self._fire,
@@ -214,9 +214,9 @@ class SchedulerRuntime:
                 # Slot waits count as lag; the run's own outcome is counted by the executor.
                 metrics.fire_started((datetime.now(UTC) - scheduled_for).total_seconds())
                 try:
-                    if self.run_fire is None:
+                    if self.on_fire is None:
                         return await self._run_scheduled(job_id, to_naive_utc(scheduled_for), release_slot)
-                    return await self.run_fire(self.services, job_id, to_naive_utc(scheduled_for))
+                    return await self.on_fire(self.services, job_id, to_naive_utc(scheduled_for))
                 except Exception:  # noqa: BLE001 - one failed run must not affect the others
                     log.exception("scheduled run of job %s failed to start", job_id)
                     metrics.fire("error")
@@ -225,11 +225,11 @@ class SchedulerRuntime:
                 release_slot()
 
     async def _run_scheduled(self, job_id: str, scheduled_for: datetime, release_slot: Callable[[], None]) -> Any:
-        from src.scheduler.executor import run_job
+        from src.scheduler.executor import execute_job
 
         # The slot bounds dispatches in flight: it is freed once the target answered, so the
         # next fires go out while this run's row and notifications are written.
-        return await run_job(self.services, job_id, "scheduled", scheduled_for=scheduled_for,
+        return await execute_job(self.services, job_id, "scheduled", scheduled_for=scheduled_for,
                              steps=self.execution_steps, dispatched=release_slot, retry_wait=self._wait_without_slot)
 
     async def _wait_without_slot(self, seconds: float) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from src.models import JobExecution, User
 from src.scheduler.execution_steps import ExecutionSteps
-from src.scheduler.executor import run_job
+from src.scheduler.executor import execute_job
 from src.scheduler.services import RunServices
 from tests.conftest import Factory
 from tests.receivers import Receiver
@@ -43,7 +43,7 @@ async def test_runs_fired_together_insert_their_rows_in_fewer_statements_than_ru
     jobs = [factory.job(owner, target_url=f"{loopback.url}/hook/{i}") for i in range(10)]
     steps = ExecutionSteps(services, grouped=True)
     with counting(services.engine.sync_engine) as statements:
-        ids = await asyncio.gather(*(run_job(services, job.id, "scheduled", scheduled_for=FIRE, steps=steps)
+        ids = await asyncio.gather(*(execute_job(services, job.id, "scheduled", scheduled_for=FIRE, steps=steps)
                                      for job in jobs))
     inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO JOB_EXECUTIONS")]
     assert len(inserts) < len(jobs)
@@ -60,7 +60,7 @@ async def test_a_fire_another_scheduler_took_fails_alone_and_the_others_of_its_b
     free = factory.job(owner, target_url=f"{loopback.url}/hook/free")
     factory.execution(taken, status="success", trigger_type="scheduled", scheduled_for=FIRE)
     steps = ExecutionSteps(services, grouped=True)
-    results = await asyncio.gather(*(run_job(services, job.id, "scheduled", scheduled_for=FIRE, steps=steps)
+    results = await asyncio.gather(*(execute_job(services, job.id, "scheduled", scheduled_for=FIRE, steps=steps)
                                      for job in (taken, free)))
     assert results[0] is None and results[1] is not None
     assert [r.path for r in loopback.requests] == ["/hook/free"]
@@ -72,7 +72,7 @@ async def test_a_run_is_finalized_only_once_no_fire_waits_to_be_dispatched(
     job = factory.job(owner, target_url=f"{loopback.url}/hook/1")
     burst_pending = True
     steps = ExecutionSteps(services, grouped=True, defer_while=lambda: burst_pending)
-    run = asyncio.create_task(run_job(services, job.id, "scheduled", scheduled_for=FIRE, steps=steps))
+    run = asyncio.create_task(execute_job(services, job.id, "scheduled", scheduled_for=FIRE, steps=steps))
     while not loopback.requests:
         await asyncio.sleep(0.02)
     await asyncio.sleep(0.3)
@@ -91,6 +91,6 @@ async def test_a_deferred_run_is_finalized_after_the_longest_deferral_even_if_fi
     monkeypatch.setattr("src.scheduler.execution_steps.MAX_DEFER_SECONDS", 0.3)
     job = factory.job(owner, target_url=f"{loopback.url}/hook/1")
     steps = ExecutionSteps(services, grouped=True, defer_while=lambda: True)
-    await asyncio.wait_for(run_job(services, job.id, "scheduled", scheduled_for=FIRE, steps=steps), 5)
+    await asyncio.wait_for(execute_job(services, job.id, "scheduled", scheduled_for=FIRE, steps=steps), 5)
     db.expire_all()
     assert db.scalars(select(JobExecution.status)).all() == ["success"]

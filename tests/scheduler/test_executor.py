@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from src.config import Settings
 from src.core.execution_plans import ExecutionPlan, plan_for_job
 from src.models import Job, JobExecution, Notification, SlackSettings, User
-from src.scheduler.executor import run_job
+from src.scheduler.executor import execute_job
 from src.scheduler.services import RunServices, close_run_services, open_run_services
 from tests.conftest import Factory
 from tests.receivers import Receiver, closed_port_url, receiver  # noqa: F401  # pytest fixtures, imported so tests can request them
@@ -46,7 +46,7 @@ def _with_services(settings: Settings, work: Callable[[RunServices], Awaitable[T
 
 
 def _run(settings: Settings, job: Job, trigger: str = "scheduled", **kwargs: Any) -> str | None:
-    return _with_services(settings, lambda s: run_job(s, job.id, trigger, **kwargs))  # type: ignore[arg-type]  # the trigger strings are the literals run_job takes
+    return _with_services(settings, lambda s: execute_job(s, job.id, trigger, **kwargs))  # type: ignore[arg-type]  # the trigger strings are the literals execute_job takes
 
 
 def _executions(db: Session) -> list[JobExecution]:
@@ -55,7 +55,7 @@ def _executions(db: Session) -> list[JobExecution]:
 
 
 def test_scheduled_run_of_a_missing_job_does_nothing(settings: Settings, db: Session) -> None:
-    result = _with_services(settings, lambda s: run_job(s, "no-such-job", "scheduled"))
+    result = _with_services(settings, lambda s: execute_job(s, "no-such-job", "scheduled"))
     assert result is None
     assert _executions(db) == []
 
@@ -130,7 +130,7 @@ def test_github_network_error_is_recorded(
     closed = closed_port_url("")
     closed_settings = settings.model_copy(update={"GITHUB_API_BASE_URL": closed, "GITHUB_TOKEN": "t"})
     plan: ExecutionPlan = plan_for_job(job)
-    _with_services(closed_settings, lambda s: run_job(s, job.id, "manual", plan=plan))
+    _with_services(closed_settings, lambda s: execute_job(s, job.id, "manual", plan=plan))
     [execution] = _executions(db)
     assert execution.status == "failed" and execution.response_status is None
     assert (execution.error_message or "").startswith("GitHub Actions request failed: ")
@@ -211,7 +211,7 @@ def test_loopback_targets_are_refused_when_private_targets_are_off(
     db.commit()
     job = factory.job(owner, target_url=f"{receiver.url}/hook")
     strict = settings.model_copy(update={"ALLOW_PRIVATE_TARGETS": False})
-    _with_services(strict, lambda s: run_job(s, job.id, "scheduled"))
+    _with_services(strict, lambda s: execute_job(s, job.id, "scheduled"))
     [execution] = _executions(db)
     assert execution.status == "failed"
     assert "Blocked outbound address 127.0.0.1" in (execution.error_message or "")
@@ -232,7 +232,7 @@ def test_a_webhook_that_answers_too_late_fails_saying_it_timed_out(
     receiver.respond("/hook", 200, "late", delay=1.0)
     job = factory.job(owner, target_url=f"{receiver.url}/hook")
     _with_services(
-        settings.model_copy(update={"OUTBOUND_TIMEOUT_SECONDS": 0.2}), lambda s: run_job(s, job.id, "scheduled")
+        settings.model_copy(update={"OUTBOUND_TIMEOUT_SECONDS": 0.2}), lambda s: execute_job(s, job.id, "scheduled")
     )
     [execution] = _executions(db)
     assert execution.status == "failed"

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from src.models import JobExecution, SlackSettings, User
-from src.scheduler.executor import run_job
+from src.scheduler.executor import execute_job
 from src.scheduler.host import SchedulerHost
 from src.scheduler.runtime import SchedulerRuntime
 from src.scheduler.services import RunServices
@@ -109,9 +109,9 @@ async def test_a_fire_already_run_by_another_scheduler_counts_as_duplicate_and_m
 ) -> None:
     job = factory.job(owner, target_url=f"{receiver.url}/hook/d")
     at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    assert await run_job(services, job.id, "scheduled", scheduled_for=at) is not None
-    assert await run_job(services, job.id, "scheduled", scheduled_for=at) is None
-    assert await run_job(services, job.id, "manual") is not None
+    assert await execute_job(services, job.id, "scheduled", scheduled_for=at) is not None
+    assert await execute_job(services, job.id, "scheduled", scheduled_for=at) is None
+    assert await execute_job(services, job.id, "manual") is not None
     assert sample(services, "scheduler_fires_total", outcome="success") == 1.0
     assert sample(services, "scheduler_fires_total", outcome="duplicate") == 1.0
 
@@ -138,7 +138,7 @@ class TestNotificationDeliveryFailures:
         receiver.respond("/hook/n", 500, "boom")
         job = factory.job(owner, target_url=f"{receiver.url}/hook/n", enable_email_notifications=True,
                           notification_emails="ops@example.com")
-        assert await run_job(services, job.id, "manual") is not None
+        assert await execute_job(services, job.id, "manual") is not None
         assert [e.status for e in finished(db)] == ["failed"]
         assert sample(services, "notification_delivery_failures_total", channel="slack") == 1.0
         assert sample(services, "notification_delivery_failures_total", channel="email") == 1.0
@@ -155,6 +155,6 @@ class TestEmailSwitchedOff:
         receiver.respond("/hook/n", 500, "boom")
         job = factory.job(owner, target_url=f"{receiver.url}/hook/n", enable_email_notifications=True,
                           notification_emails="ops@example.com")
-        assert await run_job(services, job.id, "manual") is not None
+        assert await execute_job(services, job.id, "manual") is not None
         assert [e.status for e in finished(db)] == ["failed"]
         assert sample(services, "notification_delivery_failures_total", channel="email") == 0.0

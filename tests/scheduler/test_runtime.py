@@ -378,10 +378,10 @@ async def test_a_reconciliation_cut_by_a_restart_leaves_the_new_schedule_to_the_
             cut.set()
         return InstantsTrigger([missed, now + timedelta(days=1)])
 
-    async def run_fire(_services: RunServices, job_id: str, _scheduled_for: datetime) -> None:
+    async def on_fire(_services: RunServices, job_id: str, _scheduled_for: datetime) -> None:
         fired.append(job_id)
 
-    runtime = SchedulerRuntime(services, trigger_for=trigger_for, run_fire=run_fire)
+    runtime = SchedulerRuntime(services, trigger_for=trigger_for, on_fire=on_fire)
     first = asyncio.create_task(runtime.start())
     try:
         await cut.wait()

@@ -9,7 +9,7 @@ from src.fastapi_app.dependencies import JsonBodyDep, ServicesDep, SessionDep, S
 from src.fastapi_app.dependencies.body import OptionalBodyReaderDep
 from src.fastapi_app.openapi_docs import error_responses, json_body, route_doc
 from src.fastapi_app.transactions import TransactionalRoute, reads_only
-from src.scheduler.executor import run_manual, trial_run
+from src.scheduler.executor import execute_manually, trial_run
 from src.schemas.manual_executions import ExecuteRequest, ExecuteResponse, TestRunRequest, TestRunResponse
 
 router = APIRouter(tags=["jobs"], route_class=TransactionalRoute)
@@ -32,7 +32,7 @@ async def execute_job(
     plan = await session.run_sync(lambda s: execution_plans.prepare_manual_run(s, settings, user, job_id, read_body))
     # SQLite has one writer: end this request's transaction before the run writes its rows.
     await session.commit()
-    run = await run_manual(services, job_id, plan, execution_plans.MANUAL_RUN_WAIT_SECONDS)
+    run = await execute_manually(services, job_id, plan, execution_plans.MANUAL_RUN_WAIT_SECONDS)
     return ExecuteResponse(job_id=job_id, execution_id=run.execution_id, status=run.status)
 
 

@@ -17,7 +17,7 @@ from src.flask_app.door import (
     settings,
     waiting_on_run,
 )
-from src.scheduler.executor import run_manual, trial_run
+from src.scheduler.executor import execute_manually, trial_run
 from src.schemas.manual_executions import ExecuteResponse, TestRunResponse
 
 bp = Blueprint("manual_executions", __name__)
@@ -37,7 +37,7 @@ def execute_job(job_id: str) -> Response:
     # The wait lasts as long as the target takes: this thread must not count against the pool.
     with waiting_on_run():
         run = runtime().run(
-            lambda services: run_manual(services, job_id, plan, execution_plans.MANUAL_RUN_WAIT_SECONDS),
+            lambda services: execute_manually(services, job_id, plan, execution_plans.MANUAL_RUN_WAIT_SECONDS),
             timeout=RUN_WAIT_SECONDS,
         )
     return render(ExecuteResponse(job_id=job_id, execution_id=run.execution_id, status=run.status))

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from src.config import Settings
 from src.models import Job, JobExecution, User
-from src.scheduler.executor import run_job
+from src.scheduler.executor import execute_job
 from src.scheduler.services import close_run_services, open_run_services
 from tests.api.conftest import ApiClient
 from tests.conftest import Factory
@@ -84,7 +84,7 @@ def test_scheduled_run_against_a_faulty_target_is_recorded_failed(
     async def fire() -> str | None:
         services = await open_run_services(settings)
         try:
-            return await run_job(services, job.id, "scheduled", scheduled_for=datetime(2030, 1, 1, 2, 0))
+            return await execute_job(services, job.id, "scheduled", scheduled_for=datetime(2030, 1, 1, 2, 0))
         finally:
             await close_run_services(services)
 
