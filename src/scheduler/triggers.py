@@ -60,16 +60,3 @@ def build_trigger(expression: str, tz: tzinfo) -> BaseTrigger:
         raise InvalidCron(problem)
     return CronExpressionTrigger(" ".join(expression.split()), tz)
 
-
-def fire_times(trigger: BaseTrigger, start: datetime, count: int) -> list[datetime]:
-    """Up to `count` consecutive fires of `trigger` from `start` (inclusive)."""
-    runs: list[datetime] = []
-    previous: datetime | None = None
-    now = start
-    while len(runs) < count:
-        fire = trigger.get_next_fire_time(previous, now)
-        if fire is None:
-            break
-        runs.append(fire)
-        previous = now = fire
-    return runs
