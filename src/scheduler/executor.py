@@ -1,7 +1,7 @@
 """One run of a job (contract 8.1, 8.2): record, dispatch, finalize, notify, deliver.
 
 Scheduled and manual runs share this code. Every database step is a sync core function run
-through `AsyncSession.run_sync`, each in its own transaction (the scheduler's runs share it with
+through `AsyncSession.run_sync`, each in a unit of work of its own (the scheduler's runs share it with
 other runs' same step, see `run_steps`): the `running` row is committed before calling out (a
 stuck run shows what it tried), and notification problems never change the finalized row.
 """
@@ -26,7 +26,6 @@ from src.integrations import github, webhook
 from src.integrations.results import DispatchResult
 from src.scheduler.run_steps import RunSteps
 from src.scheduler.services import RunServices
-from src.scheduler.transactions import in_transaction
 
 log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
@@ -168,7 +167,8 @@ async def run_manual(services: RunServices, job_id: str, plan: RunPlan, wait_sec
     execution_id = task.result()
     if execution_id is None:
         return ManualRun(None, None)
-    status = await in_transaction(services, lambda s: run_records.run_status(s, execution_id))
+    async with services.unit_of_work() as session:
+        status = await session.run_sync(run_records.run_status, execution_id)
     return ManualRun(execution_id, status)
 
 

@@ -65,7 +65,6 @@ from src.scheduler.maintenance import MAINTENANCE_JOB_ID, run_end_date_maintenan
 from src.scheduler.retention import RETENTION_JOB_ID, run_retention_prune
 from src.scheduler.run_steps import RunSteps
 from src.scheduler.services import RunServices
-from src.scheduler.transactions import in_transaction
 from src.scheduler.triggers import InvalidCron, build_trigger
 
 log = logging.getLogger(__name__)
@@ -417,7 +416,8 @@ class SchedulerRuntime:
     # --- reconciliation --------------------------------------------------------------------
 
     async def _load(self, since: datetime | None) -> _Loaded:
-        return await in_transaction(self.services, lambda s: _load(s, self.settings, since, self._applied_stamp))
+        async with self.services.unit_of_work() as session:
+            return await session.run_sync(_load, self.settings, since, self._applied_stamp)
 
     def _applied_stamp(self, job_id: str) -> datetime | None:
         # The overlap re-reads every job changed in the last two minutes at each pass (all of
@@ -500,10 +500,9 @@ class SchedulerRuntime:
         self._last_interrupted_check = time.monotonic()
         cutoff = utcnow() - timedelta(seconds=interrupted_after_seconds(self.services))
         try:
-            closed = await in_transaction(
-                self.services, lambda s: scheduler_sync.close_interrupted_runs(
-                    s, cutoff, self.services.settings.OUTBOUND_TIMEOUT_SECONDS)
-            )
+            async with self.services.unit_of_work() as session:
+                closed = await session.run_sync(
+                    scheduler_sync.close_interrupted_runs, cutoff, self.services.settings.OUTBOUND_TIMEOUT_SECONDS)
         except Exception:  # noqa: BLE001 - retried at the next check
             log.exception("closing interrupted runs failed")
             return 0
