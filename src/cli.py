@@ -1,7 +1,7 @@
 """Operator commands: `python -m src.cli migrate | create-admin | ensure-admin | scheduler status | phase | parity |
 prune | serve`.
 
-Thin on purpose: each command builds settings, opens one session, calls the core, commits.
+Thin on purpose: each command builds settings and calls the core in a unit of work (src.core.unit_of_work).
 """
 
 from __future__ import annotations
@@ -10,35 +10,14 @@ import argparse
 import getpass
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
-
-from sqlalchemy.orm import Session
 
 from src.config import Settings, UnsafeProductionSettings, load_settings
 
 CREATE_ADMIN_HINT = "python -m src.cli create-admin --username NAME --email ADDRESS"
 NEXT_RUNS_SHOWN = 10
-
-
-@contextmanager
-def _session(settings: Settings) -> Iterator[Session]:
-    """A session that commits when the command succeeds and rolls back otherwise."""
-    from src.database.engines import create_sync_engine_from_settings, make_session_factory
-
-    engine = create_sync_engine_from_settings(settings)
-    session = make_session_factory(engine)()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-        engine.dispose()
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -67,13 +46,14 @@ def _ask(value: str | None, prompt: str, *, secret: bool = False) -> str:
 def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
     """Create an admin account from flags or prompts."""
     from src.core.errors import CoreError
+    from src.core.unit_of_work import command_unit_of_work
     from src.core.users import create_user
 
     username = _ask(args.username, "Username")
     email = _ask(args.email, "Email")
     password = _ask(args.password, "Password", secret=True)
     try:
-        with _session(settings) as session:
+        with command_unit_of_work(settings) as session:
             user = create_user(session, username=username, email=email, password=password, role="admin")
     except CoreError as exc:
         print(f"error: {exc.message or exc.error}", file=sys.stderr)
@@ -85,10 +65,11 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_ensure_admin(settings: Settings, _args: argparse.Namespace) -> int:
     """Make sure an active admin exists; print a generated password once, never a configured one."""
     from src.core.errors import CoreError
+    from src.core.unit_of_work import command_unit_of_work
     from src.core.users import ensure_first_admin, has_active_admin
 
     try:
-        with _session(settings) as session:
+        with command_unit_of_work(settings) as session:
             created = ensure_first_admin(session, settings)
             admin_exists = created is not None or has_active_admin(session)
     except CoreError as exc:
@@ -112,9 +93,10 @@ def _deployment_scheduler(settings: Settings, next_runs_limit: int) -> dict[str,
     database (the phase row, the lease row, the jobs), never from this CLI process."""
     from src.core.phases import phase_in_force, read_phase, scheduler_kind
     from src.core.scheduler_status import upcoming_fires
+    from src.core.unit_of_work import command_unit_of_work
     from src.scheduler.lease import read_lease
 
-    with _session(settings) as session:
+    with command_unit_of_work(settings) as session:
         stored = read_phase(session)
         lease = read_lease(session)
         fires = upcoming_fires(session, settings, limit=next_runs_limit)
@@ -208,13 +190,14 @@ def cmd_parity(settings: Settings, args: argparse.Namespace) -> int:
     """Shadow-read parity: the per-route report, or accepting one difference as explained."""
     from src.core.errors import CoreError
     from src.core.parity import explain_difference, parity_report, parse_window
+    from src.core.unit_of_work import command_unit_of_work
     from src.shadow.report import format_report
 
     if args.action == "explain" and (args.id is None or not args.reason):
         print("error: parity explain needs the difference id and --reason TEXT", file=sys.stderr)
         return 2
     try:
-        with _session(settings) as session:
+        with command_unit_of_work(settings) as session:
             if args.action == "explain":
                 row = explain_difference(session, args.id, args.reason)
                 print(f"difference {row.id} of {row.route} explained; the cutover gate lets it through")
@@ -230,13 +213,18 @@ def cmd_parity(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_prune(settings: Settings, args: argparse.Namespace) -> int:
     """Delete what the daily retention job deletes now (executions, notifications, expired revocations, tombstones)."""
     from src.core.retention import prunable_counts, prune_in_batches, retention_policy
+    from src.core.unit_of_work import unit_of_work
     from src.database.engines import create_sync_engine_from_settings, make_session_factory
 
     policy = retention_policy(settings)
     engine = create_sync_engine_from_settings(settings)
     try:
-        with make_session_factory(engine)() as session:
-            counts = prunable_counts(session, policy) if args.dry_run else prune_in_batches(session, policy)
+        sessions = make_session_factory(engine)
+        if args.dry_run:
+            with unit_of_work(sessions) as session:
+                counts = prunable_counts(session, policy)
+        else:
+            counts = prune_in_batches(sessions, policy)  # a unit of work per batch
     finally:
         engine.dispose()
     verb = "would remove" if args.dry_run else "removed"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from src.core.clock import format_utc, utcnow
 from src.core.errors import Invalid, NotFound
+from src.core.unit_of_work import unit_of_work
 from src.models import ParityCount, ParityDifference
 
 Outcome = Literal["matched", "mismatched", "raced"]
@@ -124,16 +126,15 @@ class ParityBatch:
                                  "values": [difference.as_dict() for difference in differences]})
 
 
-def record_batch(session: Session, batch: ParityBatch) -> None:
-    """Add a batch to the stored counts and differences and commit; one retry when another
+def record_batch(sessions: Callable[[], Session], batch: ParityBatch) -> None:
+    """Add a batch to the stored counts and differences in a unit of work; one retry when another
     process inserted the same new row at the same moment."""
     for attempt in (1, 2):
         try:
-            _apply(session, batch)
-            session.commit()
+            with unit_of_work(sessions) as session:
+                _apply(session, batch)
             return
         except IntegrityError:
-            session.rollback()
             if attempt == 2:
                 raise
 

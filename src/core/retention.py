@@ -11,9 +11,9 @@ Rules (settings EXECUTION_RETENTION_DAYS, NOTIFICATION_RETENTION_DAYS; 0 keeps r
   and job-deletion tombstones every leader has long seen (`job_deletions`, older than a day) go:
   both tables otherwise only grow.
 
-Each batch function never commits: the caller commits every batch on its own (the scheduler
-through `in_transaction`, the CLI through `prune_in_batches`), so no prune holds a write lock for
-longer than one batch.
+Each batch function never commits: each batch is a unit of work of its own (the scheduler's
+retention job, the CLI through `prune_in_batches`), so no prune holds a write lock for longer than
+one batch.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from src.config import Settings
 from src.core.clock import utcnow
 from src.core.scheduler_sync import count_prunable_tombstones, prune_tombstones
 from src.core.tokens import count_prunable_revoked, prune_revoked
+from src.core.unit_of_work import unit_of_work
 from src.models import JobExecution, Notification
 
 BatchStep = Callable[[Session], int]
@@ -143,17 +144,14 @@ def add_batch(counts: PruneCounts, table: str, removed: int) -> None:
     setattr(counts, table, getattr(counts, table) + removed)
 
 
-def prune_in_batches(session: Session, policy: RetentionPolicy, *, pause: float = BATCH_PAUSE_SECONDS) -> PruneCounts:
+def prune_in_batches(sessions: Callable[[], Session], policy: RetentionPolicy, *,
+                     pause: float = BATCH_PAUSE_SECONDS) -> PruneCounts:
     """The synchronous prune (CLI): every step until a batch comes up short, committing each batch."""
     counts = PruneCounts()
     for table, step in batch_steps(policy):
         while True:
-            try:
+            with unit_of_work(sessions) as session:
                 removed = step(session)
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
             add_batch(counts, table, removed)
             if removed < policy.batch_size:
                 break

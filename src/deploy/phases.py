@@ -20,7 +20,7 @@ import httpx
 from src.config import Settings
 from src.core.parity import unexplained_differences
 from src.core.phases import API_DOOR, DEFAULT_PHASE, SCHEDULER_KIND, Phase, read_phase, set_phase
-from src.database.engines import create_sync_engine_from_settings, make_session_factory
+from src.core.unit_of_work import command_unit_of_work
 from src.deploy.nginx import NginxError, NginxInstance, render
 
 Say = Callable[[str], None]
@@ -45,34 +45,21 @@ class PhaseState:
 
 
 def stored_phase(settings: Settings) -> PhaseState:
-    engine = create_sync_engine_from_settings(settings)
-    try:
-        with make_session_factory(engine)() as session:
-            phase = read_phase(session)
-    finally:
-        engine.dispose()
+    with command_unit_of_work(settings) as session:
+        phase = read_phase(session)
     return PhaseState(phase or DEFAULT_PHASE, phase is not None)
 
 
 def _store_phase(settings: Settings, phase: Phase) -> None:
-    engine = create_sync_engine_from_settings(settings)
-    try:
-        with make_session_factory(engine)() as session:
-            set_phase(session, phase)
-            session.commit()
-    finally:
-        engine.dispose()
+    with command_unit_of_work(settings) as session:
+        set_phase(session, phase)
 
 
 def check_parity_gate(settings: Settings, say: Say = print) -> None:
     """Refuse a cutover while a route seen in the window has a mismatch no operator explained."""
     window = timedelta(hours=settings.SHADOW_GATE_HOURS)
-    engine = create_sync_engine_from_settings(settings)
-    try:
-        with make_session_factory(engine)() as session:
-            blocking = unexplained_differences(session, window)
-    finally:
-        engine.dispose()
+    with command_unit_of_work(settings) as session:
+        blocking = unexplained_differences(session, window)
     if blocking:
         listed = "\n".join(f"  {difference.describe()}" for difference in blocking)
         raise PhaseSwitchRefused(

@@ -29,7 +29,7 @@ from src.fastapi_app.openapi_docs import finish_document
 from src.fastapi_app.request_observer import RequestObserver
 from src.fastapi_app.routers import ROUTERS
 from src.fastapi_app.shadow import MirrorIntake, read_route_resolver, start_comparer
-from src.fastapi_app.threaded_session import ThreadedSessionFactory
+from src.fastapi_app.threaded_unit_of_work import ThreadedUnitOfWork, sender_in_background
 from src.observability.json_logs import configure_process_logging
 from src.observability.metrics import CONTENT_TYPE, UNMATCHED_ROUTE, Metrics
 from src.scheduler.host import start_scheduler_host, stop_scheduler_host
@@ -37,9 +37,9 @@ from src.scheduler.services import close_run_services, open_run_services
 from src.schemas.jobs import job_list_body
 
 API_PREFIX = "/api/v2"
-# Request sessions open at once (each holds one pooled connection until it ends, and runs on at
-# most one of as many threads): below the sync pool's 15 (SQLite) or 20 (PostgreSQL) connections,
-# so the sessions of logins (run_blocking) always find one. SQLite never waits on a network, and
+# Units of work open at once (each holds one pooled connection until it ends, and runs on one of
+# as many threads): below the sync pool's 15 (SQLite) or 20 (PostgreSQL) connections, so the
+# shadow-read comparer's sessions always find one. SQLite never waits on a network, and
 # sqlite3 hands the GIL over on every row it steps: with many threads the hand-overs cost more
 # CPU than the queries. With 2, though, heavy aggregates (statistics) could no longer run beside
 # each other on the second core; 4 keeps both near their best (figures: docs/PERFORMANCE.md,
@@ -70,8 +70,8 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
         app.state.sync_engine = sync_engine
         app.state.sync_session_factory = make_session_factory(sync_engine)
         loop_reader_engine = create_loop_reader_engine(settings)
-        app.state.request_sessions = ThreadedSessionFactory(
-            app.state.sync_session_factory, request_db_threads(settings.DATABASE_URL),
+        app.state.unit_of_work = ThreadedUnitOfWork(
+            app.state.sync_session_factory, request_db_threads(settings.DATABASE_URL), sender_in_background(services),
             loop_reads=make_session_factory(loop_reader_engine) if loop_reader_engine is not None else None,
         )
         # Competes for the scheduler lease only when SCHEDULER_HOST=fastapi (cutover phase).
@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
                 await comparer.close()
             await stop_scheduler_host(app.state.scheduler_host)
             await close_run_services(services)
-            app.state.request_sessions.close()
+            app.state.unit_of_work.close()
             sync_engine.dispose()
             if loop_reader_engine is not None:
                 loop_reader_engine.dispose()

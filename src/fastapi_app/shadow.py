@@ -69,8 +69,7 @@ def start_comparer(resolve: Callable[[str], str | None], settings: Settings, met
         return None
 
     def store(batch: ParityBatch) -> None:
-        with sessions() as session:
-            record_batch(session, batch)
+        record_batch(sessions, batch)
 
     comparer = Comparer(settings, metrics, resolve, store)
     comparer.start()

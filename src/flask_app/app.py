@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import ExitStack
 
 from flask import Flask, Response, g, request
+from flask.typing import ResponseReturnValue
 from flask_cors import CORS
 from flask_sqlalchemy import SQLAlchemy
 
 from src.config import Settings, load_settings
-from src.core import outbox
 from src.core.job_list_cache import JobListCache
 from src.core.phases import scheduler_kind
 from src.core.request_log import REQUEST_ID_HEADER, log_request, request_id_from
 from src.core.request_parsing import refuse_unstorable_url_values
+from src.core.unit_of_work import unit_of_work
 from src.database.engines import install_sqlite_pragmas, sync_engine_options, sync_url
 from src.flask_app.blueprints import register_blueprints
 from src.flask_app.errors import register_error_handlers
@@ -28,6 +30,22 @@ from src.schemas.jobs import job_list_body
 log = logging.getLogger(__name__)
 
 
+class LegacyDoor(Flask):
+    """Flask whose views each run in the request's unit of work (src.core.unit_of_work).
+
+    What the view did is committed before the response leaves (rolled back when it raised,
+    unless the error keeps its changes), then the Slack/email messages the committed work
+    queued are sent on the runtime loop. `door.wait_on_run` may end the unit early.
+    """
+
+    def dispatch_request(self) -> ResponseReturnValue:
+        with ExitStack() as request_unit:
+            g.request_unit = request_unit
+            request_unit.enter_context(
+                unit_of_work(self.extensions["sqlalchemy"].session, self.extensions["runtime"].deliver))
+            return super().dispatch_request()
+
+
 def create_app(settings: Settings | None = None, metrics: Metrics | None = None) -> Flask:
     """Build the legacy app; every resource it opens hangs off `app.extensions`.
 
@@ -35,7 +53,7 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
     """
     settings = settings or load_settings()
     metrics = metrics or Metrics()
-    app = Flask(__name__)
+    app = LegacyDoor(__name__)
     url = sync_url(settings.DATABASE_URL)
     app.config.update(
         SECRET_KEY=settings.SECRET_KEY,
@@ -89,17 +107,6 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
 
     @app.after_request
     def _finish(response: Response) -> Response:
-        # The door owns the transaction: commit what a successful handler did, drop the rest;
-        # then send the Slack/email messages the committed work queued.
-        session = db.session()
-        if response.status_code < 400 or g.get("commit_on_error"):
-            session.commit()
-            messages = outbox.take(session)
-            if messages:
-                app.extensions["runtime"].deliver(messages)
-        else:
-            session.rollback()
-            outbox.discard(session)
         response.headers["X-Served-By"] = "flask"
         _finish_request_log(response)
         return response

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import nullcontext
 from typing import Any, TypeVar, cast
 
 from flask import Response, current_app, g, jsonify, request
@@ -19,8 +19,10 @@ from src.core.roles import require_role
 from src.flask_app.gunicorn_worker import WAITING_ON_RUN
 from src.flask_app.runtime import FlaskRuntime
 from src.models import User
+from src.scheduler.services import RunServices
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def settings() -> Settings:
@@ -39,11 +41,19 @@ def runtime() -> FlaskRuntime:
     return cast(FlaskRuntime, current_app.extensions["runtime"])
 
 
-def waiting_on_run() -> AbstractContextManager[None]:
-    """Around a request's wait on the run loop: the server may run another request thread meanwhile."""
-    # Offered by the gunicorn worker (src/flask_app/gunicorn_worker.py); absent elsewhere.
+def wait_on_run(work: Callable[[RunServices], Awaitable[T]], timeout: float) -> T:
+    """`work(services)` on the run loop, waited for: a view's slow outbound I/O (manual and test runs).
+
+    The request's unit of work ends first: what the view did is committed and its connection
+    given back, as the run writes rows of its own (SQLite has one writer) and the wait lasts as
+    long as the target takes. After it the view only renders.
+    """
+    g.request_unit.close()
+    # Offered by the gunicorn worker (src/flask_app/gunicorn_worker.py): the server may run
+    # another request thread meanwhile; absent elsewhere.
     hint = request.environ.get(WAITING_ON_RUN)
-    return hint() if hint is not None else nullcontext()
+    with hint() if hint is not None else nullcontext():
+        return runtime().run(work, timeout=timeout)
 
 
 def current_user() -> User:

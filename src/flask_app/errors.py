@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, current_app, g, jsonify
+from flask import Flask, Response, current_app, jsonify
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
@@ -47,8 +47,6 @@ def unexpected_error(error: BaseException) -> Response:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CoreError)
     def _core_error(error: CoreError) -> Response:
-        if error.keep_changes:
-            g.commit_on_error = True
         return error_response(error)
 
     @app.errorhandler(NotFound)
@@ -81,8 +79,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(InternalServerError)
     def _failed_outside_the_view(error: InternalServerError) -> Response:
-        # An exception raised after the view (the commit in after_request) reaches Flask as a
-        # 500 wrapping it; a database that went away still answers the 503.
+        # An exception raised after the view (an after_request hook) reaches Flask as a 500
+        # wrapping it; a database that went away still answers the 503.
         original = error.original_exception
         if original is not None and is_database_unavailable(original):
             return database_down(original)

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from src.core import execution_records
 from src.core.execution_records import ExecutionOutcome, ExecutionRequest, StartedExecution
 from src.scheduler.services import RunServices
-from src.scheduler.transactions import in_transaction
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +63,8 @@ class GroupCommit(Generic[Item, Result]):
             batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
             items = [item for item, _ in batch]
             try:
-                results = await in_transaction(
-                    self.services, lambda s: self.batch_step(s, items)  # noqa: B023  # awaited in this iteration
-                )
+                async with self.services.unit_of_work() as session:
+                    results = await session.run_sync(self.batch_step, items)
             except Exception:  # noqa: BLE001 - each item then learns its own outcome
                 if len(batch) > 1:
                     log.info("%s batch of %d failed; retrying its items one by one", self.name, len(batch))
@@ -86,7 +84,8 @@ class GroupCommit(Generic[Item, Result]):
 
     async def _alone(self, item: Item, future: asyncio.Future[Result]) -> None:
         try:
-            [result] = await in_transaction(self.services, lambda s: self.batch_step(s, [item]))
+            async with self.services.unit_of_work() as session:
+                [result] = await session.run_sync(self.batch_step, [item])
         except Exception as exc:  # noqa: BLE001 - handed to the submitter, which handles it
             if not future.done():
                 future.set_exception(exc)
@@ -106,7 +105,8 @@ class OwnTransaction(Generic[Item, Result]):
         self.batch_step = batch_step
 
     async def submit(self, item: Item) -> Result:
-        [result] = await in_transaction(self.services, lambda s: self.batch_step(s, [item]))
+        async with self.services.unit_of_work() as session:
+            [result] = await session.run_sync(self.batch_step, [item])
         return result
 
 

@@ -1,8 +1,8 @@
 """One run of a job (contract 8.1, 8.2): record, dispatch, finalize, notify, deliver.
 
 Scheduled and manual runs share this code. Every database step is a sync core function run
-through `AsyncSession.run_sync`, each in its own transaction (the scheduler's runs share it with
-other runs' same step, see `execution_steps`): the `running` row is committed before calling out (a
+through `AsyncSession.run_sync`, each in a unit of work of its own (the scheduler's executions share it
+with other executions' same step, see `execution_steps`): the `running` row is committed before calling out (a
 stuck run shows what it tried), and notification problems never change the finalized row.
 """
 
@@ -26,7 +26,6 @@ from src.integrations import github, webhook
 from src.integrations.results import DispatchResult
 from src.scheduler.execution_steps import ExecutionSteps
 from src.scheduler.services import RunServices
-from src.scheduler.transactions import in_transaction
 
 log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
@@ -169,7 +168,8 @@ async def execute_manually(services: RunServices, job_id: str, plan: ExecutionPl
     execution_id = task.result()
     if execution_id is None:
         return ManualExecution(None, None)
-    status = await in_transaction(services, lambda s: execution_records.execution_status(s, execution_id))
+    async with services.unit_of_work() as session:
+        status = await session.run_sync(execution_records.execution_status, execution_id)
     return ManualExecution(execution_id, status)
 
 

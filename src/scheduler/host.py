@@ -33,7 +33,6 @@ from src.database.engines import create_async_engine_from_settings
 from src.scheduler.lease import Lease
 from src.scheduler.runtime import ResyncResult, SchedulerRuntime
 from src.scheduler.services import RunServices
-from src.scheduler.transactions import in_transaction
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +170,8 @@ class SchedulerHost:
             # Sleep first: the host's start (lease, first reconciliation) is not slowed by it.
             await asyncio.sleep(LATE_CHECK_SECONDS)
             try:
-                await in_transaction(self.services, lambda s: raise_late_alerts(s, settings))
+                async with self.services.unit_of_work() as session:
+                    await session.run_sync(raise_late_alerts, settings)
             except Exception:  # noqa: BLE001 - checked again at the next round
                 log.exception("late-run check failed")
 

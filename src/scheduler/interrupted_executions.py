@@ -8,7 +8,6 @@ from datetime import timedelta
 from src.core import scheduler_sync
 from src.core.clock import utcnow
 from src.scheduler.services import RunServices
-from src.scheduler.transactions import in_transaction
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +25,9 @@ async def close_interrupted_runs(services: RunServices) -> int:
     """Close `running` rows left by a dead process as failed "Interrupted: ..."; 0 when it failed (retried later)."""
     cutoff = utcnow() - timedelta(seconds=interrupted_after_seconds(services))
     try:
-        closed = await in_transaction(
-            services, lambda s: scheduler_sync.close_interrupted_runs(
-                s, cutoff, services.settings.OUTBOUND_TIMEOUT_SECONDS)
-        )
+        async with services.unit_of_work() as session:
+            closed = await session.run_sync(
+                scheduler_sync.close_interrupted_runs, cutoff, services.settings.OUTBOUND_TIMEOUT_SECONDS)
     except Exception:  # noqa: BLE001 - retried at the next check
         log.exception("closing interrupted runs failed")
         return 0

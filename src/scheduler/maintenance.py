@@ -21,7 +21,6 @@ from src.core.clock import local_today
 from src.core.end_dates import auto_pause
 from src.models import Job
 from src.scheduler.services import RunServices
-from src.scheduler.transactions import in_transaction
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +70,8 @@ def end_date_maintenance(session: Session, settings: Settings, today: date | Non
 async def run_end_date_maintenance(services: RunServices) -> MaintenanceResult | None:
     """One maintenance pass in its own transaction, then deliver the queued Slack messages."""
     try:
-        result = await in_transaction(services, lambda s: end_date_maintenance(s, services.settings))
+        async with services.unit_of_work() as session:
+            result = await session.run_sync(end_date_maintenance, services.settings)
     except Exception:  # noqa: BLE001 - the next week's pass retries; never crash the scheduler
         log.exception("end-date maintenance failed")
         return None

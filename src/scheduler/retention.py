@@ -14,7 +14,6 @@ from collections.abc import Callable
 
 from src.core.retention import BATCH_PAUSE_SECONDS, PruneCounts, add_batch, batch_steps, retention_policy
 from src.scheduler.services import RunServices
-from src.scheduler.transactions import in_transaction
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +35,8 @@ async def run_retention_prune(
     try:
         for table, step in batch_steps(policy):
             while keep_going():
-                removed = await in_transaction(services, step)
+                async with services.unit_of_work() as session:
+                    removed = await session.run_sync(step)
                 add_batch(counts, table, removed)
                 if removed < policy.batch_size:
                     break

@@ -30,7 +30,6 @@ from src.scheduler.end_date_rule import auto_pause_expired, should_be_scheduled
 from src.scheduler.maintenance import MAINTENANCE_JOB_ID
 from src.scheduler.retention import RETENTION_JOB_ID
 from src.scheduler.services import RunServices
-from src.scheduler.transactions import in_transaction
 from src.scheduler.triggers import InvalidCron, build_trigger
 
 log = logging.getLogger(__name__)
@@ -138,7 +137,8 @@ class ScheduleSync:
         self._sync_mark = None
 
     async def _load(self, since: datetime | None) -> _Loaded:
-        return await in_transaction(self.services, lambda s: _load(s, self.settings, since, self._applied_stamp))
+        async with self.services.unit_of_work() as session:
+            return await session.run_sync(_load, self.settings, since, self._applied_stamp)
 
     def _applied_stamp(self, job_id: str) -> datetime | None:
         # The overlap re-reads every job changed in the last two minutes at each pass (all of

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from functools import partial
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from src.config import Settings
+from src.core.unit_of_work import async_unit_of_work
 from src.database.engines import create_async_engine_from_settings, make_async_session_factory
+from src.integrations.delivery import deliver
 from src.integrations.email import Mailer
 from src.integrations.http_client import create_http_client
 from src.observability.metrics import Metrics
@@ -23,6 +27,10 @@ class RunServices:
     mailer: Mailer
     # The registry of the process's /metrics (fires, lease, failed notifications count there).
     metrics: Metrics = field(default_factory=Metrics)
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """A unit of work on the async engine: the messages it queued are sent once it committed."""
+        return async_unit_of_work(self.session_factory, partial(deliver, self))
 
 
 async def open_run_services(settings: Settings, metrics: Metrics | None = None) -> RunServices:

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from src.config import Settings
 from src.core.errors import CoreError
@@ -33,7 +33,7 @@ def store(db: Session, *outcomes: tuple[str, str, list[ValueDifference] | None],
     batch = ParityBatch(sample_limit=sample_limit)
     for route, outcome, differences in outcomes:
         batch.add(route, outcome, utcnow() - timedelta(hours=hours_ago), differences, "req")  # type: ignore[arg-type]  # the outcome strings are the literals the batch takes
-    record_batch(db, batch)
+    record_batch(sessionmaker(bind=db.get_bind()), batch)
 
 
 SLUG = [ValueDifference("$.categories[0].slug", "a", "A")]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from src.config import Settings
 from src.core import tokens
@@ -51,7 +51,7 @@ def busy(factory: Factory, user: User) -> Job:
 
 
 def prune(db: Session, settings: Settings) -> PruneCounts:
-    return prune_in_batches(db, retention_policy(settings), pause=0)
+    return prune_in_batches(sessionmaker(bind=db.get_bind()), retention_policy(settings), pause=0)
 
 
 def test_job_stats_after_a_prune_count_what_is_kept(

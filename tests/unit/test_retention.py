@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from src.config import Settings
 from src.core.retention import (
@@ -47,7 +47,7 @@ def job(factory: Factory, owner: User) -> Job:
 
 def prune(db: Session, settings: Settings) -> PruneCounts:
     """What the CLI does: each batch in its own transaction until one comes up short."""
-    return prune_in_batches(db, retention_policy(settings, now=NOW), pause=0)
+    return prune_in_batches(sessionmaker(bind=db.get_bind()), retention_policy(settings, now=NOW), pause=0)
 
 
 def execution_ids(db: Session) -> set[str]:

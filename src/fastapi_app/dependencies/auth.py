@@ -27,7 +27,7 @@ async def _authenticate(
     request: Request, session: SessionDep, settings: SettingsDep, expected: tokens.TokenType
 ) -> User:
     header = request.headers.get("Authorization")
-    user, claims = await session.run_lookup(
+    user, claims = await session.lookup(
         lambda sync_session: tokens.authenticate(sync_session, settings, header, expected)
     )
     request.state.token_claims = claims

@@ -1,4 +1,4 @@
-"""The request's ThreadedSession (opened by TransactionalRoute), settings and run services.
+"""The door's one way to run core code (ThreadedUnitOfWork), settings and run services.
 
 They are `async def` on purpose: FastAPI runs a plain `def` dependency in its thread pool, a
 thread hop per request for what is an attribute lookup.
@@ -12,12 +12,12 @@ from fastapi import Depends, Request
 
 from src.config import Settings
 from src.core.job_list_cache import JobListCache
-from src.fastapi_app.threaded_session import ThreadedSession
+from src.fastapi_app.threaded_unit_of_work import ThreadedUnitOfWork
 from src.scheduler.services import RunServices
 
 
-async def get_session(request: Request) -> ThreadedSession:
-    return request.state.db
+async def get_session(request: Request) -> ThreadedUnitOfWork:
+    return request.app.state.unit_of_work
 
 
 async def get_settings(request: Request) -> Settings:
@@ -32,7 +32,7 @@ async def get_job_list_cache(request: Request) -> JobListCache:
     return request.app.state.job_list_cache
 
 
-SessionDep = Annotated[ThreadedSession, Depends(get_session)]
+SessionDep = Annotated[ThreadedUnitOfWork, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ServicesDep = Annotated[RunServices, Depends(get_services)]
 JobListCacheDep = Annotated[JobListCache, Depends(get_job_list_cache)]

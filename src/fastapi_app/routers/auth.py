@@ -11,11 +11,9 @@ from src.core import users
 from src.core.client_address import client_address
 from src.core.login_throttle import LoginThrottle
 from src.core.request_parsing import parse_lenient_json_object
-from src.fastapi_app.blocking import run_blocking
 from src.fastapi_app.dependencies import AdminUser, CurrentUser, JsonBodyDep, RefreshUser, SessionDep, SettingsDep
 from src.fastapi_app.dependencies.body import read_raw_body
 from src.fastapi_app.openapi_docs import error_responses, form_body, json_body
-from src.fastapi_app.transactions import TransactionalRoute
 from src.schemas.auth import (
     LoginForm,
     LoginRequest,
@@ -29,7 +27,7 @@ from src.schemas.auth import (
 )
 from src.schemas.users import RegisterResponse, UserOut
 
-router = APIRouter(tags=["auth"], route_class=TransactionalRoute)
+router = APIRouter(tags=["auth"])
 
 
 def _throttle(request: Request) -> LoginThrottle:
@@ -53,25 +51,21 @@ def _login_response(result: users.LoginResult) -> LoginResponse:
 
 
 @router.post("/auth/login", responses=error_responses(400, 401, 429), openapi_extra=json_body(LoginRequest))
-async def login(request: Request, body: JsonBodyDep, settings: SettingsDep) -> LoginResponse:
+async def login(request: Request, body: JsonBodyDep, session: SessionDep, settings: SettingsDep) -> LoginResponse:
     throttle, client = _throttle(request), _client(request)
-    result = await run_blocking(
-        request, lambda s: users.login(s, settings, body, throttle=throttle, client=client)
-    )
+    result = await session.run_sync(lambda s: users.login(s, settings, body, throttle=throttle, client=client))
     return _login_response(result)
 
 
 @router.post("/auth/login/form", responses=error_responses(400, 401, 429), openapi_extra=form_body(LoginForm))
-async def login_form(request: Request, settings: SettingsDep) -> LoginResponse:
+async def login_form(request: Request, session: SessionDep, settings: SettingsDep) -> LoginResponse:
     form: dict[str, Any] = {}
     content_type = (request.headers.get("content-type") or "").lower()
     if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         parsed = await request.form(max_files=8, max_fields=32)
         form = {key: value for key, value in parsed.items() if isinstance(value, str)}
     throttle, client = _throttle(request), _client(request)
-    result = await run_blocking(
-        request, lambda s: users.login_form(s, settings, form, throttle=throttle, client=client)
-    )
+    result = await session.run_sync(lambda s: users.login_form(s, settings, form, throttle=throttle, client=client))
     return _login_response(result)
 
 
@@ -103,6 +97,6 @@ async def me(user: CurrentUser) -> MeResponse:
     "/auth/register", status_code=201, responses=error_responses(400, 401, 403, 409),
     openapi_extra=json_body(RegisterRequest),
 )
-async def register(request: Request, user: AdminUser, body: JsonBodyDep) -> RegisterResponse:
-    created = await run_blocking(request, lambda s: users.register(s, body))
+async def register(user: AdminUser, body: JsonBodyDep, session: SessionDep) -> RegisterResponse:
+    created = await session.run_sync(lambda s: users.register(s, body))
     return RegisterResponse(user=UserOut.model_validate(created))

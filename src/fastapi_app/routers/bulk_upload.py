@@ -10,10 +10,9 @@ from src.core.errors import PayloadTooLarge
 from src.core.request_parsing import query_bool
 from src.fastapi_app.dependencies import SessionDep, SettingsDep, WriterUser
 from src.fastapi_app.openapi_docs import error_responses, form_body
-from src.fastapi_app.transactions import TransactionalRoute
 from src.schemas.bulk_upload import BulkUploadForm, BulkUploadResponse
 
-router = APIRouter(tags=["jobs"], route_class=TransactionalRoute)
+router = APIRouter(tags=["jobs"])
 # Room for the multipart envelope and the small form fields around the CSV itself.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 

@@ -10,7 +10,6 @@ from src.core import categories
 from src.core.request_parsing import query_bool
 from src.fastapi_app.dependencies import AdminUser, CurrentUser, JsonBodyDep, SessionDep
 from src.fastapi_app.openapi_docs import error_responses, route_doc
-from src.fastapi_app.transactions import TransactionalRoute
 from src.schemas.categories import (
     CategoryCreatedResponse,
     CategoryCreateRequest,
@@ -21,7 +20,7 @@ from src.schemas.categories import (
     CategoryUpdateRequest,
 )
 
-router = APIRouter(tags=["categories"], route_class=TransactionalRoute)
+router = APIRouter(tags=["categories"])
 CREATE_DOC = route_doc(CategoryCreateRequest, 400, 401, 403, 409)
 UPDATE_DOC = route_doc(CategoryUpdateRequest, 400, 401, 403, 404, 409)
 

@@ -7,7 +7,6 @@ from fastapi import APIRouter
 from src.core import cron_tools
 from src.fastapi_app.dependencies import CurrentUser, JsonBodyDep, SettingsDep
 from src.fastapi_app.openapi_docs import route_doc
-from src.fastapi_app.transactions import TransactionalRoute
 from src.schemas.jobs import (
     CronDescriptionResponse,
     CronExpressionRequest,
@@ -16,7 +15,7 @@ from src.schemas.jobs import (
     CronValidationResponse,
 )
 
-router = APIRouter(tags=["cron"], route_class=TransactionalRoute)
+router = APIRouter(tags=["cron"])
 VALIDATE_DOC = route_doc(CronExpressionRequest, 400, 401)
 PREVIEW_DOC = route_doc(CronPreviewRequest, 400, 401)
 

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query
 from src.core import executions
 from src.fastapi_app.dependencies import CurrentUser, SessionDep
 from src.fastapi_app.openapi_docs import error_responses
-from src.fastapi_app.transactions import TransactionalRoute
 from src.schemas.executions import (
     ExecutionDetailResponse,
     ExecutionPageResponse,
@@ -20,7 +19,7 @@ from src.schemas.executions import (
     JobExecutionSummaryResponse,
 )
 
-router = APIRouter(tags=["executions"], route_class=TransactionalRoute)
+router = APIRouter(tags=["executions"])
 QueryText = Annotated[str | None, Query()]
 FromQuery = Annotated[str | None, Query(alias="from", description="YYYY-MM-DD or ISO 8601 (inclusive)")]
 ToQuery = Annotated[str | None, Query(alias="to", description="YYYY-MM-DD (day included) or ISO 8601 (exclusive)")]

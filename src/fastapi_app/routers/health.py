@@ -5,17 +5,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from src.core.health import health_body, ping_database
+from src.fastapi_app.dependencies import SessionDep
 from src.fastapi_app.openapi_docs import error_responses
-from src.fastapi_app.transactions import TransactionalRoute
 from src.schemas.health import HealthResponse
 
-router = APIRouter(tags=["health"], route_class=TransactionalRoute)
+router = APIRouter(tags=["health"])
 
 
 @router.get("/health", response_model=HealthResponse, responses=error_responses(503))
-async def health(request: Request) -> dict[str, Any]:
-    async with request.app.state.services.engine.connect() as connection:
-        await connection.run_sync(ping_database)
+async def health(request: Request, session: SessionDep) -> dict[str, Any]:
+    await session.run_sync(ping_database)
     host = getattr(request.app.state, "scheduler_host", None)
     if host is None:
         return health_body(scheduler_running=False, scheduled_jobs_count=0)

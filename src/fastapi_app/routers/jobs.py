@@ -20,7 +20,6 @@ from src.fastapi_app.dependencies import (
     WriterUser,
 )
 from src.fastapi_app.openapi_docs import error_responses, json_body
-from src.fastapi_app.transactions import TransactionalRoute
 from src.schemas.jobs import (
     JobCreatedResponse,
     JobCreateRequest,
@@ -32,7 +31,7 @@ from src.schemas.jobs import (
     job_page_body,
 )
 
-router = APIRouter(tags=["jobs"], route_class=TransactionalRoute)
+router = APIRouter(tags=["jobs"])
 QueryText = Annotated[str | None, Query()]
 
 
@@ -72,7 +71,7 @@ async def create_job(
     def create(s):
         return JobCreatedResponse.of(one_job_view(s, settings, jobs.create_job(s, settings, user, body)))
 
-    return await session.run_and_commit(create)
+    return await session.run_sync(create)
 
 
 @router.get("/jobs/{job_id}", responses=error_responses(401, 404))
@@ -89,10 +88,10 @@ async def update_job(
     def update(s):
         return JobUpdatedResponse.of(one_job_view(s, settings, jobs.update_job(s, settings, user, job_id, read_body)))
 
-    return await session.run_and_commit(update)
+    return await session.run_sync(update)
 
 
 @router.delete("/jobs/{job_id}", responses=error_responses(401, 403, 404))
 async def delete_job(job_id: str, user: CurrentUser, session: SessionDep) -> JobDeletedResponse:
-    deleted = await session.run_and_commit(lambda s: jobs.delete_job(s, user, job_id))
+    deleted = await session.run_sync(lambda s: jobs.delete_job(s, user, job_id))
     return JobDeletedResponse.of(deleted)

@@ -8,11 +8,10 @@ from src.core import execution_plans
 from src.fastapi_app.dependencies import JsonBodyDep, ServicesDep, SessionDep, SettingsDep, WriterUser
 from src.fastapi_app.dependencies.body import OptionalBodyReaderDep
 from src.fastapi_app.openapi_docs import error_responses, json_body, route_doc
-from src.fastapi_app.transactions import TransactionalRoute, reads_only
 from src.scheduler.executor import execute_manually, trial_run
 from src.schemas.manual_executions import ExecuteRequest, ExecuteResponse, TestRunRequest, TestRunResponse
 
-router = APIRouter(tags=["jobs"], route_class=TransactionalRoute)
+router = APIRouter(tags=["jobs"])
 TEST_RUN_DOC = route_doc(TestRunRequest, 400, 401, 403)
 
 
@@ -29,16 +28,14 @@ async def execute_job(
     settings: SettingsDep,
     services: ServicesDep,
 ) -> ExecuteResponse:
+    # Committed by run_sync: SQLite has one writer, and the execution writes rows of its own.
     plan = await session.run_sync(lambda s: execution_plans.prepare_manual_run(s, settings, user, job_id, read_body))
-    # SQLite has one writer: end this request's transaction before the run writes its rows.
-    await session.commit()
     run = await execute_manually(services, job_id, plan, execution_plans.MANUAL_RUN_WAIT_SECONDS)
     return ExecuteResponse(job_id=job_id, execution_id=run.execution_id, status=run.status)
 
 
 @router.post("/jobs/test-run", **TEST_RUN_DOC)
 @router.post("/cron/test-run", **TEST_RUN_DOC)
-@reads_only  # nothing is recorded: the outbound call holds no database connection
 async def test_run(user: WriterUser, body: JsonBodyDep, services: ServicesDep) -> TestRunResponse:
     plan = execution_plans.prepare_trial_run(body)
     return TestRunResponse.model_validate(await trial_run(services, plan))

@@ -10,7 +10,6 @@ from src.core import notifications
 from src.core.request_parsing import query_bool
 from src.fastapi_app.dependencies import CurrentUser, SessionDep
 from src.fastapi_app.openapi_docs import error_responses
-from src.fastapi_app.transactions import TransactionalRoute
 from src.schemas.notifications import (
     DeletedCountResponse,
     NotificationDeletedResponse,
@@ -21,7 +20,7 @@ from src.schemas.notifications import (
     UnreadCountResponse,
 )
 
-router = APIRouter(tags=["notifications"], route_class=TransactionalRoute)
+router = APIRouter(tags=["notifications"])
 QueryText = Annotated[str | None, Query()]
 FromQuery = Annotated[str | None, Query(alias="from", description="YYYY-MM-DD or ISO 8601 (inclusive)")]
 ToQuery = Annotated[str | None, Query(alias="to", description="YYYY-MM-DD (day included) or ISO 8601 (exclusive)")]

@@ -7,10 +7,9 @@ from fastapi import APIRouter
 from src.core import parity
 from src.fastapi_app.dependencies import AdminUser, SessionDep
 from src.fastapi_app.openapi_docs import error_responses
-from src.fastapi_app.transactions import TransactionalRoute
 from src.schemas.parity import ParityReportResponse
 
-router = APIRouter(tags=["admin"], route_class=TransactionalRoute)
+router = APIRouter(tags=["admin"])
 
 
 @router.get("/admin/parity", responses=error_responses(400, 401, 403))

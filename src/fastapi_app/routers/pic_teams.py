@@ -10,7 +10,6 @@ from src.core import pic_teams
 from src.core.request_parsing import query_bool
 from src.fastapi_app.dependencies import AdminUser, CurrentUser, JsonBodyDep, SessionDep
 from src.fastapi_app.openapi_docs import error_responses, route_doc
-from src.fastapi_app.transactions import TransactionalRoute
 from src.schemas.pic_teams import (
     PicTeamCreatedResponse,
     PicTeamCreateRequest,
@@ -21,7 +20,7 @@ from src.schemas.pic_teams import (
     PicTeamUpdateRequest,
 )
 
-router = APIRouter(tags=["pic-teams"], route_class=TransactionalRoute)
+router = APIRouter(tags=["pic-teams"])
 CREATE_DOC = route_doc(PicTeamCreateRequest, 400, 401, 403, 409)
 UPDATE_DOC = route_doc(PicTeamUpdateRequest, 400, 401, 403, 404, 409)
 

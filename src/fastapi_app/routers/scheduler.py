@@ -7,11 +7,10 @@ from fastapi import APIRouter, Request
 from src.core import scheduler_status
 from src.fastapi_app.dependencies import AdminUser, SessionDep, SettingsDep
 from src.fastapi_app.openapi_docs import error_responses
-from src.fastapi_app.transactions import TransactionalRoute
 from src.scheduler.host import SchedulerHost
 from src.schemas.scheduler import SchedulerResyncResponse, SchedulerStatusResponse
 
-router = APIRouter(tags=["scheduler"], route_class=TransactionalRoute)
+router = APIRouter(tags=["scheduler"])
 
 
 def _host(request: Request) -> SchedulerHost | None:

@@ -7,7 +7,6 @@ from fastapi import APIRouter
 from src.core import slack_settings
 from src.fastapi_app.dependencies import AdminUser, JsonBodyDep, SessionDep
 from src.fastapi_app.openapi_docs import error_responses, json_body
-from src.fastapi_app.transactions import TransactionalRoute
 from src.schemas.slack_settings import (
     SlackSettingsOut,
     SlackSettingsResponse,
@@ -15,7 +14,7 @@ from src.schemas.slack_settings import (
     SlackSettingsUpdateRequest,
 )
 
-router = APIRouter(tags=["settings"], route_class=TransactionalRoute)
+router = APIRouter(tags=["settings"])
 
 
 @router.get("/settings/slack", responses=error_responses(401, 403))

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from src.core import preferences, users
-from src.fastapi_app.blocking import run_blocking
 from src.fastapi_app.dependencies import AdminUser, BodyReaderDep, CurrentUser, JsonBodyDep, SessionDep
 from src.fastapi_app.openapi_docs import error_responses, json_body
-from src.fastapi_app.transactions import TransactionalRoute
 from src.schemas.preferences import (
     NotificationPreferencesOut,
     NotificationPreferencesUpdateRequest,
@@ -27,7 +25,7 @@ from src.schemas.users import (
     UserUpdateRequest,
 )
 
-router = APIRouter(tags=["users"], route_class=TransactionalRoute)
+router = APIRouter(tags=["users"])
 
 
 @router.get("/auth/users", responses=error_responses(401, 403))
@@ -45,11 +43,8 @@ async def get_user(user_id: str, user: CurrentUser, session: SessionDep) -> User
     "/auth/users/{user_id}", responses=error_responses(400, 401, 403, 404, 409),
     openapi_extra=json_body(UserUpdateRequest),
 )
-async def update_user(request: Request, user_id: str, user: CurrentUser, body: JsonBodyDep) -> UserUpdatedResponse:
-    # A new password is hashed here, so the work runs off the event loop.
-    updated, fields = await run_blocking(
-        request, lambda s: users.update_user(s, s.merge(user, load=False), user_id, body)
-    )
+async def update_user(user_id: str, user: CurrentUser, body: JsonBodyDep, session: SessionDep) -> UserUpdatedResponse:
+    updated, fields = await session.run_sync(lambda s: users.update_user(s, s.merge(user, load=False), user_id, body))
     return UserUpdatedResponse(updated_fields=fields, user=UserOut.model_validate(updated))
 
 

@@ -13,9 +13,8 @@ from src.flask_app.door import (
     json_body,
     optional_json_body,
     render,
-    runtime,
     settings,
-    waiting_on_run,
+    wait_on_run,
 )
 from src.scheduler.executor import execute_manually, trial_run
 from src.schemas.manual_executions import ExecuteResponse, TestRunResponse
@@ -30,16 +29,11 @@ RUN_WAIT_SECONDS = 300
 @bp.post("/jobs/<job_id>/execute")
 @auth_required(roles=ADMIN_OR_USER)
 def execute_job(job_id: str) -> Response:
-    session = db_session()
-    plan = execution_plans.prepare_manual_run(session, settings(), current_user(), job_id, optional_json_body)
-    # SQLite has one writer: release this request's transaction before the run writes.
-    session.commit()
-    # The wait lasts as long as the target takes: this thread must not count against the pool.
-    with waiting_on_run():
-        run = runtime().run(
-            lambda services: execute_manually(services, job_id, plan, execution_plans.MANUAL_RUN_WAIT_SECONDS),
-            timeout=RUN_WAIT_SECONDS,
-        )
+    plan = execution_plans.prepare_manual_run(db_session(), settings(), current_user(), job_id, optional_json_body)
+    run = wait_on_run(
+        lambda services: execute_manually(services, job_id, plan, execution_plans.MANUAL_RUN_WAIT_SECONDS),
+        RUN_WAIT_SECONDS,
+    )
     return render(ExecuteResponse(job_id=job_id, execution_id=run.execution_id, status=run.status))
 
 
@@ -48,7 +42,5 @@ def execute_job(job_id: str) -> Response:
 @auth_required(roles=ADMIN_OR_USER)
 def test_run() -> Response:
     plan = execution_plans.prepare_trial_run(json_body())
-    db_session().commit()
-    with waiting_on_run():
-        outcome = runtime().run(lambda services: trial_run(services, plan), timeout=RUN_WAIT_SECONDS)
+    outcome = wait_on_run(lambda services: trial_run(services, plan), RUN_WAIT_SECONDS)
     return render(TestRunResponse.model_validate(outcome))

@@ -1,4 +1,4 @@
-"""The FastAPI door's request session: thread hops, read transactions, lookups on the loop."""
+"""The FastAPI door's units of work: one per call, in a thread hop; lookups on the loop."""
 
 from __future__ import annotations
 
@@ -15,8 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from src.config import Settings
+from src.core import outbox
+from src.core.errors import Invalid
+from src.core.unit_of_work import Messages
 from src.fastapi_app.main import create_app
-from src.fastapi_app.threaded_session import ThreadedSessionFactory
+from src.fastapi_app.threaded_unit_of_work import ThreadedUnitOfWork
 from tests.conftest import Factory
 
 
@@ -65,58 +68,64 @@ def _insert(session: Session, body: str) -> None:
     session.execute(text("INSERT INTO notes (body) VALUES (:body)"), {"body": body})
 
 
-def test_a_read_sessions_operation_is_committed_in_its_own_hop(engine: Engine) -> None:
-    factory = ThreadedSessionFactory(sessionmaker(bind=engine), sessions=1)
+def _units(engine: Engine, sent: list[Messages] | None = None,
+           loop_reads: sessionmaker[Session] | None = None) -> ThreadedUnitOfWork:
+    return ThreadedUnitOfWork(sessionmaker(bind=engine), 1, (sent if sent is not None else []).append, loop_reads)
+
+
+def test_each_call_is_committed_in_its_own_hop_and_frees_its_slot(engine: Engine) -> None:
+    units = _units(engine)
 
     async def scenario() -> list[str]:
-        session = factory(commit_each_operation=True)
-        await session.run_sync(_insert, "default row")
-        # Committed already, and its one slot is free: a second session gets it at once.
-        other = factory(commit_each_operation=True)
-        seen = await asyncio.wait_for(other.run_sync(lambda s: list(s.scalars(text("SELECT body FROM notes")))), 5)
-        await session.finish(commit=False)
-        await other.finish(commit=True)
-        return seen
+        await units.run_sync(_insert, "first")
+        # Committed already, and the one slot is free: the next call gets it at once.
+        return await asyncio.wait_for(units.run_sync(lambda s: list(s.scalars(text("SELECT body FROM notes")))), 5)
 
-    assert asyncio.run(scenario()) == ["default row"]
-    factory.close()
+    assert asyncio.run(scenario()) == ["first"]
+    units.close()
 
 
-def test_a_read_sessions_failed_operation_is_rolled_back(engine: Engine) -> None:
-    factory = ThreadedSessionFactory(sessionmaker(bind=engine), sessions=1)
+def test_a_failed_call_is_rolled_back_and_sends_nothing(engine: Engine) -> None:
+    sent: list[Messages] = []
+    units = _units(engine, sent)
 
     def insert_then_fail(session: Session) -> None:
         _insert(session, "half done")
+        outbox.queue(session, outbox.SlackMessage("http://127.0.0.1:9/hook", "never sent"))
         raise RuntimeError("failed after writing")
 
     async def scenario() -> None:
-        session = factory(commit_each_operation=True)
         with pytest.raises(RuntimeError):
-            await session.run_sync(insert_then_fail)
-        await session.finish(commit=True)
+            await units.run_sync(insert_then_fail)
 
     asyncio.run(scenario())
-    assert _notes(engine) == []
-    factory.close()
+    assert _notes(engine) == [] and sent == []
+    units.close()
 
 
-def test_a_write_sessions_work_waits_for_finish(engine: Engine) -> None:
-    factory = ThreadedSessionFactory(sessionmaker(bind=engine), sessions=1)
+def test_a_call_whose_error_keeps_its_changes_commits_and_sends_on_the_loop(engine: Engine) -> None:
+    sent: list[Messages] = []
+    units = _units(engine, sent)
+    message = outbox.SlackMessage("http://127.0.0.1:9/hook", "job paused")
 
-    async def scenario() -> list[str]:
-        session = factory()
-        await session.run_sync(_insert, "pending")
-        before_finish = _notes(engine)
-        await session.finish(commit=True)
-        return before_finish
+    def pause_then_refuse(session: Session) -> None:
+        _insert(session, "paused")
+        outbox.queue(session, message)
+        error = Invalid("Job expired")
+        error.keep_changes = True
+        raise error
 
-    assert asyncio.run(scenario()) == []
-    assert _notes(engine) == ["pending"]
-    factory.close()
+    async def scenario() -> None:
+        with pytest.raises(Invalid):
+            await units.run_sync(pause_then_refuse)
+
+    asyncio.run(scenario())
+    assert _notes(engine) == ["paused"] and sent == [[message]]
+    units.close()
 
 
-def test_a_cancelled_request_waits_for_its_thread_before_the_session_is_ended(engine: Engine) -> None:
-    factory = ThreadedSessionFactory(sessionmaker(bind=engine), sessions=1)
+def test_a_cancelled_request_waits_for_its_thread_before_the_slot_is_freed(engine: Engine) -> None:
+    units = _units(engine)
     events: list[str] = []
 
     def slow(session: Session) -> None:
@@ -126,19 +135,18 @@ def test_a_cancelled_request_waits_for_its_thread_before_the_session_is_ended(en
         events.append("operation ended")
 
     async def scenario() -> None:
-        session = factory()
-        task = asyncio.create_task(session.run_sync(slow))
+        task = asyncio.create_task(units.run_sync(slow))
         await asyncio.sleep(0.05)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
         events.append("cancellation seen")
-        await session.finish(commit=False)
 
     asyncio.run(scenario())
     assert events == ["operation started", "operation ended", "cancellation seen"]
-    assert _notes(engine) == []
-    factory.close()
+    # The operation had returned: its unit of work committed although the caller went away.
+    assert _notes(engine) == ["written by the slow operation"]
+    units.close()
 
 
 def test_a_lookup_runs_on_the_loop_and_its_objects_stay_readable(
@@ -146,22 +154,19 @@ def test_a_lookup_runs_on_the_loop_and_its_objects_stay_readable(
 ) -> None:
     with engine.begin() as connection:
         connection.execute(text("INSERT INTO notes (body) VALUES ('looked up')"))
-    on_sqlite = ThreadedSessionFactory(sessionmaker(bind=engine), sessions=1, loop_reads=loop_reads)
-    without_loop_reads = ThreadedSessionFactory(sessionmaker(bind=engine), sessions=1)
+    on_sqlite = _units(engine, loop_reads=loop_reads)
+    without_loop_reads = _units(engine)
 
     def lookup(session: Session) -> tuple[int, str]:
         return threading.get_ident(), session.execute(text("SELECT body FROM notes")).scalar_one()
 
     async def scenario() -> tuple[int, list[tuple[int, str]]]:
-        sessions = [on_sqlite(commit_each_operation=True), on_sqlite(), without_loop_reads()]
-        found = [await session.run_lookup(lookup) for session in sessions]
-        for session in sessions:
-            await session.finish(commit=True)
+        found = [await units.lookup(lookup) for units in (on_sqlite, without_loop_reads)]
         return threading.get_ident(), found
 
-    loop_thread, (read, write, elsewhere) = asyncio.run(scenario())
-    assert read == (loop_thread, "looked up") and write == (loop_thread, "looked up")
-    # Without a loop reader (PostgreSQL) the lookup runs in the request's session, on a thread.
+    loop_thread, (read, elsewhere) = asyncio.run(scenario())
+    assert read == (loop_thread, "looked up")
+    # Without a loop reader (PostgreSQL) the lookup is a unit of work on a thread.
     assert elsewhere[0] != loop_thread and elsewhere[1] == "looked up"
     on_sqlite.close()
     without_loop_reads.close()
