@@ -126,3 +126,9 @@ def is_database_unavailable(exc: BaseException | None) -> bool:
         return True
     # A driver may report a dropped connection with another error class; SQLAlchemy flags it.
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def refused_request(body: dict[str, Any]) -> Invalid:
+    """The 400 of a request model's refusal (`src.schemas.contract_errors.Refused.body`)."""
+    extra = {key: value for key, value in body.items() if key not in ("error", "message")}
+    return Invalid(body["error"], body.get("message"), **extra)
