@@ -14,7 +14,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from src.schemas.contract_errors import must_be_string, refusal
+from src.schemas.body_fields import Truthy, optional_text
+from src.schemas.contract_errors import refusal
 from src.schemas.cron_syntax import FIVE_FIELDS_PATTERN, cron_problem
 from src.schemas.query_rules import QueryText, case_insensitive_pattern, lenient_int
 from src.schemas.target_syntax import github_shorthand, is_webhook_url
@@ -67,19 +68,6 @@ def _target_url(value: Any) -> str | None:
     return text
 
 
-def optional_text(field: str) -> Any:
-    """A trimmed optional string (blank/null → None); another type → 1.2's generic 400."""
-
-    def check(value: Any) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise must_be_string(field)
-        return value.strip() or None
-
-    return Annotated[str | None, BeforeValidator(check), WithJsonSchema({"type": ["string", "null"]})]
-
-
 def _category(value: Any) -> str | None:
     """Rule 7's shape: a string naming a category (blank/absent/null → general, resolved later)."""
     if value is not None and not isinstance(value, str):
@@ -119,11 +107,6 @@ def end_date_of(value: Any, *, message: str = END_DATE_FORMAT_MESSAGE) -> date |
         return date.fromisoformat(value.strip())
     except ValueError:
         raise refusal(INVALID_END_DATE, message) from None
-
-
-def _truthy(value: Any) -> bool:
-    """1.2: JSON truthiness (false, 0, "", null, [], {} are false; "false" is true)."""
-    return bool(value)
 
 
 def _team(value: Any) -> Any:
@@ -170,13 +153,6 @@ PicTeamText = Annotated[
     Any, BeforeValidator(_team),
     WithJsonSchema({"type": ["string", "null"], "description": "Slug or name of an active PIC team."}),
 ]
-# What 1.2 accepts for a boolean: any JSON value, read by its truthiness.
-Truthy = Annotated[
-    bool, BeforeValidator(_truthy),
-    WithJsonSchema({"description": 'Any JSON value, read by truthiness: false, 0, "", null, [], {} are false.'}),
-]
-
-
 def _bounded(low: int, high: int, description: str | None = None) -> Any:
     schema: dict[str, Any] = {"type": ["integer", "null"], "minimum": low, "maximum": high}
     if description:
