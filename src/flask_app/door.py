@@ -86,6 +86,14 @@ def json_body() -> dict[str, Any]:
     )
 
 
+def json_model(model: type[M]) -> M:
+    """The JSON object body read by `model` (the FastAPI door reads it with the same model)."""
+    try:
+        return model.model_validate(json_body())
+    except ValidationError as exc:
+        raise refused_request(refused(exc).body) from None
+
+
 def optional_json_body() -> dict[str, Any]:
     """As json_body, but an empty body is `{}`."""
     return parse_optional_json_object(

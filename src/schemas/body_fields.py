@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from src.schemas.contract_errors import must_be_string
+from src.schemas.contract_errors import INVALID_PAYLOAD, must_be_string, refusal
 
 
 def _truthy(value: Any) -> bool:
@@ -44,3 +45,35 @@ def required_text(error: PydanticCustomError) -> Any:
         return value.strip()
 
     return Annotated[str, BeforeValidator(check), WithJsonSchema({"type": "string", "pattern": r"\S"})]
+
+
+def _number(field: str) -> Any:
+    def check(value: Any) -> float | None:
+        """1.2: a JSON number or numeric string; null → None; anything else (or not finite) → 400."""
+        if value is None:
+            return None
+        result: float | None = None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            result = float(value)
+        elif isinstance(value, str):
+            try:
+                result = float(value.strip())
+            except ValueError:
+                result = None
+        if result is None or not math.isfinite(result):
+            raise refusal(INVALID_PAYLOAD, f'"{field}" must be a number.')
+        return result
+
+    return check
+
+
+# A numeric string as 1.2 reads it (Python's float syntax, finite), for the document.
+NUMERIC_TEXT_PATTERN = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$"
+
+
+def lenient_number(field: str, description: str) -> Any:
+    """A JSON number or numeric string (1.2's numeric fields); null → None."""
+    return Annotated[float | None, BeforeValidator(_number(field)), WithJsonSchema({
+        "anyOf": [{"type": "number"}, {"type": "string", "pattern": NUMERIC_TEXT_PATTERN}, {"type": "null"}],
+        "description": description,
+    })]
