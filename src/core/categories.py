@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from src.core import slug_tables
-from src.core.errors import Conflict, Invalid
+from src.core.errors import Conflict, Invalid, read_field
 from src.core.slugs import slugify
 from src.models import Job, JobCategory, User
 from src.schemas.slug_table_bodies import CategoryCreateRequest, CategoryUpdateRequest
@@ -76,7 +76,7 @@ def update_category(session: Session, category_id: str, payload: dict[str, Any])
     if name is not None:
         jobs_updated = slug_tables.rename(session, category, name, slug, Job.category, _duplicate(slug))
     if "is_active" in payload:
-        category.is_active = slug_tables.read_field(CategoryUpdateRequest, payload, "is_active")
+        category.is_active = read_field(CategoryUpdateRequest, payload, "is_active")
     session.flush()
     return category, jobs_updated
 

@@ -6,7 +6,10 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+
+from src.schemas.contract_errors import Refused, field_value
 
 log = logging.getLogger(__name__)
 
@@ -132,3 +135,14 @@ def refused_request(body: dict[str, Any]) -> Invalid:
     """The 400 of a request model's refusal (`src.schemas.contract_errors.Refused.body`)."""
     extra = {key: value for key, value in body.items() if key not in ("error", "message")}
     return Invalid(body["error"], body.get("message"), **extra)
+
+
+def read_field(model: type[BaseModel], payload: dict[str, Any], key: str) -> Any:
+    """`payload[key]` (absent: null) checked by `model`'s rule for that key; a refusal is the 400.
+
+    For operations whose contract places other checks (a lookup, a 404) between a body's fields.
+    """
+    try:
+        return field_value(model, key, payload.get(key))
+    except Refused as refused:
+        raise refused_request(refused.body) from None

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -17,11 +16,10 @@ from src.config import Settings
 from src.core import job_fields as fields
 from src.core import request_settings, run_policy
 from src.core.broadcasts import notify_all_users
-from src.core.errors import Forbidden, Invalid, NotFound, refused_request
+from src.core.errors import Forbidden, Invalid, NotFound, read_field
 from src.core.row_locks import get_locked
 from src.core.scheduler_sync import record_job_deletion
 from src.models import Job, JobExecution, Notification, User, utcnow
-from src.schemas.contract_errors import Refused, field_value
 from src.schemas.job_bodies import INVALID_END_DATE, REQUIRED_CREATE_KEYS, JobCreateRequest, JobUpdateRequest
 
 _GITHUB_KEYS = ("github_owner", "github_repo", "github_workflow_name")
@@ -80,14 +78,6 @@ def _require_modify(user: User, job: Job, verb: str) -> None:
 # --- create --------------------------------------------------------------------------------
 
 
-def _field(model: type[BaseModel], payload: dict[str, Any], key: str) -> Any:
-    """`payload[key]` (absent: null) checked by the request model's rule for that key."""
-    try:
-        return field_value(model, key, payload.get(key))
-    except Refused as refused:
-        raise refused_request(refused.body) from None
-
-
 def _insert_or_duplicate(session: Session, job: Job, error: Invalid) -> None:
     """Flush inside a savepoint so a concurrent twin losing on the unique name gets the 400."""
     try:
@@ -105,7 +95,7 @@ def create_job(session: Session, settings: Settings, actor: User, payload: dict[
         raise Invalid("Missing required fields", None, missing_fields=missing)
 
     def read(key: str) -> Any:
-        return _field(JobCreateRequest, payload, key)
+        return read_field(JobCreateRequest, payload, key)
 
     name = read("name")
     if fields.job_name_taken(session, name):
@@ -163,7 +153,7 @@ def _validated_changes(
     Returns the new column values; nothing is applied to `job` here (all-or-nothing).
     """
     def read(key: str) -> Any:
-        return _field(JobUpdateRequest, payload, key)
+        return read_field(JobUpdateRequest, payload, key)
 
     values: dict[str, Any] = {}
     if "name" in payload:

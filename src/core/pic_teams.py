@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from src.core import slug_tables
-from src.core.errors import Conflict
+from src.core.errors import Conflict, read_field
 from src.core.slugs import slugify
 from src.models import Job, PicTeam, User
 from src.schemas.slug_table_bodies import PicTeamCreateRequest, PicTeamUpdateRequest
@@ -43,7 +43,7 @@ def create_team(session: Session, payload: dict[str, Any]) -> PicTeam:
     """A new active team; slug unique (409) is checked before the required Slack handle."""
     name, slug = slug_tables.creation_slug(PicTeamCreateRequest, payload)
     slug_tables.ensure_slug_free(session, PicTeam, slug, _duplicate(slug))
-    slack_handle = slug_tables.read_field(PicTeamCreateRequest, payload, "slack_handle")
+    slack_handle = read_field(PicTeamCreateRequest, payload, "slack_handle")
     team = PicTeam(name=name, slug=slug, slack_handle=slack_handle, is_active=True)
     session.add(team)
     slug_tables.flush_unique(session, _duplicate(slug))
@@ -63,13 +63,13 @@ def update_team(session: Session, team_id: str, payload: dict[str, Any]) -> tupl
     slug_tables.reject_slug_key(payload)
     slack_handle = None
     if "slack_handle" in payload:
-        slack_handle = slug_tables.read_field(PicTeamUpdateRequest, payload, "slack_handle")
+        slack_handle = read_field(PicTeamUpdateRequest, payload, "slack_handle")
 
     jobs_updated = 0
     if name is not None:
         jobs_updated = slug_tables.rename(session, team, name, slug, Job.pic_team, _duplicate(slug))
     if "is_active" in payload:
-        team.is_active = slug_tables.read_field(PicTeamUpdateRequest, payload, "is_active")
+        team.is_active = read_field(PicTeamUpdateRequest, payload, "is_active")
     if slack_handle is not None:
         team.slack_handle = slack_handle
     session.flush()

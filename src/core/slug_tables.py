@@ -13,10 +13,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from src.core.errors import Conflict, Invalid, NotFound, refused_request
+from src.core.errors import Conflict, Invalid, NotFound, read_field
 from src.core.slugs import slugify
 from src.models import Job, JobCategory, PicTeam, User
-from src.schemas.contract_errors import Refused, field_value
 
 SlugRow = TypeVar("SlugRow", JobCategory, PicTeam)
 
@@ -38,14 +37,6 @@ def get_row(session: Session, model: type[SlugRow], row_id: str, not_found_messa
     if row is None:
         raise NotFound("Not found", f"{not_found_message}{row_id}")
     return row
-
-
-def read_field(model: type[BaseModel], payload: dict[str, Any], key: str) -> Any:
-    """`payload[key]` (absent: null) checked by the request model's rule for that key."""
-    try:
-        return field_value(model, key, payload.get(key))
-    except Refused as refused:
-        raise refused_request(refused.body) from None
 
 
 def creation_slug(model: type[BaseModel], payload: dict[str, Any]) -> tuple[str, str]:
