@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
-from src.schemas.contract_errors import Refused, field_value
+from src.schemas.contract_errors import Refused, field_value, refused
 
 log = logging.getLogger(__name__)
 
@@ -146,3 +146,14 @@ def read_field(model: type[BaseModel], payload: dict[str, Any], key: str) -> Any
         return field_value(model, key, payload.get(key))
     except Refused as refused:
         raise refused_request(refused.body) from None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_model(model: type[M], payload: dict[str, Any]) -> M:
+    """`payload` read by `model`; its first refusal (in field order) is the contract's 400."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise refused_request(refused(exc).body) from None

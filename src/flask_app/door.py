@@ -8,19 +8,18 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar, cast
 
 from flask import Response, current_app, g, jsonify, request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from src.config import Settings
 from src.core import tokens
-from src.core.errors import refused_request
+from src.core.errors import read_model
 from src.core.job_list_cache import JobListCache
 from src.core.request_parsing import parse_json_object, parse_optional_json_object
 from src.core.roles import require_role
 from src.flask_app.gunicorn_worker import WAITING_ON_RUN
 from src.flask_app.runtime import FlaskRuntime
 from src.models import User
-from src.schemas.contract_errors import refused
 
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=BaseModel)
@@ -88,10 +87,7 @@ def json_body() -> dict[str, Any]:
 
 def json_model(model: type[M]) -> M:
     """The JSON object body read by `model` (the FastAPI door reads it with the same model)."""
-    try:
-        return model.model_validate(json_body())
-    except ValidationError as exc:
-        raise refused_request(refused(exc).body) from None
+    return read_model(model, json_body())
 
 
 def optional_json_body() -> dict[str, Any]:
@@ -107,10 +103,7 @@ def query_params(model: type[M]) -> M:
     Only the first value of a repeated name counts, as FastAPI's scalar parameters do; a refusal
     is the contract's 400.
     """
-    try:
-        return model.model_validate({name: request.args.get(name) for name in request.args})
-    except ValidationError as exc:
-        raise refused_request(refused(exc).body) from None
+    return read_model(model, {name: request.args.get(name) for name in request.args})
 
 
 def render(body: BaseModel | dict[str, Any], status: int = 200) -> Response:

@@ -6,16 +6,15 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from src.core.errors import PayloadTooLarge, refused_request
+from src.core.errors import PayloadTooLarge, read_model
 from src.core.request_parsing import (
     parse_json_object,
     parse_optional_json_object,
     refuse_unstorable_url_values,
 )
 from src.fastapi_app.dependencies.database import SettingsDep
-from src.schemas.contract_errors import refused
 
 BodyReader = Callable[[], dict[str, Any]]
 
@@ -67,19 +66,11 @@ async def refuse_unstorable_url_text(request: Request) -> None:
 M = TypeVar("M", bound=BaseModel)
 
 
-def model_of(model: type[M], payload: dict[str, Any]) -> M:
-    """`payload` read by `model`; its first refusal is the contract's 400."""
-    try:
-        return model.model_validate(payload)
-    except ValidationError as exc:
-        raise refused_request(refused(exc).body) from None
-
-
 def body_model(model: type[M]) -> Callable[..., Awaitable[M]]:
     """A dependency: the JSON object body (1.2's reading rules) read by `model` (the Flask door
     reads it with the same model). Routes document the body with `json_body(model)`."""
 
     async def parse(reader: Annotated[BodyReader, Depends(get_body_reader)]) -> M:
-        return model_of(model, reader())
+        return read_model(model, reader())
 
     return parse
