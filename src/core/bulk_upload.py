@@ -29,6 +29,7 @@ from src.core.request_parsing import JsonTooDeep, is_storable_text, refuse_unsto
 from src.core.slugs import slugify
 from src.core.targets import parse_dispatch_url
 from src.models import Job, JobCategory, PicTeam, User, new_id, utcnow
+from src.schemas.job_bodies import CATEGORY_MESSAGE, INVALID_CATEGORY, INVALID_END_DATE
 
 # Header aliases of 7.7, matched after trim + lower-case; per row the first alias with a
 # non-blank value wins.
@@ -225,7 +226,7 @@ class Lookups:
             return by_name
         if slug == GENERAL:
             return GENERAL
-        raise Invalid(fields.INVALID_CATEGORY, fields.CATEGORY_MESSAGE)
+        raise Invalid(INVALID_CATEGORY, CATEGORY_MESSAGE)
 
     def active_team_slug(self, raw: str) -> str:
         """7.1 rules 13-15 (same errors as `job_fields.resolve_active_team`)."""
@@ -365,7 +366,7 @@ def check_row(
         if end_date is None:  # 6
             raise Invalid(MISSING_FIELDS, END_DATE_REQUIRED_MESSAGE)
         if end_date < context.today:  # 7
-            raise Invalid(fields.INVALID_END_DATE, fields.END_DATE_PAST_MESSAGE)
+            raise Invalid(INVALID_END_DATE, fields.END_DATE_PAST_MESSAGE)
         pic_team = context.lookups.active_team_slug(values["pic_team"])  # 8
     except Invalid as problem:
         raise _from_invalid(row, name, problem) from None

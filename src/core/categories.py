@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from src.core import slug_tables
-from src.core.errors import Conflict, Invalid
-from src.core.request_parsing import truthy
+from src.core.errors import Conflict, Invalid, read_field
 from src.core.slugs import slugify
 from src.models import Job, JobCategory, User
+from src.schemas.slug_table_bodies import CategoryCreateRequest, CategoryUpdateRequest
 
 GENERAL = "general"
 _NOT_FOUND = "No category found with ID: "
@@ -50,7 +50,7 @@ def get_category(session: Session, category_id: str) -> JobCategory:
 
 def create_category(session: Session, payload: dict[str, Any]) -> JobCategory:
     """A new active category; slug from `slug` or `name`, unique (409)."""
-    name, slug = slug_tables.creation_slug(payload)
+    name, slug = slug_tables.creation_slug(CategoryCreateRequest, payload)
     slug_tables.ensure_slug_free(session, JobCategory, slug, _duplicate(slug))
     category = JobCategory(name=name, slug=slug, is_active=True)
     session.add(category)
@@ -64,7 +64,7 @@ def update_category(session: Session, category_id: str, payload: dict[str, Any])
     Every check runs before anything changes, so an error leaves the row and the jobs untouched.
     """
     category = get_category(session, category_id)
-    name = slug_tables.requested_name(payload)
+    name = slug_tables.requested_name(CategoryUpdateRequest, payload)
     slug = category.slug
     if name is not None:
         if category.slug == GENERAL and name != category.name:
@@ -76,7 +76,7 @@ def update_category(session: Session, category_id: str, payload: dict[str, Any])
     if name is not None:
         jobs_updated = slug_tables.rename(session, category, name, slug, Job.category, _duplicate(slug))
     if "is_active" in payload:
-        category.is_active = truthy(payload["is_active"])
+        category.is_active = read_field(CategoryUpdateRequest, payload, "is_active")
     session.flush()
     return category, jobs_updated
 

@@ -8,33 +8,17 @@ from typing import Any
 
 from cron_descriptor import Options, get_description
 from croniter import croniter
-from croniter.croniter import CroniterBadDateError, CroniterError
+from croniter.croniter import CroniterBadDateError
 
 from src.core.errors import Invalid
 
-FIELD_COUNT_REASON = "Cron expression must have exactly 5 fields (minute hour day month day-of-week)."
-BLANK_REASON = "Cron expression is required."
+# Re-exported: the core's callers read the rule and its reasons here.
+from src.schemas.cron_syntax import BLANK_REASON as BLANK_REASON
+from src.schemas.cron_syntax import FIELD_COUNT_REASON as FIELD_COUNT_REASON
+from src.schemas.cron_syntax import cron_problem as cron_problem
+
 # How far ahead a next fire is searched before the expression counts as "never fires".
 _SEARCH_YEARS = 30
-
-
-def cron_problem(expression: Any) -> str | None:
-    """Why an expression is invalid, or None when it is a valid 5-field crontab."""
-    if not isinstance(expression, str) or not expression.strip():
-        return BLANK_REASON
-    fields = expression.split()
-    if len(fields) != 5:
-        return FIELD_COUNT_REASON
-    return _parser_problem(" ".join(fields))
-
-
-@lru_cache(maxsize=4096)
-def _parser_problem(normalized: str) -> str | None:
-    try:
-        croniter(normalized, datetime(2000, 1, 1, tzinfo=UTC))
-    except (CroniterError, ValueError, KeyError, TypeError) as exc:
-        return str(exc) or "Invalid cron expression"
-    return None
 
 
 def check_cron(expression: Any) -> str:

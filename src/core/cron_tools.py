@@ -1,4 +1,8 @@
-"""Cron tools (contract 4.8, 4.9, 4.11): validate, preview and describe an expression."""
+"""Cron tools (contract 4.8, 4.9, 4.11): validate, preview and describe an expression.
+
+The bodies arrive parsed by their request models (src/schemas/cron_bodies.py); the results are
+domain data that the doors render with the response schemas.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +14,9 @@ from typing import Any
 from src.config import Settings
 from src.core.clock import format_local
 from src.core.cron import cron_problem, describe, next_runs
-from src.core.errors import Invalid
-from src.core.request_parsing import number
+from src.schemas.cron_bodies import CronExpressionRequest, CronPreviewRequest
 
 log = logging.getLogger(__name__)
-
-INVALID_CRON = "Invalid cron expression"
-DEFAULT_PREVIEW_COUNT = 5
-MAX_PREVIEW_COUNT = 20
-
-
-def expression_input(payload: dict[str, Any]) -> Any:
-    """The expression to check: `expression` wins over `cron_expression` when it is not null."""
-    value = payload.get("expression")
-    return value if value is not None else payload.get("cron_expression")
 
 
 def _trimmed(value: Any) -> str:
@@ -55,34 +48,21 @@ class CronDescription:
     problem: str | None = None
 
 
-def validate_cron(payload: dict[str, Any]) -> CronCheck:
+def validate_cron(body: CronExpressionRequest) -> CronCheck:
     """Always a result (never an error): valid, or invalid with the reason of 7.2."""
-    return CronCheck(cron_problem(expression_input(payload)))
+    return CronCheck(cron_problem(body.chosen))
 
 
-def preview_count(payload: dict[str, Any]) -> int:
-    """`count`: absent/null/0 → 5; otherwise clamped to 1..20; non-numeric → 400 (1.2)."""
-    value = number(payload, "count")
-    if not value:
-        return DEFAULT_PREVIEW_COUNT
-    return max(1, min(MAX_PREVIEW_COUNT, int(value)))
-
-
-def cron_preview(payload: dict[str, Any], settings: Settings, now: datetime | None = None) -> CronPreview:
-    """The next fire times from now (inclusive); invalid cron → 400."""
-    count = preview_count(payload)
-    expression = expression_input(payload)
-    problem = cron_problem(expression)
-    if problem is not None:
-        raise Invalid(INVALID_CRON, problem)
+def cron_preview(body: CronPreviewRequest, settings: Settings, now: datetime | None = None) -> CronPreview:
+    """The next fire times from now (inclusive); the model has refused an invalid cron (400)."""
     tz = settings.scheduler_tz
-    runs = [format_local(run, tz) or "" for run in next_runs(expression, tz, count, now)]
+    runs = [format_local(run, tz) or "" for run in next_runs(body.chosen, tz, body.runs_wanted, now)]
     return CronPreview(timezone=settings.scheduler_tz.key, next_runs=runs)
 
 
-def cron_description(payload: dict[str, Any], settings: Settings) -> CronDescription:
+def cron_description(body: CronExpressionRequest, settings: Settings) -> CronDescription:
     """An English summary with crontab day-of-week semantics; invalid → result with the reason."""
-    expression = expression_input(payload)
+    expression = body.chosen
     trimmed = _trimmed(expression)
     problem = cron_problem(expression)
     if problem is not None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+
+from src.schemas.contract_errors import Refused, field_value, refused
 
 log = logging.getLogger(__name__)
 
@@ -126,3 +129,31 @@ def is_database_unavailable(exc: BaseException | None) -> bool:
         return True
     # A driver may report a dropped connection with another error class; SQLAlchemy flags it.
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def refused_request(body: dict[str, Any]) -> Invalid:
+    """The 400 of a request model's refusal (`src.schemas.contract_errors.Refused.body`)."""
+    extra = {key: value for key, value in body.items() if key not in ("error", "message")}
+    return Invalid(body["error"], body.get("message"), **extra)
+
+
+def read_field(model: type[BaseModel], payload: dict[str, Any], key: str) -> Any:
+    """`payload[key]` (absent: null) checked by `model`'s rule for that key; a refusal is the 400.
+
+    For operations whose contract places other checks (a lookup, a 404) between a body's fields.
+    """
+    try:
+        return field_value(model, key, payload.get(key))
+    except Refused as refused:
+        raise refused_request(refused.body) from None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_model(model: type[M], payload: dict[str, Any]) -> M:
+    """`payload` read by `model`; its first refusal (in field order) is the contract's 400."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise refused_request(refused(exc).body) from None

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from src.config import Settings
 from src.core.end_dates import auto_pause
-from src.core.errors import Forbidden, Invalid
+from src.core.errors import Forbidden, Invalid, read_field
 from src.core.job_fields import is_expired, json_object
 from src.core.jobs import can_modify, get_job
-from src.core.request_parsing import number, optional_str
 from src.core.request_settings import RequestSettings, settings_of
 from src.core.targets import GithubTarget, is_webhook_url, parse_dispatch_url
 from src.models import Job, User
+from src.schemas.manual_executions import ExecuteRequest, TestRunRequest
 
 ExecutionType = Literal["github_actions", "webhook"]
 
@@ -89,18 +89,16 @@ def _expired_error() -> Invalid:
 def _github_overrides(job: Job, body: dict[str, Any]) -> GithubTarget:
     """Step 8 and the GitHub rows of the override table: dispatch_url, then explicit fields."""
     owner, repo, workflow = job.github_owner or "", job.github_repo or "", job.github_workflow_name or ""
-    raw_dispatch = body.get("dispatch_url")
-    if isinstance(raw_dispatch, str) and raw_dispatch.strip():
+    dispatch_url = read_field(ExecuteRequest, body, "dispatch_url")
+    if dispatch_url:
         try:
-            parsed = parse_dispatch_url(raw_dispatch)
+            parsed = parse_dispatch_url(dispatch_url)
         except Invalid as exc:
             raise Invalid("Invalid payload", exc.message) from None
         owner, repo, workflow = parsed.owner, parsed.repo, parsed.workflow
-    elif raw_dispatch is not None and not isinstance(raw_dispatch, str):
-        raise Invalid("Invalid payload", '"dispatch_url" must be a string.')
-    owner = optional_str(body, "github_owner") or owner
-    repo = optional_str(body, "github_repo") or repo
-    workflow = optional_str(body, "github_workflow_name") or workflow
+    owner = read_field(ExecuteRequest, body, "github_owner") or owner
+    repo = read_field(ExecuteRequest, body, "github_repo") or repo
+    workflow = read_field(ExecuteRequest, body, "github_workflow_name") or workflow
     return GithubTarget(owner, repo, workflow)
 
 
@@ -121,16 +119,13 @@ def prepare_manual_run(
     if not job.is_active:
         raise Invalid("Job inactive", "Job is disabled. Enable it before running it manually.")
     body = read_body()
-    metadata = job_metadata(job)
-    if body.get("metadata") is not None:
-        if not isinstance(body["metadata"], dict):
-            raise Invalid("Invalid payload", '"metadata" must be a JSON object.')
-        metadata = body["metadata"]
+    override = read_field(ExecuteRequest, body, "metadata")
+    metadata = override if override is not None else job_metadata(job)
     if is_github_job(job):
         github = _github_overrides(job, body)
-        token = optional_str(body, "github_token")
+        token = read_field(ExecuteRequest, body, "github_token")
         return ExecutionPlan(job.id, job.name, metadata, github=github, github_token=token, request=settings_of(job))
-    url = optional_str(body, "target_url") or job.target_url
+    url = read_field(ExecuteRequest, body, "target_url") or job.target_url
     if not url or not is_webhook_url(url):
         raise Invalid("Missing target configuration", "Job has no valid target configuration to execute.")
     return ExecutionPlan(job.id, job.name, metadata, webhook_url=url, request=settings_of(job))
@@ -155,14 +150,12 @@ class TrialRunPlan:
 
 def prepare_trial_run(payload: dict[str, Any]) -> TrialRunPlan:
     """Checks 2–3 of 4.10 and the webhook scheme check; the door parsed the body (check 1)."""
-    raw_metadata = payload.get("metadata")
-    if raw_metadata and not isinstance(raw_metadata, dict):
-        raise Invalid("Invalid metadata", '"metadata" must be an object.')
-    metadata: dict[str, Any] = raw_metadata or {}
-    target_url = optional_str(payload, "target_url")
-    owner = optional_str(payload, "github_owner")
-    repo = optional_str(payload, "github_repo")
-    workflow = optional_str(payload, "github_workflow_name")
+    def read(key: str) -> Any:
+        return read_field(TestRunRequest, payload, key)
+
+    metadata: dict[str, Any] = read("metadata")
+    target_url, owner, repo, workflow = (read(key) for key in (
+        "target_url", "github_owner", "github_repo", "github_workflow_name"))
     if not target_url and not (owner and repo and workflow):
         raise Invalid(
             "Missing target configuration",
@@ -170,7 +163,7 @@ def prepare_trial_run(payload: dict[str, Any]) -> TrialRunPlan:
         )
     if target_url and not is_webhook_url(target_url):
         raise Invalid("Invalid target_url", "Webhook URL must start with http:// or https://")
-    timeout = number(payload, "timeout_seconds")
+    timeout = read("timeout_seconds")
     timeout = TEST_RUN_DEFAULT_TIMEOUT if timeout is None else timeout
     timeout = min(TEST_RUN_MAX_TIMEOUT, max(TEST_RUN_MIN_TIMEOUT, timeout))
     if target_url:

@@ -14,15 +14,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, Select, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
-from src.core.errors import NotFound
-from src.core.request_parsing import DateRange, parse_date_range, query_int, query_list
+from src.core.errors import NotFound, refused_request
 from src.models import Job, JobExecution
-
-JOB_LIST_DEFAULT_LIMIT = 50
-PAGE_DEFAULT_LIMIT = 20
-MAX_LIMIT = 200
-# Far beyond any real page, small enough that the OFFSET still fits a 64-bit integer.
-MAX_PAGE = 10**9
+from src.schemas.execution_queries import ExecutionListQuery, ExecutionStatisticsQuery, JobExecutionsQuery
+from src.schemas.query_rules import DateRange
 
 # The wire columns of an execution (2.3), plus the parent job's name and repository.
 EXECUTION_COLUMNS = (
@@ -105,14 +100,12 @@ class ExecutionStatistics:
 
 @dataclass(frozen=True)
 class ExecutionFilters:
-    """Raw query values shared by the execution lists (absent or blank values filter nothing)."""
+    """Filter values shared by the execution lists (blank or empty values filter nothing)."""
 
-    status: str | None = None
+    statuses: tuple[str, ...] = ()
     trigger_type: str | None = None
     execution_type: str | None = None
     job_id: str | None = None
-    date_from: str | None = None
-    date_to: str | None = None
 
 
 def _count_status(status: str) -> ColumnElement[int]:
@@ -132,10 +125,10 @@ class _Filter:
 
     @classmethod
     def of(cls, filters: ExecutionFilters, date_range: DateRange) -> _Filter:
-        job_id = (filters.job_id or "").strip()
-        statuses = query_list(filters.status)
-        trigger_type = (filters.trigger_type or "").strip()
-        execution_type = (filters.execution_type or "").strip()
+        job_id = filters.job_id or ""
+        statuses = list(filters.statuses)
+        trigger_type = filters.trigger_type or ""
+        execution_type = filters.execution_type or ""
         params = {"job_id": job_id, "statuses": statuses, "trigger_type": trigger_type,
                   "execution_type": execution_type, "start": date_range.start, "end": date_range.end}
         shape = (bool(job_id), bool(statuses), bool(trigger_type), bool(execution_type),
@@ -194,18 +187,17 @@ def _job(session: Session, job_id: str) -> Job:
     return job
 
 
-def job_executions(
-    session: Session, job_id: str, *, limit: str | None = None, filters: ExecutionFilters = ExecutionFilters()
-) -> JobExecutions:
-    """A job's most recent executions (404 for the job is checked before the date range)."""
+def job_executions(session: Session, job_id: str, query: JobExecutionsQuery) -> JobExecutions:
+    """A job's most recent executions (404 for the job is checked before the query's refusal)."""
     job = _job(session, job_id)
-    date_range = parse_date_range(filters.date_from, filters.date_to)
-    size = query_int(limit, JOB_LIST_DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
-    own = _Filter.of(ExecutionFilters(status=filters.status, trigger_type=filters.trigger_type, job_id=job.id),
-                     date_range)
+    if query.refusal is not None:
+        raise refused_request(query.refusal)
+    own = _Filter.of(
+        ExecutionFilters(statuses=tuple(query.statuses), trigger_type=query.trigger_type, job_id=job.id), query.range()
+    )
     rows = list(
         session.scalars(
-            select(JobExecution).where(*own.conditions).order_by(*_newest_first()).limit(size), own.params
+            select(JobExecution).where(*own.conditions).order_by(*_newest_first()).limit(query.limit), own.params
         )
     )
     return JobExecutions(job.id, job.name, len(rows), rows)
@@ -248,33 +240,29 @@ def job_execution(session: Session, job_id: str, execution_id: str) -> JobExecut
     return JobExecutionDetail(job, execution)
 
 
-def list_executions(
-    session: Session, *, page: str | None = None, limit: str | None = None, filters: ExecutionFilters
-) -> ExecutionPage:
+def list_executions(session: Session, query: ExecutionListQuery) -> ExecutionPage:
     """One page of executions across jobs, newest first, each with its job's name and repo.
 
     Two statements whatever the page size: a count and a joined page.
     """
-    date_range = parse_date_range(filters.date_from, filters.date_to)
-    effective_page = query_int(page, 1, minimum=1, maximum=MAX_PAGE)
-    size = query_int(limit, PAGE_DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
-    where = _Filter.of(filters, date_range)
+    filters = ExecutionFilters(statuses=tuple(query.statuses), trigger_type=query.trigger_type,
+                               execution_type=query.execution_type, job_id=query.job_id)
+    where = _Filter.of(filters, query.range())
+    size = query.limit
     count, page_of = _page_statements(where.shape)
     total = session.scalar(count, where.params) or 0
-    rows = list(session.execute(page_of, {**where.params, "offset": (effective_page - 1) * size, "limit": size}))
-    return ExecutionPage(rows, total, effective_page, size, math.ceil(total / size))
+    rows = list(session.execute(page_of, {**where.params, "offset": (query.page - 1) * size, "limit": size}))
+    return ExecutionPage(rows, total, query.page, size, math.ceil(total / size))
 
 
-def execution_statistics(
-    session: Session, *, job_id: str | None = None, date_from: str | None = None, date_to: str | None = None
-) -> ExecutionStatistics:
+def execution_statistics(session: Session, query: ExecutionStatisticsQuery) -> ExecutionStatistics:
     """Counts, success rate (unrounded) and mean duration over a range, in one aggregate query.
 
     Grouped by status so that, with no filter, it reads only the (status, duration_seconds)
     index instead of every row of the table.
     """
-    date_range = parse_date_range(date_from, date_to)
-    where = _Filter.of(ExecutionFilters(job_id=job_id), date_range)
+    date_range = query.range()
+    where = _Filter.of(ExecutionFilters(job_id=query.job_id), date_range)
     by_status = {
         status: (count, timed, duration_sum)
         for status, count, timed, duration_sum in session.execute(

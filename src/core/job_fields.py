@@ -1,14 +1,13 @@
-"""Per-field job rules of contract 7.1, shared by the job endpoints and the bulk CSV importer.
+"""The job rules of contract 7.1 beyond one field's value: names, categories and teams in the
+database, targets, the end date against today, email storage. Shared with the bulk importer.
 
-Each function checks one field and raises `Invalid` with the contract's exact error/message
-(parameters let a caller with different wording, e.g. bulk upload 7.7, pass its own text).
-Callers decide the order; section 7.1's table is the order for create and update.
+A field's own rule is its request model's (src/schemas/job_bodies.py). Callers decide the
+order; section 7.1's table is the order for create and update.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,40 +19,29 @@ from sqlalchemy.orm import Session
 from src.config import Settings
 from src.core.categories import resolve_category
 from src.core.clock import local_today
-from src.core.errors import Invalid
+from src.core.errors import Invalid, refused_request
 from src.core.pic_teams import find_team
 from src.core.slugs import slugify
-from src.core.targets import github_shorthand, is_webhook_url
 from src.models import Job
+from src.schemas.contract_errors import Refused, field_value
+from src.schemas.job_bodies import (
+    CATEGORY_MESSAGE,
+    INVALID_CATEGORY,
+    INVALID_END_DATE,
+    INVALID_TARGET_URL,
+    TARGET_SCHEME_MESSAGE,
+    JobCreateRequest,
+)
+from src.schemas.target_syntax import github_shorthand, is_webhook_url
 
-# --- messages of the 7.1 table (kept here so every caller uses the same text) ---------------
-NAME_EMPTY = "Job name cannot be empty"
+# --- messages of the 7.1 table (the field rules' own are in src/schemas/job_bodies.py) ----------
 DUPLICATE_NAME = "Duplicate job name"
-INVALID_TARGET_URL = "Invalid target_url"
-TARGET_SCHEME_MESSAGE = "target_url must include scheme (http:// or https://)."
-INVALID_CATEGORY = "Invalid category"
-CATEGORY_MESSAGE = "Unknown category. Create it in Settings → Categories first, or choose General."
-INVALID_METADATA = "Invalid metadata"
-METADATA_MESSAGE = "metadata must be a JSON object"
-INVALID_EMAILS = "Invalid notification_emails"
-EMAILS_MESSAGE = "notification_emails must be a list"
-INVALID_END_DATE = "Invalid end_date"
-END_DATE_FORMAT_MESSAGE = "Invalid end_date. Use YYYY-MM-DD."
 END_DATE_PAST_MESSAGE = "end_date must be today or in the future (JST)."
 INVALID_TEAM = "Invalid PIC team"
 TEAM_REQUIRED_MESSAGE = "PIC team is required. Create one in Settings → PIC Teams."
 TEAM_UNKNOWN_MESSAGE = "Unknown PIC team. Create it in Settings → PIC Teams first."
 TEAM_DISABLED_MESSAGE = "PIC team is disabled. Enable it in Settings → PIC Teams or choose another."
 MISSING_TARGET = "Missing target configuration"
-
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def parse_name(value: Any) -> str:
-    """Rule 2: a non-blank string, trimmed; anything else → 400 "Job name cannot be empty"."""
-    if not isinstance(value, str) or not value.strip():
-        raise Invalid(NAME_EMPTY)
-    return value.strip()
 
 
 def job_name_taken(session: Session, name: str, exclude_id: str | None = None) -> bool:
@@ -70,15 +58,6 @@ def duplicate_name_error(name: str, *, on_update: bool = False) -> Invalid:
     if not on_update:
         message += " Please use a unique name."
     return Invalid(DUPLICATE_NAME, message)
-
-
-def optional_text(value: Any, field: str, *, error: Invalid | None = None) -> str | None:
-    """A trimmed optional string (blank/null → None); a non-string → `error` or the generic 400."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise error or Invalid("Invalid payload", f'"{field}" must be a string.')
-    return value.strip() or None
 
 
 @dataclass(frozen=True)
@@ -144,38 +123,13 @@ def resolve_category_or_error(session: Session, raw: Any) -> str:
     return slug
 
 
-def parse_metadata(value: Any) -> dict[str, Any]:
-    """Rule 8: a JSON object (null → {}), else 400 "Invalid metadata"."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise Invalid(INVALID_METADATA, METADATA_MESSAGE)
-    return value
-
-
-def parse_notification_emails(value: Any) -> list[str]:
-    """Rule 9: a list of strings or one comma-separated string (null → []); trimmed, empties dropped."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        items: list[Any] = value.split(",")
-    elif isinstance(value, list) and all(isinstance(item, str) for item in value):
-        items = value
-    else:
-        raise Invalid(INVALID_EMAILS, EMAILS_MESSAGE)
-    return [item.strip() for item in items if item.strip()]
-
-
-def parse_end_date(value: Any, *, message: str = END_DATE_FORMAT_MESSAGE) -> date | None:
-    """Rule 10: blank/null → None; a `YYYY-MM-DD` string → date; else 400 "Invalid end_date"."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if not isinstance(value, str) or not _ISO_DAY.fullmatch(value.strip()):
-        raise Invalid(INVALID_END_DATE, message)
+def parse_end_date(value: Any) -> date | None:
+    """Rule 10 as the job bodies state it: blank/null → None; a `YYYY-MM-DD` string → date."""
     try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise Invalid(INVALID_END_DATE, message) from None
+        end_date: date | None = field_value(JobCreateRequest, "end_date", value)
+        return end_date
+    except Refused as refused:
+        raise refused_request(refused.body) from None
 
 
 def check_end_date_not_past(

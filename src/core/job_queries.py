@@ -1,27 +1,20 @@
 """`GET /jobs` with query parameters (contract 4.1): filter, search, sort and page the list.
 
 Without any of the parameters the answer is the whole list as before (served by
-`job_list_cache`); `parse_job_query` says which case a request is.
+`job_list_cache`); `job_query` says which case a request is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
-from src.core.errors import Invalid
-from src.core.request_parsing import query_int
 from src.models import Job
+from src.schemas.job_bodies import JobListQuery
 
-PARAMETERS = ("page", "limit", "q", "status", "category", "pic_team", "sort")
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 500
-MAX_PAGE = 10**9
-STATUSES = ("active", "inactive")
 SORT_KEYS = {"name": Job.name, "created_at": Job.created_at, "updated_at": Job.updated_at, "end_date": Job.end_date}
 DEFAULT_SORT = "-created_at"
 
@@ -37,29 +30,13 @@ class JobQuery:
     sort: str
 
 
-def _text(params: Mapping[str, str | None], key: str) -> str | None:
-    value = params.get(key)
-    return value.strip() or None if value is not None else None
-
-
-def parse_job_query(params: Mapping[str, str | None]) -> JobQuery | None:
+def job_query(params: JobListQuery) -> JobQuery | None:
     """The query of a `GET /jobs`, or None when it names none of the parameters (the whole list)."""
-    if not any(params.get(key) is not None for key in PARAMETERS):
+    if not params.model_fields_set:
         return None
-    status = _text(params, "status")
-    if status is not None and status.lower() not in STATUSES:
-        raise Invalid("Invalid status", "status must be active or inactive.")
-    sort = _text(params, "sort") or DEFAULT_SORT
-    if sort.removeprefix("-") not in SORT_KEYS:
-        raise Invalid("Invalid sort", f"sort must be one of {', '.join(SORT_KEYS)}, optionally prefixed with -.")
     return JobQuery(
-        page=query_int(params.get("page"), 1, minimum=1, maximum=MAX_PAGE),
-        limit=query_int(params.get("limit"), DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT),
-        q=_text(params, "q"),
-        status=status.lower() if status else None,
-        category=_text(params, "category"),
-        pic_team=_text(params, "pic_team"),
-        sort=sort,
+        page=params.page, limit=params.limit, q=params.q, status=params.status, category=params.category,
+        pic_team=params.pic_team, sort=params.sort or DEFAULT_SORT,
     )
 
 

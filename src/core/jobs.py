@@ -16,14 +16,12 @@ from src.config import Settings
 from src.core import job_fields as fields
 from src.core import request_settings, run_policy
 from src.core.broadcasts import notify_all_users
-from src.core.cron import check_cron
-from src.core.errors import Forbidden, Invalid, NotFound
-from src.core.request_parsing import truthy
+from src.core.errors import Forbidden, Invalid, NotFound, read_field
 from src.core.row_locks import get_locked
 from src.core.scheduler_sync import record_job_deletion
 from src.models import Job, JobExecution, Notification, User, utcnow
+from src.schemas.job_bodies import INVALID_END_DATE, REQUIRED_CREATE_KEYS, JobCreateRequest, JobUpdateRequest
 
-REQUIRED_CREATE_KEYS = ("name", "cron_expression", "end_date")
 _GITHUB_KEYS = ("github_owner", "github_repo", "github_workflow_name")
 
 
@@ -80,17 +78,6 @@ def _require_modify(user: User, job: Job, verb: str) -> None:
 # --- create --------------------------------------------------------------------------------
 
 
-def _text(payload: dict[str, Any], key: str) -> str | None:
-    return fields.optional_text(payload.get(key), key)
-
-
-def _target_url(payload: dict[str, Any]) -> str | None:
-    return fields.optional_text(
-        payload.get("target_url"), "target_url",
-        error=Invalid(fields.INVALID_TARGET_URL, fields.TARGET_SCHEME_MESSAGE),
-    )
-
-
 def _insert_or_duplicate(session: Session, job: Job, error: Invalid) -> None:
     """Flush inside a savepoint so a concurrent twin losing on the unique name gets the 400."""
     try:
@@ -107,17 +94,18 @@ def create_job(session: Session, settings: Settings, actor: User, payload: dict[
     if missing:
         raise Invalid("Missing required fields", None, missing_fields=missing)
 
-    name = fields.parse_name(payload["name"])
+    def read(key: str) -> Any:
+        return read_field(JobCreateRequest, payload, key)
+
+    name = read("name")
     if fields.job_name_taken(session, name):
         raise fields.duplicate_name_error(name)
-    cron_expression = check_cron(payload["cron_expression"])
-    target = fields.split_target_url(
-        _target_url(payload), *(_text(payload, key) for key in _GITHUB_KEYS)
-    )
-    category = fields.resolve_category_or_error(session, payload.get("category"))
-    metadata = fields.parse_metadata(payload.get("metadata"))
-    emails = fields.parse_notification_emails(payload.get("notification_emails"))
-    end_date = fields.parse_end_date(payload["end_date"])
+    cron_expression = read("cron_expression")
+    target = fields.split_target_url(read("target_url"), *(read(key) for key in _GITHUB_KEYS))
+    category = fields.resolve_category_or_error(session, read("category"))
+    metadata = read("metadata")
+    emails = read("notification_emails")
+    end_date = read("end_date")
     if end_date is None:
         raise Invalid("Missing required fields", '"end_date" is required (YYYY-MM-DD).')
     fields.check_end_date_not_past(end_date, settings)
@@ -127,7 +115,7 @@ def create_job(session: Session, settings: Settings, actor: User, payload: dict[
         raise fields.missing_target_error()
     request_columns = request_settings.column_values(payload) | run_policy.column_values(payload)
 
-    email_enabled = truthy(payload.get("enable_email_notifications"))
+    email_enabled = read("enable_email_notifications")
     job = Job(
         name=name,
         cron_expression=cron_expression,
@@ -141,7 +129,7 @@ def create_job(session: Session, settings: Settings, actor: User, payload: dict[
         pic_team=pic_team,
         enable_email_notifications=email_enabled,
         notification_emails=fields.emails_to_text(emails) if email_enabled else None,
-        notify_on_success=email_enabled and truthy(payload.get("notify_on_success")),
+        notify_on_success=email_enabled and read("notify_on_success"),
         created_by=actor.id,
         is_active=True,
         **request_columns,
@@ -164,41 +152,42 @@ def _validated_changes(
 
     Returns the new column values; nothing is applied to `job` here (all-or-nothing).
     """
+    def read(key: str) -> Any:
+        return read_field(JobUpdateRequest, payload, key)
+
     values: dict[str, Any] = {}
     if "name" in payload:
-        name = fields.parse_name(payload["name"])
+        name = read("name")
         if fields.job_name_taken(session, name, exclude_id=job.id):
             raise fields.duplicate_name_error(name, on_update=True)
         values["name"] = name
     if "cron_expression" in payload:
-        values["cron_expression"] = check_cron(payload["cron_expression"])
+        values["cron_expression"] = read("cron_expression")
 
     target = fields.TargetFields(job.target_url, job.github_owner, job.github_repo, job.github_workflow_name)
-    github = {
-        key: _text(payload, key) if key in payload else getattr(target, key) for key in _GITHUB_KEYS
-    }
+    github = {key: read(key) if key in payload else getattr(target, key) for key in _GITHUB_KEYS}
     if "target_url" in payload:
-        target = fields.split_target_url(_target_url(payload), *github.values())
+        target = fields.split_target_url(read("target_url"), *github.values())
     else:
         target = fields.TargetFields(target.target_url, *github.values())
 
     if "category" in payload:
-        values["category"] = fields.resolve_category_or_error(session, payload["category"])
+        values["category"] = fields.resolve_category_or_error(session, read("category"))
     if "metadata" in payload:
-        values["job_metadata"] = json.dumps(fields.parse_metadata(payload["metadata"]))
+        values["job_metadata"] = json.dumps(read("metadata"))
     emails: list[str] | None = None
     if "notification_emails" in payload:
-        emails = fields.parse_notification_emails(payload["notification_emails"])
+        emails = read("notification_emails")
     if "end_date" in payload:
-        end_date = fields.parse_end_date(payload["end_date"])
+        end_date = read("end_date")
         if end_date is None:
-            raise Invalid(fields.INVALID_END_DATE, "end_date is required (YYYY-MM-DD).")
+            raise Invalid(INVALID_END_DATE, "end_date is required (YYYY-MM-DD).")
         fields.check_end_date_not_past(end_date, settings)
         values["end_date"] = end_date
     if "pic_team" in payload or "pic_team_slug" in payload:
         values["pic_team"] = fields.resolve_active_team(session, fields.pic_team_input(payload))
     if "is_active" in payload:
-        values["is_active"] = truthy(payload["is_active"])
+        values["is_active"] = read("is_active")
 
     if values.get("is_active", job.is_active) and fields.is_expired(values.get("end_date", job.end_date), settings):
         raise Invalid(
@@ -223,13 +212,13 @@ def _validated_changes(
     stored_emails = job.notification_emails
     notify_on_success = job.notify_on_success
     if "enable_email_notifications" in payload:
-        enabled = truthy(payload["enable_email_notifications"])
+        enabled = read("enable_email_notifications")
         if not enabled:
             stored_emails, notify_on_success = None, False
     if emails is not None:
         stored_emails = fields.emails_to_text(emails) if enabled else None
     if "notify_on_success" in payload:
-        notify_on_success = enabled and truthy(payload["notify_on_success"])
+        notify_on_success = enabled and read("notify_on_success")
     values.update(
         enable_email_notifications=enabled,
         notification_emails=stored_emails,

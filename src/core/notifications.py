@@ -12,14 +12,10 @@ from sqlalchemy.orm import Session
 
 from src.core.clock import utcnow
 from src.core.errors import Forbidden, NotFound
-from src.core.request_parsing import DateRange, parse_date_range, query_int
 from src.core.row_locks import get_locked
 from src.models import Notification, User
-
-DEFAULT_PER_PAGE = 20
-MAX_PER_PAGE = 100
-# Far beyond any real page, small enough that the OFFSET still fits a 64-bit integer.
-MAX_PAGE = 10**9
+from src.schemas.notification_queries import NotificationListQuery
+from src.schemas.query_rules import DateRange, DateRangeQuery
 
 
 @dataclass(frozen=True)
@@ -36,15 +32,6 @@ class NotificationPage:
 class UnreadCount:
     unread_count: int
     range: DateRange
-
-
-def page_size(raw: str | None) -> int:
-    """`per_page`: default 20, values below 1 (or not integers) → 20, above 100 → 100."""
-    try:
-        value = int((raw or "").strip())
-    except ValueError:
-        return DEFAULT_PER_PAGE
-    return DEFAULT_PER_PAGE if value < 1 else min(value, MAX_PER_PAGE)
 
 
 # The read statements are built once per shape (which filters are present), with bound values:
@@ -89,31 +76,19 @@ def _range_params(user: User, date_range: DateRange) -> dict[str, Any]:
     return {"user_id": user.id, "start": date_range.start, "end": date_range.end}
 
 
-def list_notifications(
-    session: Session,
-    user: User,
-    *,
-    page: str | None = None,
-    per_page: str | None = None,
-    unread_only: bool = False,
-    date_from: str | None = None,
-    date_to: str | None = None,
-) -> NotificationPage:
+def list_notifications(session: Session, user: User, query: NotificationListQuery) -> NotificationPage:
     """One page of the caller's notifications, newest first (two statements: count and page)."""
-    date_range = parse_date_range(date_from, date_to)
-    effective_page = query_int(page, 1, minimum=1, maximum=MAX_PAGE)
-    size = page_size(per_page)
-    count, page_of = _list_statements(date_range.start is not None, date_range.end is not None, unread_only)
+    date_range = query.range()
+    effective_page, size = query.page, query.per_page
+    count, page_of = _list_statements(date_range.start is not None, date_range.end is not None, query.unread_only)
     params = {**_range_params(user, date_range), "offset": (effective_page - 1) * size, "limit": size}
     total = session.scalar(count, params) or 0
     rows = list(session.scalars(page_of, params))
     return NotificationPage(rows, total, effective_page, size, math.ceil(total / size), date_range)
 
 
-def unread_count(
-    session: Session, user: User, *, date_from: str | None = None, date_to: str | None = None
-) -> UnreadCount:
-    date_range = parse_date_range(date_from, date_to)
+def unread_count(session: Session, user: User, query: DateRangeQuery) -> UnreadCount:
+    date_range = query.range()
     statement = _unread_count_statement(date_range.start is not None, date_range.end is not None)
     return UnreadCount(session.scalar(statement, _range_params(user, date_range)) or 0, date_range)
 
@@ -159,11 +134,9 @@ def delete_notification(session: Session, user: User, notification_id: str) -> N
     session.flush()
 
 
-def delete_read(
-    session: Session, user: User, *, date_from: str | None = None, date_to: str | None = None
-) -> int:
+def delete_read(session: Session, user: User, query: DateRangeQuery) -> int:
     """Delete the caller's read notifications created in range (all of them without a range)."""
-    date_range = parse_date_range(date_from, date_to)
+    date_range = query.range()
     result = session.execute(
         delete(Notification).where(
             Notification.user_id == user.id, Notification.is_read.is_(True),

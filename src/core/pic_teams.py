@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from src.core import slug_tables
-from src.core.errors import Conflict, Invalid
-from src.core.request_parsing import optional_str, truthy
+from src.core.errors import Conflict, read_field
 from src.core.slugs import slugify
 from src.models import Job, PicTeam, User
+from src.schemas.slug_table_bodies import PicTeamCreateRequest, PicTeamUpdateRequest
 
 _NOT_FOUND = "No PIC team found with ID: "
 
@@ -30,10 +30,6 @@ def _duplicate(slug: str) -> Conflict:
     return Conflict("Duplicate slug", f'PIC team slug "{slug}" already exists.')
 
 
-def _blank_handle() -> Invalid:
-    return Invalid("Invalid slack_handle", "slack_handle cannot be empty.")
-
-
 def list_teams(session: Session, user: User, include_inactive: bool) -> list[PicTeam]:
     """Teams by lower-cased name; `include_inactive` counts for admins only."""
     return slug_tables.list_rows(session, PicTeam, user, include_inactive)
@@ -45,12 +41,9 @@ def get_team(session: Session, team_id: str) -> PicTeam:
 
 def create_team(session: Session, payload: dict[str, Any]) -> PicTeam:
     """A new active team; slug unique (409) is checked before the required Slack handle."""
-    name, slug = slug_tables.creation_slug(payload)
+    name, slug = slug_tables.creation_slug(PicTeamCreateRequest, payload)
     slug_tables.ensure_slug_free(session, PicTeam, slug, _duplicate(slug))
-    missing_handle = slug_tables.missing_field("slack_handle")
-    slack_handle = optional_str(payload, "slack_handle", error=missing_handle)
-    if slack_handle is None:
-        raise missing_handle
+    slack_handle = read_field(PicTeamCreateRequest, payload, "slack_handle")
     team = PicTeam(name=name, slug=slug, slack_handle=slack_handle, is_active=True)
     session.add(team)
     slug_tables.flush_unique(session, _duplicate(slug))
@@ -63,22 +56,20 @@ def update_team(session: Session, team_id: str, payload: dict[str, Any]) -> tupl
     Every check runs before anything changes, so an error leaves the row and the jobs untouched.
     """
     team = get_team(session, team_id)
-    name = slug_tables.requested_name(payload)
+    name = slug_tables.requested_name(PicTeamUpdateRequest, payload)
     slug = team.slug
     if name is not None:
         slug = slug_tables.free_slug_for(session, PicTeam, team, name, _duplicate(slugify(name)))
     slug_tables.reject_slug_key(payload)
     slack_handle = None
     if "slack_handle" in payload:
-        slack_handle = optional_str(payload, "slack_handle", error=_blank_handle())
-        if slack_handle is None:
-            raise _blank_handle()
+        slack_handle = read_field(PicTeamUpdateRequest, payload, "slack_handle")
 
     jobs_updated = 0
     if name is not None:
         jobs_updated = slug_tables.rename(session, team, name, slug, Job.pic_team, _duplicate(slug))
     if "is_active" in payload:
-        team.is_active = truthy(payload["is_active"])
+        team.is_active = read_field(PicTeamUpdateRequest, payload, "is_active")
     if slack_handle is not None:
         team.slack_handle = slack_handle
     session.flush()

@@ -9,8 +9,9 @@ from typing import Any, Literal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from src.core.errors import Forbidden, Invalid, NotFound
+from src.core.errors import Forbidden, NotFound, read_field, read_model
 from src.models import User, UserNotificationPreferences, UserUiPreferences
+from src.schemas.preferences import NotificationPreferencesUpdateRequest, UiPreferencesUpdateRequest
 
 # The API's defaults for a new row (3.13); they differ from the model's column defaults on
 # purpose (section 10: the API always creates rows with the GET defaults).
@@ -65,11 +66,10 @@ def update_notification_preferences(
 ) -> UserNotificationPreferences:
     """PUT /auth/users/{id}/preferences: 403, then the body, then 404; a partial update of the flags."""
     _check_self_or_admin(actor, user_id, "update")
-    payload = read_body()
+    body = read_model(NotificationPreferencesUpdateRequest, read_body())
     row = _notification_row(session, _existing_user_id(session, user_id))
-    for flag in NOTIFICATION_DEFAULTS:
-        if flag in payload:
-            setattr(row, flag, bool(payload[flag]))
+    for flag in body.model_fields_set:
+        setattr(row, flag, getattr(body, flag))
     session.flush()
     return row
 
@@ -117,12 +117,7 @@ def replace_ui_preferences(
     _check_self_or_admin(actor, user_id, "update")
     payload = read_body()
     _existing_user_id(session, user_id)
-    columns = payload.get("jobs_table_columns")
-    if columns is None:
-        raise Invalid("Missing required fields", '"jobs_table_columns" is required.')
-    if not isinstance(columns, dict):
-        raise Invalid("Invalid payload", '"jobs_table_columns" must be an object.')
-    normalized = normalize_columns(columns)
+    normalized = normalize_columns(read_field(UiPreferencesUpdateRequest, payload, "jobs_table_columns"))
     row = _ui_row(session, user_id)
     row.jobs_table_columns = json.dumps(normalized)
     session.flush()

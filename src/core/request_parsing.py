@@ -1,20 +1,19 @@
-"""Request parsing rules of contract 1.2 and 1.7, shared so both doors parse alike."""
+"""How both doors read a request's body and URL before any model sees it (contract 1.2):
+content type, JSON syntax, nesting depth, unstorable text, the object shape, the size cap.
+
+What the fields then mean is the request models' (src/schemas): they replaced the field and
+query-string parsers this module used to hold.
+"""
 
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
 from typing import Any
 
-from src.core.clock import format_utc, to_naive_utc
 from src.core.errors import Invalid, PayloadTooLarge, unstorable_value
 
-MISSING: Any = object()
-TRUE_WORDS = {"1", "true", "yes", "y", "on"}
 # Containers inside containers a JSON body may hold: far above any real payload (job metadata is
 # the deepest, a few levels), far below where the parser's recursion gives out (~1,000).
 MAX_JSON_DEPTH = 32
@@ -114,114 +113,3 @@ def parse_lenient_json_object(raw: bytes) -> dict[str, Any]:
     except (UnicodeDecodeError, Invalid):
         return {}
     return value if isinstance(value, dict) else {}
-
-
-# --- body fields ---------------------------------------------------------------------------
-
-
-def truthy(value: Any) -> bool:
-    """JSON truthiness: false, 0, "", null, [], {} are false; everything else is true."""
-    return bool(value)
-
-
-def optional_str(payload: dict[str, Any], key: str, *, error: Invalid | None = None) -> str | None:
-    """A trimmed string field; absent, null or blank → None; a non-string → 400."""
-    value = payload.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise error or Invalid("Invalid payload", f'"{key}" must be a string.')
-    value = value.strip()
-    return value or None
-
-
-def number(payload: dict[str, Any], key: str) -> float | None:
-    """A JSON number or numeric string; absent/null → None; anything else → 400."""
-    value = payload.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise Invalid("Invalid payload", f'"{key}" must be a number.')
-    if isinstance(value, (int, float)):
-        result = float(value)
-    elif isinstance(value, str):
-        try:
-            result = float(value.strip())
-        except ValueError:
-            raise Invalid("Invalid payload", f'"{key}" must be a number.') from None
-    else:
-        raise Invalid("Invalid payload", f'"{key}" must be a number.')
-    if not math.isfinite(result):
-        raise Invalid("Invalid payload", f'"{key}" must be a number.')
-    return result
-
-
-# --- query strings -------------------------------------------------------------------------
-
-
-def query_int(raw: str | None, default: int, *, minimum: int, maximum: int | None = None) -> int:
-    """An integer query value: unparseable → default, out of range → clamped."""
-    try:
-        value = int((raw or "").strip())
-    except ValueError:
-        return default
-    value = max(minimum, value)
-    if maximum is not None:
-        value = min(maximum, value)
-    return value
-
-
-def query_bool(raw: str | None) -> bool:
-    return (raw or "").strip().lower() in TRUE_WORDS
-
-
-def query_list(raw: str | None) -> list[str]:
-    """Comma-separated values, trimmed, empties dropped."""
-    return [part.strip() for part in (raw or "").split(",") if part.strip()]
-
-
-@dataclass(frozen=True)
-class DateRange:
-    """Effective `[from, to)` bounds in naive UTC; either may be open."""
-
-    start: datetime | None = None
-    end: datetime | None = None
-
-    def as_dict(self) -> dict[str, str | None]:
-        return {"from": format_utc(self.start), "to": format_utc(self.end)}
-
-
-def _invalid_date() -> Invalid:
-    return Invalid("Invalid date", "Invalid date format. Use YYYY-MM-DD or ISO datetime.")
-
-
-def _parse_instant(raw: str) -> tuple[datetime, bool]:
-    text = raw.strip()
-    if len(text) == 10:
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            raise _invalid_date() from None
-        return datetime(day.year, day.month, day.day), True
-    try:
-        # An offset can carry an instant past the calendar's ends (0001-01-01T00:00+09:00).
-        return to_naive_utc(datetime.fromisoformat(text.replace("z", "Z"))), False
-    except (ValueError, OverflowError):
-        raise _invalid_date() from None
-
-
-def parse_date_range(raw_from: str | None, raw_to: str | None) -> DateRange:
-    """The contract's `from` (inclusive) / `to` (exclusive; a date-only `to` includes its day)."""
-    start = end = None
-    if raw_from is not None and raw_from.strip():
-        start, _ = _parse_instant(raw_from)
-    if raw_to is not None and raw_to.strip():
-        end, date_only = _parse_instant(raw_to)
-        if date_only:
-            try:
-                end += timedelta(days=1)
-            except OverflowError:  # 9999-12-31: its day's end is past what a datetime holds
-                raise _invalid_date() from None
-    if start is not None and end is not None and start >= end:
-        raise Invalid("Invalid date range", '"from" must be earlier than "to".')
-    return DateRange(start, end)

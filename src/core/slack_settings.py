@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from src.core.errors import Invalid
-from src.core.request_parsing import optional_str, truthy
 from src.models import SlackSettings
+from src.schemas.slack_settings import SlackSettingsUpdateRequest
 
 
 def _current(session: Session) -> SlackSettings | None:
@@ -27,15 +25,16 @@ def get_settings(session: Session) -> SlackSettings:
     return row
 
 
-def update_settings(session: Session, payload: dict[str, Any]) -> SlackSettings:
+def update_settings(session: Session, body: SlackSettingsUpdateRequest) -> SlackSettings:
     """Apply `is_enabled`, `webhook_url`, `channel` (trimmed; blank or null → null).
 
     Validated in full before the row changes: enabling without a URL persists nothing.
     """
     row = get_settings(session)
-    is_enabled = truthy(payload["is_enabled"]) if "is_enabled" in payload else row.is_enabled
-    webhook_url = optional_str(payload, "webhook_url") if "webhook_url" in payload else row.webhook_url
-    channel = optional_str(payload, "channel") if "channel" in payload else row.channel
+    given = body.model_fields_set
+    is_enabled = body.is_enabled if "is_enabled" in given else row.is_enabled
+    webhook_url = body.webhook_url if "webhook_url" in given else row.webhook_url
+    channel = body.channel if "channel" in given else row.channel
     if is_enabled and not webhook_url:
         raise Invalid("Invalid settings", "webhook_url is required when Slack is enabled.")
     row.is_enabled, row.webhook_url, row.channel = is_enabled, webhook_url, channel

@@ -8,24 +8,16 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from src.core.errors import Conflict, Invalid, NotFound
-from src.core.request_parsing import optional_str
+from src.core.errors import Conflict, Invalid, NotFound, read_field
 from src.core.slugs import slugify
 from src.models import Job, JobCategory, PicTeam, User
 
 SlugRow = TypeVar("SlugRow", JobCategory, PicTeam)
-
-
-def blank_name() -> Invalid:
-    return Invalid("Invalid name", "Name cannot be empty.")
-
-
-def missing_field(key: str) -> Invalid:
-    return Invalid("Missing required fields", f'"{key}" is required.')
 
 
 def invalid_slug() -> Invalid:
@@ -47,12 +39,10 @@ def get_row(session: Session, model: type[SlugRow], row_id: str, not_found_messa
     return row
 
 
-def creation_slug(payload: dict[str, Any]) -> tuple[str, str]:
+def creation_slug(model: type[BaseModel], payload: dict[str, Any]) -> tuple[str, str]:
     """(name, slug) of a create body: name required, slug from `slug` when non-blank else `name`."""
-    name = optional_str(payload, "name", error=missing_field("name"))
-    if name is None:
-        raise missing_field("name")
-    requested = optional_str(payload, "slug")
+    name = read_field(model, payload, "name")
+    requested = read_field(model, payload, "slug")
     slug = slugify(requested or name)
     if not slug:
         raise invalid_slug()
@@ -72,13 +62,11 @@ def flush_unique(session: Session, duplicate: Conflict) -> None:
         raise duplicate from None
 
 
-def requested_name(payload: dict[str, Any]) -> str | None:
+def requested_name(model: type[BaseModel], payload: dict[str, Any]) -> str | None:
     """The new name of an update body (None when `name` is absent); blank → 400 "Invalid name"."""
     if "name" not in payload:
         return None
-    name = optional_str(payload, "name", error=blank_name())
-    if name is None:
-        raise blank_name()
+    name: str = read_field(model, payload, "name")
     return name
 
 

@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from src.core.errors import Invalid
+
+# Re-exported for the core's callers.
+from src.schemas.target_syntax import GithubTarget as GithubTarget
+from src.schemas.target_syntax import github_shorthand as github_shorthand
+from src.schemas.target_syntax import is_webhook_url as is_webhook_url
 
 DISPATCH_URL_FORMAT_MESSAGE = (
     "Invalid dispatch URL format. Expected one of: <owner>/<repo>/<workflow>, "
     "/<owner>/<repo>/actions/workflows/<workflow>, or "
     "https://github.com/<owner>/<repo>/actions/workflows/<workflow>."
 )
-WEBHOOK_SCHEMES = ("http://", "https://")
-
-
-@dataclass(frozen=True)
-class GithubTarget:
-    owner: str
-    repo: str
-    workflow: str
-
-
-def github_shorthand(target_url: str | None) -> GithubTarget | None:
-    """`owner/repo/workflow` written in target_url (no `://`, three parts, no `.` in owner)."""
-    if not target_url or "://" in target_url:
-        return None
-    parts = target_url.strip().split("/")
-    if len(parts) != 3 or not all(parts) or "." in parts[0]:
-        return None
-    return GithubTarget(*parts)
 
 
 def parse_dispatch_url(value: str) -> GithubTarget:
@@ -58,6 +44,3 @@ def parse_dispatch_url(value: str) -> GithubTarget:
         return GithubTarget(parts[0], parts[1], parts[4])
     raise Invalid("Invalid dispatch_url", DISPATCH_URL_FORMAT_MESSAGE)
 
-
-def is_webhook_url(value: str) -> bool:
-    return value.lower().startswith(WEBHOOK_SCHEMES)

@@ -23,6 +23,7 @@ from src.core.errors import (
 from src.core.errors import (
     database_down as core_database_down,
 )
+from src.schemas.contract_errors import envelope_of
 
 log = logging.getLogger(__name__)
 # nginx's code for a request its client closed before the answer: the request line says so.
@@ -39,17 +40,6 @@ def database_down(exc: BaseException) -> JSONResponse:
     return envelope(core_database_down(exc))
 
 
-def _validation_message(exc: RequestValidationError) -> str:
-    fields = []
-    for item in exc.errors():
-        location = [str(part) for part in item.get("loc", ()) if part not in ("body", "query", "path")]
-        if location:
-            fields.append(".".join(location))
-    if fields:
-        return "Invalid value for: " + ", ".join(dict.fromkeys(fields)) + "."
-    return "Request is not valid."
-
-
 def _methods_serving(request: Request) -> list[str]:
     """Every method some route serves at this path (Starlette's own `Allow` names one route's)."""
     return [method for method in CANDIDATE_METHODS
@@ -64,7 +54,8 @@ def register_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"error": "Invalid payload", "message": _validation_message(exc)}, status_code=400)
+        # The request models' rules carry the contract's own error; the first failure is answered.
+        return JSONResponse(envelope_of(exc.errors()), status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

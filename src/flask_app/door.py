@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from src.config import Settings
 from src.core import tokens
+from src.core.errors import read_model
 from src.core.job_list_cache import JobListCache
 from src.core.request_parsing import parse_json_object, parse_optional_json_object
 from src.core.roles import require_role
@@ -23,6 +24,7 @@ from src.scheduler.services import RunServices
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 def settings() -> Settings:
@@ -93,11 +95,25 @@ def json_body() -> dict[str, Any]:
     )
 
 
+def json_model(model: type[M]) -> M:
+    """The JSON object body read by `model` (the FastAPI door reads it with the same model)."""
+    return read_model(model, json_body())
+
+
 def optional_json_body() -> dict[str, Any]:
     """As json_body, but an empty body is `{}`."""
     return parse_optional_json_object(
         request.content_type, request.get_data(cache=True), max_bytes=settings().MAX_JSON_BODY_BYTES
     )
+
+
+def query_params(model: type[M]) -> M:
+    """The query string read by `model` (the FastAPI door reads it with the same model).
+
+    Only the first value of a repeated name counts, as FastAPI's scalar parameters do; a refusal
+    is the contract's 400.
+    """
+    return read_model(model, {name: request.args.get(name) for name in request.args})
 
 
 def render(body: BaseModel | dict[str, Any], status: int = 200) -> Response:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from src.schemas.common import ApiModel
+from src.schemas.query_rules import QueryFlag
 
 
 class BulkStats(ApiModel):
@@ -83,6 +84,15 @@ class BulkUploadForm(ApiModel):
 
     file: bytes
     default_github_owner: str | None = None
-    dry_run: str | None = None
+    dry_run: str | None = Field(None, description="1, true, yes, y or on (any case) validates without creating")
 
     model_config = {"json_schema_extra": {"properties": {"file": {"type": "string", "format": "binary"}}}}
+
+
+class BulkUploadOptions(BaseModel):
+    """The text parts of the form beside the CSV, read alike by both doors."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    default_github_owner: str | None = None
+    dry_run: QueryFlag = False

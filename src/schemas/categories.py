@@ -32,15 +32,3 @@ class CategoryUpdatedResponse(ApiModel):
 class CategoryDisabledResponse(ApiModel):
     message: str = "Category disabled"
     category: CategoryOut
-
-
-class CategoryCreateRequest(ApiModel):
-    name: str
-    slug: str | None = None
-
-
-class CategoryUpdateRequest(ApiModel):
-    """`slug` is derived from `name` and cannot be sent."""
-
-    name: str | None = None
-    is_active: bool | None = None

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any, Literal, Protocol, Self
+from typing import Any, Protocol, Self
 
 from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from src.schemas.common import ApiModel, UtcInstant
+from src.schemas.cron_bodies import INVALID_CRON
 
 # One job's field values, worked out by core (`src.core.job_views`).
 JobView = Mapping[str, Any]
@@ -172,7 +173,6 @@ class _DropNoneErrorKeys(ApiModel):
         return data
 
 
-INVALID_CRON = "Invalid cron expression"
 
 
 class _CronCheck(Protocol):
@@ -246,69 +246,3 @@ class CronDescriptionResponse(_DropNoneErrorKeys):
         return cls(valid=True, expression=described.expression, timezone=described.timezone,
                    description=described.description)
 
-
-# --- request bodies (documentation: the core parses bodies with the contract's own rules) ---
-
-
-class JobRunSettingsRequest(ApiModel):
-    """The optional request settings (contract 7.8) and run policy (7.9) of create and update."""
-
-    http_method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] | None = None
-    http_headers: dict[str, str] | None = Field(None, description="Write-only values; hop-by-hop and Host refused")
-    request_body: str | None = None
-    timeout_seconds: int | None = Field(None, ge=1, le=300)
-    max_retries: int | None = Field(None, ge=0, le=10)
-    retry_backoff_seconds: int | None = Field(None, ge=1, le=3600)
-    signing_secret: str | None = Field(
-        None, description='Write-only: whsec_ + base64 of 24-64 bytes; null or "" turns signing off'
-    )
-    failure_threshold: int | None = Field(None, ge=0, le=100)
-    grace_seconds: int | None = Field(None, ge=1, le=86400)
-    timezone: str | None = Field(None, description="IANA time zone name, e.g. America/New_York")
-
-
-class JobCreateRequest(JobRunSettingsRequest):
-    """`POST /jobs` (contract 4.3); `PUT /jobs/{id}` takes any subset plus `is_active`."""
-
-    name: str
-    cron_expression: str
-    end_date: str
-    pic_team: str
-    pic_team_slug: str | None = None
-    category: str | None = "general"
-    target_url: str | None = None
-    github_owner: str | None = None
-    github_repo: str | None = None
-    github_workflow_name: str | None = None
-    metadata: dict[str, Any] | None = None
-    enable_email_notifications: bool = False
-    notification_emails: list[str] | str | None = None
-    notify_on_success: bool = False
-
-
-class JobUpdateRequest(JobRunSettingsRequest):
-    name: str | None = None
-    cron_expression: str | None = None
-    end_date: str | None = None
-    pic_team: str | None = None
-    category: str | None = None
-    target_url: str | None = None
-    github_owner: str | None = None
-    github_repo: str | None = None
-    github_workflow_name: str | None = None
-    metadata: dict[str, Any] | None = None
-    enable_email_notifications: bool | None = None
-    notification_emails: list[str] | str | None = None
-    notify_on_success: bool | None = None
-    is_active: bool | None = None
-
-
-class CronExpressionRequest(ApiModel):
-    """`expression` (or `cron_expression`): a 5-field crontab."""
-
-    expression: str | None = None
-    cron_expression: str | None = None
-
-
-class CronPreviewRequest(CronExpressionRequest):
-    count: int | None = 5

@@ -33,17 +33,3 @@ class PicTeamUpdatedResponse(ApiModel):
 class PicTeamDisabledResponse(ApiModel):
     message: str = "PIC team disabled"
     pic_team: PicTeamOut
-
-
-class PicTeamCreateRequest(ApiModel):
-    name: str
-    slack_handle: str
-    slug: str | None = None
-
-
-class PicTeamUpdateRequest(ApiModel):
-    """`slug` is derived from `name` and cannot be sent."""
-
-    name: str | None = None
-    slack_handle: str | None = None
-    is_active: bool | None = None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel, ConfigDict
+
+from src.schemas.body_fields import Truthy, optional_text
 from src.schemas.common import ApiModel, UtcInstant
 
 
@@ -23,7 +26,11 @@ class SlackSettingsUpdatedResponse(ApiModel):
     slack_settings: SlackSettingsOut
 
 
-class SlackSettingsUpdateRequest(ApiModel):
-    is_enabled: bool | None = None
-    webhook_url: str | None = None
-    channel: str | None = None
+class SlackSettingsUpdateRequest(BaseModel):
+    """`PUT /settings/slack` (6.10): every key optional; a key left out keeps the stored value."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    is_enabled: Truthy = False
+    webhook_url: optional_text("webhook_url") = None  # type: ignore[valid-type]  # an Annotated type built by optional_text
+    channel: optional_text("channel") = None  # type: ignore[valid-type]  # as above

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from src.core.notifications import page_size
+from src.schemas.notification_queries import NotificationListQuery
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -12,4 +12,4 @@ from src.core.notifications import page_size
     ("1", 1), (" 42 ", 42), ("100", 100), ("101", 100), ("99999999999999999999", 100),
 ])
 def test_per_page_defaults_below_one_and_clamps_above_100(raw: str | None, expected: int) -> None:
-    assert page_size(raw) == expected
+    assert NotificationListQuery.model_validate({"per_page": raw}).per_page == expected

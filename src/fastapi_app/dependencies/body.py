@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
+from pydantic import BaseModel
 
-from src.core.errors import PayloadTooLarge
+from src.core.errors import PayloadTooLarge, read_model
 from src.core.request_parsing import (
     parse_json_object,
     parse_optional_json_object,
@@ -60,3 +61,16 @@ JsonBodyDep = Annotated[dict[str, Any], Depends(get_json_body)]
 async def refuse_unstorable_url_text(request: Request) -> None:
     """Every route's path parameters and query string hold only text the database can store."""
     refuse_unstorable_url_values(request.path_params.values(), request.query_params.multi_items())
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def body_model(model: type[M]) -> Callable[..., Awaitable[M]]:
+    """A dependency: the JSON object body (1.2's reading rules) read by `model` (the Flask door
+    reads it with the same model). Routes document the body with `json_body(model)`."""
+
+    async def parse(reader: Annotated[BodyReader, Depends(get_body_reader)]) -> M:
+        return read_model(model, reader())
+
+    return parse

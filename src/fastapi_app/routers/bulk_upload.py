@@ -7,10 +7,9 @@ from starlette.datastructures import UploadFile
 
 from src.core.bulk_upload import import_jobs
 from src.core.errors import PayloadTooLarge
-from src.core.request_parsing import query_bool
 from src.fastapi_app.dependencies import SessionDep, SettingsDep, WriterUser
 from src.fastapi_app.openapi_docs import error_responses, form_body
-from src.schemas.bulk_upload import BulkUploadForm, BulkUploadResponse
+from src.schemas.bulk_upload import BulkUploadForm, BulkUploadOptions, BulkUploadResponse
 
 router = APIRouter(tags=["jobs"])
 # Room for the multipart envelope and the small form fields around the CSV itself.
@@ -37,8 +36,9 @@ async def bulk_upload(
         filename = upload.filename or ""
         # One byte past the limit is enough for core to answer 413 without reading further.
         content = await upload.read(limit + 1)
-    owner = form.get("default_github_owner")
-    dry_run = form.get("dry_run")
+    options = BulkUploadOptions.model_validate(
+        {key: value for key in ("default_github_owner", "dry_run") if isinstance(value := form.get(key), str)}
+    )
     result = await session.run_sync(
         lambda s: import_jobs(
             s,
@@ -46,8 +46,8 @@ async def bulk_upload(
             user,
             filename=filename,
             content=content,
-            default_github_owner=owner if isinstance(owner, str) else None,
-            dry_run=query_bool(dry_run if isinstance(dry_run, str) else None),
+            default_github_owner=options.default_github_owner,
+            dry_run=options.dry_run,
         )
     )
     return BulkUploadResponse.of(result)

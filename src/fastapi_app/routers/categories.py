@@ -7,18 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from src.core import categories
-from src.core.request_parsing import query_bool
 from src.fastapi_app.dependencies import AdminUser, CurrentUser, JsonBodyDep, SessionDep
 from src.fastapi_app.openapi_docs import error_responses, route_doc
 from src.schemas.categories import (
     CategoryCreatedResponse,
-    CategoryCreateRequest,
     CategoryDisabledResponse,
     CategoryListResponse,
     CategoryOut,
     CategoryUpdatedResponse,
-    CategoryUpdateRequest,
 )
+from src.schemas.slug_table_bodies import CategoryCreateRequest, CategoryUpdateRequest, SlugTableListQuery
 
 router = APIRouter(tags=["categories"])
 CREATE_DOC = route_doc(CategoryCreateRequest, 400, 401, 403, 409)
@@ -28,9 +26,9 @@ UPDATE_DOC = route_doc(CategoryUpdateRequest, 400, 401, 403, 404, 409)
 @router.get("/job-categories", responses=error_responses(401))
 @router.get("/categories", responses=error_responses(401))
 async def list_categories(
-    user: CurrentUser, session: SessionDep, include_inactive: Annotated[str | None, Query()] = None
+    user: CurrentUser, session: SessionDep, query: Annotated[SlugTableListQuery, Query()]
 ) -> CategoryListResponse:
-    rows = await session.run_sync(lambda s: categories.list_categories(s, user, query_bool(include_inactive)))
+    rows = await session.run_sync(lambda s: categories.list_categories(s, user, query.include_inactive))
     return CategoryListResponse(categories=[CategoryOut.model_validate(row) for row in rows])
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from src.core import jobs
 from src.core.job_list_cache import etag_matches, job_list_headers, render_job_query
-from src.core.job_queries import parse_job_query
+from src.core.job_queries import job_query
 from src.core.job_views import one_job_view
 from src.fastapi_app.dependencies import (
     BodyReaderDep,
@@ -20,19 +20,17 @@ from src.fastapi_app.dependencies import (
     WriterUser,
 )
 from src.fastapi_app.openapi_docs import error_responses, json_body
+from src.schemas.job_bodies import JobCreateRequest, JobListQuery, JobUpdateRequest
 from src.schemas.jobs import (
     JobCreatedResponse,
-    JobCreateRequest,
     JobDeletedResponse,
     JobDetailResponse,
     JobListDoc,
     JobUpdatedResponse,
-    JobUpdateRequest,
     job_page_body,
 )
 
 router = APIRouter(tags=["jobs"])
-QueryText = Annotated[str | None, Query()]
 
 
 @router.get(
@@ -43,17 +41,9 @@ QueryText = Annotated[str | None, Query()]
 )
 async def list_jobs(
     request: Request, user: CurrentUser, session: SessionDep, settings: SettingsDep, job_list: JobListCacheDep,
-    page: QueryText = None, limit: QueryText = None,
-    q: Annotated[str | None, Query(description="Case-insensitive text in name, target_url or github_repo")] = None,
-    status: Annotated[str | None, Query(description="active or inactive")] = None,
-    category: Annotated[str | None, Query(description="Category slug")] = None,
-    pic_team: Annotated[str | None, Query(description="PIC team slug")] = None,
-    sort: Annotated[str | None, Query(description="name, created_at, updated_at or end_date; - for descending")] = None,
+    params: Annotated[JobListQuery, Query()],
 ) -> Response:
-    query = parse_job_query(
-        {"page": page, "limit": limit, "q": q, "status": status, "category": category, "pic_team": pic_team,
-         "sort": sort}
-    )
+    query = job_query(params)
     rendered = await session.run_sync(
         lambda s: job_list.get(s, settings) if query is None else render_job_query(s, settings, query, job_page_body)
     )

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from src.core import notifications
-from src.core.request_parsing import query_bool
 from src.fastapi_app.dependencies import CurrentUser, SessionDep
 from src.fastapi_app.openapi_docs import error_responses
+from src.schemas.notification_queries import NotificationListQuery
 from src.schemas.notifications import (
     DeletedCountResponse,
     NotificationDeletedResponse,
@@ -19,39 +19,24 @@ from src.schemas.notifications import (
     ReadAllResponse,
     UnreadCountResponse,
 )
+from src.schemas.query_rules import DateRangeQuery
 
 router = APIRouter(tags=["notifications"])
-QueryText = Annotated[str | None, Query()]
-FromQuery = Annotated[str | None, Query(alias="from", description="YYYY-MM-DD or ISO 8601 (inclusive)")]
-ToQuery = Annotated[str | None, Query(alias="to", description="YYYY-MM-DD (day included) or ISO 8601 (exclusive)")]
 
 
 @router.get("/notifications", responses=error_responses(400, 401))
 async def list_notifications(
-    user: CurrentUser,
-    session: SessionDep,
-    page: QueryText = None,
-    per_page: QueryText = None,
-    unread_only: QueryText = None,
-    date_from: FromQuery = None,
-    date_to: ToQuery = None,
+    user: CurrentUser, session: SessionDep, query: Annotated[NotificationListQuery, Query()]
 ) -> NotificationPageResponse:
-    result = await session.run_sync(
-        lambda s: notifications.list_notifications(
-            s, user, page=page, per_page=per_page, unread_only=query_bool(unread_only),
-            date_from=date_from, date_to=date_to,
-        )
-    )
+    result = await session.run_sync(lambda s: notifications.list_notifications(s, user, query))
     return NotificationPageResponse.model_validate(result)
 
 
 @router.get("/notifications/unread-count", responses=error_responses(400, 401))
 async def unread_count(
-    user: CurrentUser, session: SessionDep, date_from: FromQuery = None, date_to: ToQuery = None
+    user: CurrentUser, session: SessionDep, query: Annotated[DateRangeQuery, Query()]
 ) -> UnreadCountResponse:
-    result = await session.run_sync(
-        lambda s: notifications.unread_count(s, user, date_from=date_from, date_to=date_to)
-    )
+    result = await session.run_sync(lambda s: notifications.unread_count(s, user, query))
     return UnreadCountResponse.model_validate(result)
 
 
@@ -63,11 +48,9 @@ async def mark_all_read(user: CurrentUser, session: SessionDep) -> ReadAllRespon
 @router.delete("/notifications/delete-read", responses=error_responses(400, 401))
 @router.delete("/notifications/read", responses=error_responses(400, 401))
 async def delete_read(
-    user: CurrentUser, session: SessionDep, date_from: FromQuery = None, date_to: ToQuery = None
+    user: CurrentUser, session: SessionDep, query: Annotated[DateRangeQuery, Query()]
 ) -> DeletedCountResponse:
-    deleted = await session.run_sync(
-        lambda s: notifications.delete_read(s, user, date_from=date_from, date_to=date_to)
-    )
+    deleted = await session.run_sync(lambda s: notifications.delete_read(s, user, query))
     return DeletedCountResponse(deleted_count=deleted)
 
 

@@ -7,18 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from src.core import pic_teams
-from src.core.request_parsing import query_bool
 from src.fastapi_app.dependencies import AdminUser, CurrentUser, JsonBodyDep, SessionDep
 from src.fastapi_app.openapi_docs import error_responses, route_doc
 from src.schemas.pic_teams import (
     PicTeamCreatedResponse,
-    PicTeamCreateRequest,
     PicTeamDisabledResponse,
     PicTeamListResponse,
     PicTeamOut,
     PicTeamUpdatedResponse,
-    PicTeamUpdateRequest,
 )
+from src.schemas.slug_table_bodies import PicTeamCreateRequest, PicTeamUpdateRequest, SlugTableListQuery
 
 router = APIRouter(tags=["pic-teams"])
 CREATE_DOC = route_doc(PicTeamCreateRequest, 400, 401, 403, 409)
@@ -28,9 +26,9 @@ UPDATE_DOC = route_doc(PicTeamUpdateRequest, 400, 401, 403, 404, 409)
 @router.get("/pic-teams", responses=error_responses(401))
 @router.get("/teams", responses=error_responses(401))
 async def list_teams(
-    user: CurrentUser, session: SessionDep, include_inactive: Annotated[str | None, Query()] = None
+    user: CurrentUser, session: SessionDep, query: Annotated[SlugTableListQuery, Query()]
 ) -> PicTeamListResponse:
-    rows = await session.run_sync(lambda s: pic_teams.list_teams(s, user, query_bool(include_inactive)))
+    rows = await session.run_sync(lambda s: pic_teams.list_teams(s, user, query.include_inactive))
     return PicTeamListResponse(pic_teams=[PicTeamOut.model_validate(row) for row in rows])
 
 

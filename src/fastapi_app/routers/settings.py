@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 
 from src.core import slack_settings
-from src.fastapi_app.dependencies import AdminUser, JsonBodyDep, SessionDep
+from src.fastapi_app.dependencies import AdminUser, SessionDep
+from src.fastapi_app.dependencies.body import body_model
 from src.fastapi_app.openapi_docs import error_responses, json_body
 from src.schemas.slack_settings import (
     SlackSettingsOut,
@@ -27,7 +30,9 @@ async def get_slack_settings(user: AdminUser, session: SessionDep) -> SlackSetti
     "/settings/slack", responses=error_responses(400, 401, 403), openapi_extra=json_body(SlackSettingsUpdateRequest)
 )
 async def update_slack_settings(
-    user: AdminUser, body: JsonBodyDep, session: SessionDep
+    user: AdminUser,
+    body: Annotated[SlackSettingsUpdateRequest, Depends(body_model(SlackSettingsUpdateRequest))],
+    session: SessionDep,
 ) -> SlackSettingsUpdatedResponse:
     row = await session.run_sync(lambda s: slack_settings.update_settings(s, body))
     return SlackSettingsUpdatedResponse(slack_settings=SlackSettingsOut.model_validate(row))

@@ -5,10 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from src.core.bulk_upload import import_jobs
-from src.core.request_parsing import query_bool
 from src.core.roles import ADMIN_OR_USER
 from src.flask_app.door import auth_required, current_user, db_session, render, settings
-from src.schemas.bulk_upload import BulkUploadResponse
+from src.schemas.bulk_upload import BulkUploadOptions, BulkUploadResponse
 
 bp = Blueprint("bulk_upload", __name__)
 
@@ -23,13 +22,16 @@ def bulk_upload() -> Response:
         filename = upload.filename or ""
         # One byte past the limit is enough for core to answer 413 without reading further.
         content = upload.stream.read(settings().BULK_UPLOAD_MAX_BYTES + 1)
+    options = BulkUploadOptions.model_validate(
+        {key: request.form[key] for key in ("default_github_owner", "dry_run") if key in request.form}
+    )
     result = import_jobs(
         db_session(),
         settings(),
         current_user(),
         filename=filename,
         content=content,
-        default_github_owner=request.form.get("default_github_owner"),
-        dry_run=query_bool(request.form.get("dry_run")),
+        default_github_owner=options.default_github_owner,
+        dry_run=options.dry_run,
     )
     return render(BulkUploadResponse.of(result))

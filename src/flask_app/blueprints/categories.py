@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from src.core import categories
-from src.core.request_parsing import query_bool
 from src.core.roles import ADMIN
-from src.flask_app.door import auth_required, current_user, db_session, json_body, render
+from src.flask_app.door import auth_required, current_user, db_session, json_body, query_params, render
 from src.schemas.categories import (
     CategoryCreatedResponse,
     CategoryDisabledResponse,
@@ -15,6 +14,7 @@ from src.schemas.categories import (
     CategoryOut,
     CategoryUpdatedResponse,
 )
+from src.schemas.slug_table_bodies import SlugTableListQuery
 
 bp = Blueprint("categories", __name__)
 
@@ -24,7 +24,7 @@ bp = Blueprint("categories", __name__)
 @auth_required()
 def list_categories() -> Response:
     rows = categories.list_categories(
-        db_session(), current_user(), query_bool(request.args.get("include_inactive"))
+        db_session(), current_user(), query_params(SlugTableListQuery).include_inactive
     )
     return render(CategoryListResponse(categories=[CategoryOut.model_validate(row) for row in rows]))
 

@@ -3,10 +3,11 @@ declared before the `<id>` routes; Werkzeug also ranks them above converters."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from src.core import executions
-from src.flask_app.door import auth_required, db_session, render
+from src.flask_app.door import auth_required, db_session, query_params, render
+from src.schemas.execution_queries import ExecutionListQuery, ExecutionStatisticsQuery, JobExecutionsQuery
 from src.schemas.executions import (
     ExecutionDetailResponse,
     ExecutionPageResponse,
@@ -20,22 +21,10 @@ from src.schemas.executions import (
 bp = Blueprint("executions", __name__)
 
 
-def _filters() -> executions.ExecutionFilters:
-    args = request.args
-    return executions.ExecutionFilters(
-        status=args.get("status"),
-        trigger_type=args.get("trigger_type"),
-        execution_type=args.get("execution_type"),
-        job_id=args.get("job_id"),
-        date_from=args.get("from"),
-        date_to=args.get("to"),
-    )
-
-
 @bp.get("/jobs/<job_id>/executions")
 @auth_required()
 def job_executions(job_id: str) -> Response:
-    result = executions.job_executions(db_session(), job_id, limit=request.args.get("limit"), filters=_filters())
+    result = executions.job_executions(db_session(), job_id, query_params(JobExecutionsQuery))
     return render(JobExecutionsResponse.model_validate(result))
 
 
@@ -55,9 +44,7 @@ def job_execution(job_id: str, execution_id: str) -> Response:
 @bp.get("/executions")
 @auth_required()
 def list_executions() -> Response:
-    page = executions.list_executions(
-        db_session(), page=request.args.get("page"), limit=request.args.get("limit"), filters=_filters()
-    )
+    page = executions.list_executions(db_session(), query_params(ExecutionListQuery))
     return render(ExecutionPageResponse.model_validate(page))
 
 
@@ -65,12 +52,7 @@ def list_executions() -> Response:
 @bp.get("/stats/executions")
 @auth_required()
 def execution_statistics() -> Response:
-    result = executions.execution_statistics(
-        db_session(),
-        job_id=request.args.get("job_id"),
-        date_from=request.args.get("from"),
-        date_to=request.args.get("to"),
-    )
+    result = executions.execution_statistics(db_session(), query_params(ExecutionStatisticsQuery))
     return render(ExecutionStatisticsResponse.model_validate(result))
 
 

@@ -6,10 +6,20 @@ from flask import Blueprint, Response, request
 
 from src.core import jobs
 from src.core.job_list_cache import etag_matches, job_list_headers, render_job_query
-from src.core.job_queries import PARAMETERS, parse_job_query
+from src.core.job_queries import job_query
 from src.core.job_views import one_job_view
 from src.core.roles import ADMIN_OR_USER
-from src.flask_app.door import auth_required, current_user, db_session, job_list_cache, json_body, render, settings
+from src.flask_app.door import (
+    auth_required,
+    current_user,
+    db_session,
+    job_list_cache,
+    json_body,
+    query_params,
+    render,
+    settings,
+)
+from src.schemas.job_bodies import JobListQuery
 from src.schemas.jobs import (
     JobCreatedResponse,
     JobDeletedResponse,
@@ -24,7 +34,7 @@ bp = Blueprint("jobs", __name__)
 @bp.get("/jobs")
 @auth_required()
 def list_jobs() -> Response:
-    query = parse_job_query({key: request.args.get(key) for key in PARAMETERS})
+    query = job_query(query_params(JobListQuery))
     session = db_session()
     if query is None:
         rendered = job_list_cache().get(session, settings())

@@ -4,11 +4,11 @@ the delete-one view."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from src.core import notifications
-from src.core.request_parsing import query_bool
-from src.flask_app.door import auth_required, current_user, db_session, render
+from src.flask_app.door import auth_required, current_user, db_session, query_params, render
+from src.schemas.notification_queries import NotificationListQuery
 from src.schemas.notifications import (
     DeletedCountResponse,
     NotificationDeletedResponse,
@@ -18,6 +18,7 @@ from src.schemas.notifications import (
     ReadAllResponse,
     UnreadCountResponse,
 )
+from src.schemas.query_rules import DateRangeQuery
 
 bp = Blueprint("notifications", __name__)
 
@@ -25,24 +26,14 @@ bp = Blueprint("notifications", __name__)
 @bp.get("/notifications")
 @auth_required()
 def list_notifications() -> Response:
-    page = notifications.list_notifications(
-        db_session(),
-        current_user(),
-        page=request.args.get("page"),
-        per_page=request.args.get("per_page"),
-        unread_only=query_bool(request.args.get("unread_only")),
-        date_from=request.args.get("from"),
-        date_to=request.args.get("to"),
-    )
+    page = notifications.list_notifications(db_session(), current_user(), query_params(NotificationListQuery))
     return render(NotificationPageResponse.model_validate(page))
 
 
 @bp.get("/notifications/unread-count")
 @auth_required()
 def unread_count() -> Response:
-    result = notifications.unread_count(
-        db_session(), current_user(), date_from=request.args.get("from"), date_to=request.args.get("to")
-    )
+    result = notifications.unread_count(db_session(), current_user(), query_params(DateRangeQuery))
     return render(UnreadCountResponse.model_validate(result))
 
 
@@ -56,9 +47,7 @@ def mark_all_read() -> Response:
 @bp.delete("/notifications/read")
 @auth_required()
 def delete_read() -> Response:
-    deleted = notifications.delete_read(
-        db_session(), current_user(), date_from=request.args.get("from"), date_to=request.args.get("to")
-    )
+    deleted = notifications.delete_read(db_session(), current_user(), query_params(DateRangeQuery))
     return render(DeletedCountResponse(deleted_count=deleted))
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from src.core import pic_teams
-from src.core.request_parsing import query_bool
 from src.core.roles import ADMIN
-from src.flask_app.door import auth_required, current_user, db_session, json_body, render
+from src.flask_app.door import auth_required, current_user, db_session, json_body, query_params, render
 from src.schemas.pic_teams import (
     PicTeamCreatedResponse,
     PicTeamDisabledResponse,
@@ -15,6 +14,7 @@ from src.schemas.pic_teams import (
     PicTeamOut,
     PicTeamUpdatedResponse,
 )
+from src.schemas.slug_table_bodies import SlugTableListQuery
 
 bp = Blueprint("pic_teams", __name__)
 
@@ -23,7 +23,7 @@ bp = Blueprint("pic_teams", __name__)
 @bp.get("/teams")
 @auth_required()
 def list_teams() -> Response:
-    rows = pic_teams.list_teams(db_session(), current_user(), query_bool(request.args.get("include_inactive")))
+    rows = pic_teams.list_teams(db_session(), current_user(), query_params(SlugTableListQuery).include_inactive)
     return render(PicTeamListResponse(pic_teams=[PicTeamOut.model_validate(row) for row in rows]))
 
 

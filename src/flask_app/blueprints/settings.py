@@ -6,8 +6,13 @@ from flask import Blueprint, Response
 
 from src.core import slack_settings
 from src.core.roles import ADMIN
-from src.flask_app.door import auth_required, db_session, json_body, render
-from src.schemas.slack_settings import SlackSettingsOut, SlackSettingsResponse, SlackSettingsUpdatedResponse
+from src.flask_app.door import auth_required, db_session, json_model, render
+from src.schemas.slack_settings import (
+    SlackSettingsOut,
+    SlackSettingsResponse,
+    SlackSettingsUpdatedResponse,
+    SlackSettingsUpdateRequest,
+)
 
 bp = Blueprint("settings", __name__)
 
@@ -22,5 +27,5 @@ def get_slack_settings() -> Response:
 @bp.put("/settings/slack")
 @auth_required(roles=ADMIN)
 def update_slack_settings() -> Response:
-    row = slack_settings.update_settings(db_session(), json_body())
+    row = slack_settings.update_settings(db_session(), json_model(SlackSettingsUpdateRequest))
     return render(SlackSettingsUpdatedResponse(slack_settings=SlackSettingsOut.model_validate(row)))
