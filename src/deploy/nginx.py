@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from src.config import PROJECT_ROOT, Settings
+from src.shadow import intake
 
 TEMPLATES_DIR = PROJECT_ROOT / "deploy" / "nginx"
 # Multipart framing and form fields around the largest accepted body.
 BODY_OVERHEAD_BYTES = 64 * 1024
 # Manual execute is synchronous: GitHub dispatch retries within OUTBOUND_TIMEOUT_SECONDS each.
 MIN_PROXY_READ_TIMEOUT_SECONDS = 60
-# Every /api request is mirrored, without its body; the mirror location drops all but GET/HEAD.
-SHADOW_MIRROR = "mirror /_shadow/mirror;\n            mirror_request_body off;"
 
 
 class NginxError(RuntimeError):
@@ -59,14 +58,46 @@ def render(phase: str, settings: Settings, http_host: str | None = None) -> str:
         "FASTAPI_PORT": settings.FASTAPI_PORT,
         "CLIENT_MAX_BODY_SIZE": body_limit,
         "PROXY_READ_TIMEOUT": read_timeout,
-        # Only the side-by-side template has the placeholder: in cutover both prefixes are FastAPI.
-        "SHADOW_MIRROR": SHADOW_MIRROR if settings.SHADOW_READS else "# SHADOW_READS=off: nothing mirrored",
+        # Only the side-by-side template has these placeholders: in cutover both prefixes are FastAPI.
+        **shadow_read_config(settings),
     }
     for name, value in values.items():
         template = template.replace("{{" + name + "}}", str(value))
     if "{{" in template:
         raise ValueError(f"unrendered placeholder left in {phase}.conf.template")
     return template
+
+
+def shadow_sample_percent(rate: float) -> str | None:
+    """SHADOW_SAMPLE_RATE as split_clients writes it (`12.5%`, 2 decimals at most); None for all."""
+    percent = round(rate * 100, 2)
+    return None if percent >= 100 else f"{percent:g}%"
+
+
+def shadow_read_config(settings: Settings) -> dict[str, str]:
+    """The side-by-side config's shadow-read lines: which reads nginx hands to the comparer, and how.
+
+    A GET/HEAD under /api/ that the sample takes (split_clients on nginx's own random $request_id)
+    is written after its answer as one syslog datagram to 127.0.0.1:FASTAPI_PORT/udp, where the
+    FastAPI process's comparer listens (src/shadow/intake.py). Writes are never sent.
+    """
+    percent = shadow_sample_percent(settings.SHADOW_SAMPLE_RATE)
+    if not settings.SHADOW_READS or percent == "0%":
+        reason = "SHADOW_READS=off" if not settings.SHADOW_READS else "SHADOW_SAMPLE_RATE=0"
+        return {"SHADOW_READ_SELECTION": f"# {reason}: no read is handed to the comparer",
+                "SHADOW_READ_LOG": f"# {reason}: no shadow-read datagram"}
+    reads = "map $request_method $shadow_read_method {\n        GET 1;\n        HEAD 1;\n        default 0;\n    }"
+    if percent is None:
+        selection = reads.replace("$shadow_read_method", "$shadow_read")
+    else:
+        selection = (f"{reads}\n    split_clients \"${{request_id}}\" $shadow_read_sampled {{\n        {percent} 1;\n"
+                     "        * 0;\n    }\n    map \"$shadow_read_method$shadow_read_sampled\" $shadow_read {\n"
+                     "        11 1;\n        default 0;\n    }")
+    target = f"syslog:server=127.0.0.1:{settings.FASTAPI_PORT},tag={intake.SYSLOG_TAG},nohostname"
+    return {
+        "SHADOW_READ_SELECTION": f"{selection}\n    {intake.nginx_log_format()}",
+        "SHADOW_READ_LOG": f"access_log {target} {intake.LOG_FORMAT_NAME} if=$shadow_read;",
+    }
 
 
 @dataclass(frozen=True)

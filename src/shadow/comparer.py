@@ -1,11 +1,10 @@
 """The comparer: takes a mirrored /api read, replays it on both doors in the background, tallies the outcome.
 
-nginx's mirror subrequest carries only the client's request (nginx creates it before the
-upstream answers and discards its response), so the comparer fetches Flask's answer itself:
-legacy, then v2, and when they differ legacy again. Two legacy answers that differ mean a write
-landed in between: the read is counted as `raced`, not as a mismatch. `offer` never waits: it returns at
-once and the mirror subrequest is answered before any replay starts, so nginx never holds a
-client's connection on the comparer's work.
+nginx hands over only the client's request (src/shadow/intake.py: a datagram after the answer,
+already sampled), so the comparer fetches Flask's answer itself: legacy, then v2, and when they
+differ legacy again. Two legacy answers that differ mean a write landed in between: the read is
+counted as `raced`, not as a mismatch. `offer` never waits: beyond the in-flight cap a read is
+dropped (`shed`), never queued.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -47,7 +45,7 @@ REPLAY_ERRORS = (httpcore.NetworkError, httpcore.TimeoutException, httpcore.Prot
                  httpcore.UnsupportedProtocol)
 FLUSH_SECONDS = 1.0
 
-Offered = Literal["accepted", "skipped", "shed", "ignored"]
+Offered = Literal["accepted", "shed", "ignored"]
 # v2 path (`/api/v2/jobs/abc`) → its route template (`/api/v2/jobs/{job_id}`), or None.
 RouteResolver = Callable[[str], str | None]
 # Writes a batch to the database; called in a worker thread.
@@ -90,12 +88,11 @@ def mirrored_read(method: str, uri: str, headers: Mapping[str, str]) -> Mirrored
 
 
 class Comparer:
-    """Sampling, the in-flight cap, the replays and the tally of one process."""
+    """The in-flight cap, the replays and the tally of one process (nginx samples, see src/deploy/nginx.py)."""
 
     def __init__(self, settings: Settings, metrics: Metrics, resolve: RouteResolver, store: BatchStore) -> None:
         self.legacy_url = settings.shadow_legacy_url
         self.v2_url = settings.shadow_v2_url
-        self.sample_rate = settings.SHADOW_SAMPLE_RATE
         self.max_in_flight = settings.SHADOW_MAX_IN_FLIGHT
         self.sample_limit = settings.SHADOW_SAMPLES_PER_DIFFERENCE
         self.metrics = metrics
@@ -116,9 +113,6 @@ class Comparer:
         if read is None:
             return "ignored"
         route = self.route_of(read)
-        if random.random() >= self.sample_rate:
-            self.metrics.shadow_read(route, "skipped")
-            return "skipped"
         if len(self._tasks) >= self.max_in_flight:
             self.metrics.shadow_read(route, "shed")
             return "shed"

@@ -1,5 +1,5 @@
 """The comparer against real loopback servers standing in for the two doors: outcomes, races,
-forwarded headers, sampling and shedding."""
+forwarded headers and shedding (nginx samples: tests/proxy/test_shadow_nginx_config.py)."""
 
 from __future__ import annotations
 
@@ -140,12 +140,6 @@ def test_writes_and_other_paths_are_ignored(doors: tuple[Receiver, Receiver], me
     offered, _ = run_one(comparer_for(legacy, v2, []), method, uri)
     assert offered == "ignored"
     assert legacy.requests == v2.requests == []
-
-
-def test_sample_rate_zero_compares_nothing(doors: tuple[Receiver, Receiver]) -> None:
-    legacy, v2 = doors
-    offered, _ = run_one(comparer_for(legacy, v2, [], SHADOW_SAMPLE_RATE=0.0), "GET", "/api/jobs")
-    assert offered == "skipped" and legacy.requests == []
 
 
 def test_reads_beyond_the_in_flight_cap_are_shed_not_queued(doors: tuple[Receiver, Receiver]) -> None:
