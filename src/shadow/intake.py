@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 # The client's headers a read's answer may depend on, replayed to both doors. Everything else a
 # client sends (cookies, user agent, forwarding headers) changes no /api read, so it is not sent.
 FORWARDED_HEADERS = ("Authorization", "Accept", "Accept-Language", "If-None-Match", "If-Modified-Since")
+# Comparer.offer: method, URI, headers, the other client requests in flight.
+Offer = Callable[[str, str, dict[str, str], int], object]
 LOG_FORMAT_NAME = "shadow_read"
 SYSLOG_TAG = "shadow"
 
@@ -33,7 +35,10 @@ def nginx_variable(header: str) -> str:
 
 def nginx_log_format() -> str:
     """The `log_format` directive whose lines `parse_datagram` reads (JSON-escaped by nginx)."""
-    parts = ['{"method":"$request_method","uri":"$request_uri",', '"request_id":"$forwarded_request_id","headers":{',
+    # $connections_writing: the requests nginx is serving (stub_status module, in every
+    # distribution's build), this one included.
+    parts = ['{"method":"$request_method","uri":"$request_uri","in_flight":"$connections_writing",',
+             '"request_id":"$forwarded_request_id","headers":{',
              *(f'"{name}":"{nginx_variable(name)}"' + ("," if index < len(FORWARDED_HEADERS) - 1 else "")
                for index, name in enumerate(FORWARDED_HEADERS)), "}}"]
     indent = "\n" + " " * len(f"    log_format {LOG_FORMAT_NAME} escape=json ")
@@ -45,6 +50,8 @@ class MirroredRequest:
     method: str
     uri: str
     headers: dict[str, str]
+    # Other client requests nginx was serving as this one ended ($connections_writing counts it too).
+    others_in_flight: int = 0
 
 
 def parse_datagram(data: bytes) -> MirroredRequest | None:
@@ -66,13 +73,15 @@ def parse_datagram(data: bytes) -> MirroredRequest | None:
                isinstance(value, str)}
     if isinstance(request_id, str) and request_id:
         headers["X-Request-ID"] = request_id
-    return MirroredRequest(method, uri, headers)
+    in_flight = fields.get("in_flight")
+    others = int(in_flight) - 1 if isinstance(in_flight, str) and in_flight.isdigit() else 0
+    return MirroredRequest(method, uri, headers, max(0, others))
 
 
 class MirrorDatagrams(asyncio.DatagramProtocol):
     """Hands each datagram's request to `offer`; a malformed one is dropped (only nginx sends here)."""
 
-    def __init__(self, offer: Callable[[str, str, dict[str, str]], object]) -> None:
+    def __init__(self, offer: Offer) -> None:
         self.offer = offer
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
@@ -80,13 +89,13 @@ class MirrorDatagrams(asyncio.DatagramProtocol):
         if request is None:
             log.debug("shadow read intake: a datagram of %d bytes is no mirrored request", len(data))
             return
-        self.offer(request.method, request.uri, request.headers)
+        self.offer(request.method, request.uri, request.headers, request.others_in_flight)
 
     def error_received(self, exc: Exception) -> None:
         log.debug("shadow read intake: %s", exc)
 
 
-async def listen(port: int, offer: Callable[[str, str, dict[str, str]], object]) -> asyncio.DatagramTransport | None:
+async def listen(port: int, offer: Offer) -> asyncio.DatagramTransport | None:
     """Bind 127.0.0.1:`port`/udp; None (and a warning) when another process holds it."""
     try:
         transport, _protocol = await asyncio.get_running_loop().create_datagram_endpoint(

@@ -157,3 +157,19 @@ def test_reads_beyond_the_in_flight_cap_are_shed_not_queued(doors: tuple[Receive
     assert offered == ["accepted", "accepted", "shed", "shed", "shed"]
     metrics = comparer.metrics.render().decode()
     assert 'shadow_reads_total{outcome="shed",route="GET /api/jobs"} 3.0' in metrics
+
+
+def test_while_clients_are_served_one_read_a_second_is_compared(doors: tuple[Receiver, Receiver]) -> None:
+    legacy, v2 = doors
+    answer(legacy, "/api/jobs", {}, "flask")
+    answer(v2, "/api/v2/jobs", {}, "fastapi")
+    comparer = comparer_for(legacy, v2, [], SHADOW_MAX_IN_FLIGHT=64)
+
+    async def scenario() -> list[str]:
+        offered = [comparer.offer("GET", "/api/jobs", TOKEN, others_in_flight=5) for _ in range(3)]
+        offered += [comparer.offer("GET", "/api/jobs", TOKEN, others_in_flight=0) for _ in range(2)]
+        await comparer.close()
+        return offered
+
+    assert asyncio.run(scenario()) == ["accepted", "busy", "busy", "accepted", "accepted"]
+    assert 'shadow_reads_total{outcome="busy",route="GET /api/jobs"} 2.0' in comparer.metrics.render().decode()

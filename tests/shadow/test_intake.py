@@ -10,7 +10,7 @@ import pytest
 from src.shadow.intake import listen, nginx_log_format, parse_datagram
 
 # As nginx 1.22 sends it (escape=json): a quote and a backslash escaped, an absent header empty.
-SENT = (b'<190>Dec  4 21:34:09 shadow: {"method":"GET","uri":"/api/jobs?q=a%22b&z=\\\\",'
+SENT = (b'<190>Dec  4 21:34:09 shadow: {"method":"GET","uri":"/api/jobs?q=a%22b&z=\\\\","in_flight":"3",'
         b'"request_id":"abc123","headers":{"Authorization":"Bearer t\\"k","Accept":"",'
         b'"Accept-Language":"","If-None-Match":"W/\\"e1\\"","If-Modified-Since":""}}')
 
@@ -20,6 +20,13 @@ def test_a_datagram_gives_the_request_and_only_the_headers_it_had() -> None:
     assert request is not None
     assert (request.method, request.uri) == ("GET", "/api/jobs?q=a%22b&z=\\")
     assert request.headers == {"Authorization": 'Bearer t"k', "If-None-Match": 'W/"e1"', "X-Request-ID": "abc123"}
+    assert request.others_in_flight == 2  # nginx's count includes the request itself
+
+
+@pytest.mark.parametrize(("sent", "others"), [(b'"in_flight":"1"', 0), (b'"in_flight":""', 0), (b'"in_flight":"x"', 0)])
+def test_an_unreadable_in_flight_count_means_none(sent: bytes, others: int) -> None:
+    request = parse_datagram(SENT.replace(b'"in_flight":"3"', sent))
+    assert request is not None and request.others_in_flight == others
 
 
 def test_a_raw_non_ascii_byte_in_the_uri_survives() -> None:
@@ -40,7 +47,8 @@ def test_anything_else_is_no_request(datagram: bytes) -> None:
 
 def test_the_log_format_writes_every_field_the_parser_reads() -> None:
     text = nginx_log_format()
-    for variable in ("$request_method", "$request_uri", "$forwarded_request_id", "$http_authorization"):
+    for variable in ("$request_method", "$request_uri", "$connections_writing", "$forwarded_request_id",
+                     "$http_authorization"):
         assert variable in text
     assert text.startswith("log_format shadow_read escape=json ")
 
@@ -53,10 +61,10 @@ def free_udp_port() -> int:
 
 def test_datagrams_on_the_port_reach_offer_and_a_taken_port_is_refused_quietly() -> None:
     port = free_udp_port()
-    offered: list[tuple[str, str, dict[str, str]]] = []
+    offered: list[tuple[str, str, int]] = []
 
     async def scenario() -> bool:
-        transport = await listen(port, lambda method, uri, headers: offered.append((method, uri, headers)))
+        transport = await listen(port, lambda method, uri, _headers, others: offered.append((method, uri, others)))
         assert transport is not None
         try:
             second = await listen(port, lambda *_: None)
@@ -72,4 +80,4 @@ def test_datagrams_on_the_port_reach_offer_and_a_taken_port_is_refused_quietly()
             transport.close()
 
     assert asyncio.run(scenario())
-    assert [(method, uri) for method, uri, _ in offered] == [("GET", "/api/jobs?q=a%22b&z=\\")]
+    assert offered == [("GET", "/api/jobs?q=a%22b&z=\\", 2)]
