@@ -130,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     goals = []
     for case in cases:
         p99_off, p99_on = statistics.median(p99[(case.name, False)]), statistics.median(p99[(case.name, True)])
-        cpu_off, cpu_on = (statistics.median(sum(run.values()) for run in cpu[(case.name, mode)]) for mode in (False, True))
+        cpu_off, cpu_on = (statistics.median(sum(run.values()) for run in cpu[(case.name, mode)])
+                           for mode in (False, True))
         print(f"  {case.name:<14} p99 off {p99_off:8.2f} ms   on {p99_on:8.2f} ms   on/off {p99_on / p99_off:5.2f}   "
               f"CPU ms/request off {cpu_off:.2f} on {cpu_on:.2f} ({cpu_on / cpu_off - 1:+.1%})")
         goals.append(Goal(f"shadow reads p99 on/off {case.name}", p99_on / p99_off, P99_RATIO_TARGET,
