@@ -68,6 +68,11 @@ def render(phase: str, settings: Settings, http_host: str | None = None) -> str:
     return template
 
 
+# Reads sent while nginx serves others, so a deployment that is never idle still gathers some
+# evidence; the comparer compares at most one of them a second (src/shadow/comparer.py).
+SHADOW_BUSY_PERCENT = "1%"
+
+
 def shadow_sample_percent(rate: float) -> str | None:
     """SHADOW_SAMPLE_RATE as split_clients writes it (`12.5%`, 2 decimals at most); None for all."""
     percent = round(rate * 100, 2)
@@ -79,25 +84,38 @@ def shadow_read_config(settings: Settings) -> dict[str, str]:
 
     A GET/HEAD under /api/ that the sample takes (split_clients on nginx's own random $request_id)
     is written after its answer as one syslog datagram to 127.0.0.1:FASTAPI_PORT/udp, where the
-    FastAPI process's comparer listens (src/shadow/intake.py). Writes are never sent.
+    FastAPI process's comparer listens (src/shadow/intake.py), when nginx serves no other request
+    then (replays would compete with clients for the doors), else for SHADOW_BUSY_PERCENT of
+    them (evidence on a deployment that is never idle). Writes are never sent.
     """
     percent = shadow_sample_percent(settings.SHADOW_SAMPLE_RATE)
     if not settings.SHADOW_READS or percent == "0%":
         reason = "SHADOW_READS=off" if not settings.SHADOW_READS else "SHADOW_SAMPLE_RATE=0"
         return {"SHADOW_READ_SELECTION": f"# {reason}: no read is handed to the comparer",
                 "SHADOW_READ_LOG": f"# {reason}: no shadow-read datagram"}
-    reads = "map $request_method $shadow_read_method {\n        GET 1;\n        HEAD 1;\n        default 0;\n    }"
-    if percent is None:
-        selection = reads.replace("$shadow_read_method", "$shadow_read")
-    else:
-        selection = (f"{reads}\n    split_clients \"${{request_id}}\" $shadow_read_sampled {{\n        {percent} 1;\n"
-                     "        * 0;\n    }\n    map \"$shadow_read_method$shadow_read_sampled\" $shadow_read {\n"
-                     "        11 1;\n        default 0;\n    }")
+    sampled = "1"  # SHADOW_SAMPLE_RATE 1: every read
+    blocks = [_nginx_map("$request_method", "$shadow_read_method", {"GET": "1", "HEAD": "1", "default": "0"}),
+              # $connections_writing: the requests nginx is serving, this one included.
+              _nginx_map("$connections_writing", "$shadow_read_idle", {"1": "1", "default": "0"}),
+              _nginx_map('"busy${request_id}"', "$shadow_read_busy_sample",
+                         {SHADOW_BUSY_PERCENT: "1", "*": "0"}, directive="split_clients")]
+    if percent is not None:
+        sampled = "${shadow_read_sampled}"
+        blocks.append(_nginx_map('"${request_id}"', "$shadow_read_sampled", {percent: "1", "*": "0"},
+                                 directive="split_clients"))
+    # A read, sampled, and nginx idle or the busy sample taking it.
+    blocks.append(_nginx_map(f'"${{shadow_read_method}}{sampled}${{shadow_read_idle}}${{shadow_read_busy_sample}}"',
+                             "$shadow_read", {"~^11(1.|01)$": "1", "default": "0"}))
     target = f"syslog:server=127.0.0.1:{settings.FASTAPI_PORT},tag={intake.SYSLOG_TAG},nohostname"
     return {
-        "SHADOW_READ_SELECTION": f"{selection}\n    {intake.nginx_log_format()}",
+        "SHADOW_READ_SELECTION": "\n    ".join([*blocks, intake.nginx_log_format()]),
         "SHADOW_READ_LOG": f"access_log {target} {intake.LOG_FORMAT_NAME} if=$shadow_read;",
     }
+
+
+def _nginx_map(source: str, variable: str, values: dict[str, str], directive: str = "map") -> str:
+    lines = "".join(f"\n        {key} {value};" for key, value in values.items())
+    return f"{directive} {source} {variable} {{{lines}\n    }}"
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,19 @@ def test_side_by_side_sends_api_reads_to_the_comparer_port_and_keeps_the_access_
     assert "mirror " not in side_by_side()  # no mirror directive: it holds the client for the comparer
 
 
-def test_only_get_and_head_are_selected_and_the_default_rate_takes_all() -> None:
+def block(text: str, head: str) -> list[str]:
+    start = text.index(head + " {\n") + len(head) + 3
+    return text[start:text.index("}", start)].split()
+
+
+def test_reads_are_sent_when_nginx_is_idle_else_one_in_a_hundred_and_the_default_rate_takes_all() -> None:
     text = side_by_side()
-    start = text.index("map $request_method $shadow_read {")
-    assert text[start:text.index("}", start)].split("{")[1].split() == ["GET", "1;", "HEAD", "1;", "default", "0;"]
-    assert "split_clients" not in text
+    assert block(text, "map $request_method $shadow_read_method") == ["GET", "1;", "HEAD", "1;", "default", "0;"]
+    assert block(text, "map $connections_writing $shadow_read_idle") == ["1", "1;", "default", "0;"]
+    assert block(text, 'split_clients "busy${request_id}" $shadow_read_busy_sample') == ["1%", "1;", "*", "0;"]
+    assert block(text, 'map "${shadow_read_method}1${shadow_read_idle}${shadow_read_busy_sample}" $shadow_read') == [
+        "~^11(1.|01)$", "1;", "default", "0;"]
+    assert "$shadow_read_sampled" not in text
 
 
 def test_the_line_names_the_headers_replayed() -> None:
@@ -53,7 +61,8 @@ def test_sample_rate_is_written_as_nginx_takes_it(rate: float, percent: str | No
 def test_a_sample_rate_below_one_splits_on_the_request_id(tmp_path: Path) -> None:
     text = side_by_side(SHADOW_SAMPLE_RATE=0.25)
     assert 'split_clients "${request_id}" $shadow_read_sampled {\n        25% 1;\n        * 0;' in text
-    assert 'map "$shadow_read_method$shadow_read_sampled" $shadow_read {' in text and SENT in text
+    assert ('map "${shadow_read_method}${shadow_read_sampled}${shadow_read_idle}${shadow_read_busy_sample}" '
+            "$shadow_read {") in text and SENT in text
     NginxInstance(nginx_or_skip(), tmp_path).install(text)
 
 
