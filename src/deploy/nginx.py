@@ -95,8 +95,8 @@ def shadow_read_config(settings: Settings) -> dict[str, str]:
                 "SHADOW_READ_LOG": f"# {reason}: no shadow-read datagram"}
     sampled = "1"  # SHADOW_SAMPLE_RATE 1: every read
     blocks = [_nginx_map("$request_method", "$shadow_read_method", {"GET": "1", "HEAD": "1", "default": "0"}),
-              # $connections_writing: the requests nginx is serving, this one included.
-              _nginx_map("$connections_writing", "$shadow_read_idle", {"1": "1", "default": "0"}),
+              # $connections_writing, read as the request is logged: the other requests nginx serves.
+              _nginx_map("$connections_writing", "$shadow_read_idle", {"0": "1", "default": "0"}),
               _nginx_map('"busy${request_id}"', "$shadow_read_busy_sample",
                          {SHADOW_BUSY_PERCENT: "1", "*": "0"}, directive="split_clients")]
     if percent is not None:

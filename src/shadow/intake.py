@@ -35,8 +35,8 @@ def nginx_variable(header: str) -> str:
 
 def nginx_log_format() -> str:
     """The `log_format` directive whose lines `parse_datagram` reads (JSON-escaped by nginx)."""
-    # $connections_writing: the requests nginx is serving (stub_status module, in every
-    # distribution's build), this one included.
+    # $connections_writing (stub_status module, in every distribution's build), read as the request
+    # is logged: the other requests nginx is serving, this one no longer counted.
     parts = ['{"method":"$request_method","uri":"$request_uri","in_flight":"$connections_writing",',
              '"request_id":"$forwarded_request_id","headers":{',
              *(f'"{name}":"{nginx_variable(name)}"' + ("," if index < len(FORWARDED_HEADERS) - 1 else "")
@@ -50,7 +50,7 @@ class MirroredRequest:
     method: str
     uri: str
     headers: dict[str, str]
-    # Other client requests nginx was serving as this one ended ($connections_writing counts it too).
+    # Other client requests nginx was serving as this one was logged ($connections_writing then).
     others_in_flight: int = 0
 
 
@@ -74,8 +74,8 @@ def parse_datagram(data: bytes) -> MirroredRequest | None:
     if isinstance(request_id, str) and request_id:
         headers["X-Request-ID"] = request_id
     in_flight = fields.get("in_flight")
-    others = int(in_flight) - 1 if isinstance(in_flight, str) and in_flight.isdigit() else 0
-    return MirroredRequest(method, uri, headers, max(0, others))
+    others = int(in_flight) if isinstance(in_flight, str) and in_flight.isdigit() else 0
+    return MirroredRequest(method, uri, headers, others)
 
 
 class MirrorDatagrams(asyncio.DatagramProtocol):

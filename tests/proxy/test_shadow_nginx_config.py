@@ -39,7 +39,7 @@ def block(text: str, head: str) -> list[str]:
 def test_reads_are_sent_when_nginx_is_idle_else_one_in_a_hundred_and_the_default_rate_takes_all() -> None:
     text = side_by_side()
     assert block(text, "map $request_method $shadow_read_method") == ["GET", "1;", "HEAD", "1;", "default", "0;"]
-    assert block(text, "map $connections_writing $shadow_read_idle") == ["1", "1;", "default", "0;"]
+    assert block(text, "map $connections_writing $shadow_read_idle") == ["0", "1;", "default", "0;"]
     assert block(text, 'split_clients "busy${request_id}" $shadow_read_busy_sample') == ["1%", "1;", "*", "0;"]
     assert block(text, 'map "${shadow_read_method}1${shadow_read_idle}${shadow_read_busy_sample}" $shadow_read') == [
         "~^11(1.|01)$", "1;", "default", "0;"]
