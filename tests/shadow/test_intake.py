@@ -23,10 +23,10 @@ def test_a_datagram_gives_the_request_and_only_the_headers_it_had() -> None:
     assert request.others_in_flight == 3
 
 
-@pytest.mark.parametrize(("sent", "others"), [(b'"in_flight":"0"', 0), (b'"in_flight":""', 0), (b'"in_flight":"-1"', 0)])
-def test_a_zero_or_unreadable_in_flight_count_means_no_others(sent: bytes, others: int) -> None:
+@pytest.mark.parametrize("sent", [b'"in_flight":"0"', b'"in_flight":""', b'"in_flight":"-1"'])
+def test_a_zero_or_unreadable_in_flight_count_means_no_others(sent: bytes) -> None:
     request = parse_datagram(SENT.replace(b'"in_flight":"3"', sent))
-    assert request is not None and request.others_in_flight == others
+    assert request is not None and request.others_in_flight == 0
 
 
 def test_a_raw_non_ascii_byte_in_the_uri_survives() -> None:
