@@ -120,14 +120,16 @@ class Settings(BaseSettings):
     MAIL_DEFAULT_SENDER: str = "noreply@cronjobscheduler.local"
 
     # --- shadow reads (side-by-side phase): /api GETs replayed on /api/v2 and compared ---
-    # On: nginx mirrors /api reads to the comparer in the FastAPI process while side by side
-    # (never in cutover, where both prefixes are FastAPI). `off` renders no mirror at all.
+    # On: while side by side, nginx sends each /api GET/HEAD, once answered, as a datagram to
+    # the comparer in the FastAPI process (127.0.0.1:FASTAPI_PORT/udp); never in cutover, where
+    # both prefixes are FastAPI. `off` renders none of it and the comparer does not listen.
     SHADOW_READS: bool = True
-    # Fraction of mirrored reads that are compared (0..1).
+    # Fraction of /api reads nginx sends (0..1, in steps of 0.0001). Sent reads are compared up
+    # to SHADOW_MAX_IN_FLIGHT at once, and at most one a second while other clients are served.
     SHADOW_SAMPLE_RATE: float = Field(default=1.0, ge=0.0, le=1.0)
     # Comparisons running at once in one process; a mirrored read beyond it is dropped (shed).
     SHADOW_MAX_IN_FLIGHT: int = Field(default=2, ge=1, le=256)
-    # Where the comparer reaches each door directly (never through nginx, which would mirror the
+    # Where the comparer reaches each door directly (never through nginx, which would send the
     # replay again); empty means this host's FLASK_PORT / FASTAPI_PORT.
     SHADOW_LEGACY_URL: str = ""
     SHADOW_V2_URL: str = ""

@@ -63,6 +63,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "MAIL_USE_TLS": False,
         "SCHEDULER_TIMEZONE": "Asia/Tokyo",
         "OUTBOUND_TIMEOUT_SECONDS": 5.0,
+        # No nginx sends an in-process app shadow reads, and its comparer would listen on the
+        # default FASTAPI_PORT/udp, a real deployment's (tests/proxy runs the comparer for real).
+        "SHADOW_READS": False,
     }
     values.update(overrides)
     # _env_file=None: a developer's .env must not leak into tests.

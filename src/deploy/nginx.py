@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from src.config import PROJECT_ROOT, Settings
+from src.shadow import intake
 
 TEMPLATES_DIR = PROJECT_ROOT / "deploy" / "nginx"
 # Multipart framing and form fields around the largest accepted body.
 BODY_OVERHEAD_BYTES = 64 * 1024
 # Manual execute is synchronous: GitHub dispatch retries within OUTBOUND_TIMEOUT_SECONDS each.
 MIN_PROXY_READ_TIMEOUT_SECONDS = 60
-# Every /api request is mirrored, without its body; the mirror location drops all but GET/HEAD.
-SHADOW_MIRROR = "mirror /_shadow/mirror;\n            mirror_request_body off;"
 
 
 class NginxError(RuntimeError):
@@ -59,14 +58,64 @@ def render(phase: str, settings: Settings, http_host: str | None = None) -> str:
         "FASTAPI_PORT": settings.FASTAPI_PORT,
         "CLIENT_MAX_BODY_SIZE": body_limit,
         "PROXY_READ_TIMEOUT": read_timeout,
-        # Only the side-by-side template has the placeholder: in cutover both prefixes are FastAPI.
-        "SHADOW_MIRROR": SHADOW_MIRROR if settings.SHADOW_READS else "# SHADOW_READS=off: nothing mirrored",
+        # Only the side-by-side template has these placeholders: in cutover both prefixes are FastAPI.
+        **shadow_read_config(settings),
     }
     for name, value in values.items():
         template = template.replace("{{" + name + "}}", str(value))
     if "{{" in template:
         raise ValueError(f"unrendered placeholder left in {phase}.conf.template")
     return template
+
+
+# Reads sent while nginx serves others, so a deployment that is never idle still gathers some
+# evidence; the comparer compares at most one of them a second (src/shadow/comparer.py).
+SHADOW_BUSY_PERCENT = "1%"
+
+
+def shadow_sample_percent(rate: float) -> str | None:
+    """SHADOW_SAMPLE_RATE as split_clients writes it (`12.5%`, 2 decimals at most); None for all."""
+    percent = round(rate * 100, 2)
+    return None if percent >= 100 else f"{percent:g}%"
+
+
+def shadow_read_config(settings: Settings) -> dict[str, str]:
+    """The side-by-side config's shadow-read lines: which reads nginx hands to the comparer, and how.
+
+    A GET/HEAD under /api/ that the sample takes (split_clients on nginx's own random $request_id)
+    is written after its answer as one syslog datagram to 127.0.0.1:FASTAPI_PORT/udp, where the
+    FastAPI process's comparer listens (src/shadow/intake.py), when nginx serves no other request
+    then (replays would compete with clients for the doors), else for SHADOW_BUSY_PERCENT of
+    them (evidence on a deployment that is never idle). Writes are never sent.
+    """
+    percent = shadow_sample_percent(settings.SHADOW_SAMPLE_RATE)
+    if not settings.SHADOW_READS or percent == "0%":
+        reason = "SHADOW_READS=off" if not settings.SHADOW_READS else "SHADOW_SAMPLE_RATE=0"
+        return {"SHADOW_READ_SELECTION": f"# {reason}: no read is handed to the comparer",
+                "SHADOW_READ_LOG": f"# {reason}: no shadow-read datagram"}
+    sampled = "1"  # SHADOW_SAMPLE_RATE 1: every read
+    blocks = [_nginx_map("$request_method", "$shadow_read_method", {"GET": "1", "HEAD": "1", "default": "0"}),
+              # $connections_writing, read as the request is logged: the other requests nginx serves.
+              _nginx_map("$connections_writing", "$shadow_read_idle", {"0": "1", "default": "0"}),
+              _nginx_map('"busy${request_id}"', "$shadow_read_busy_sample",
+                         {SHADOW_BUSY_PERCENT: "1", "*": "0"}, directive="split_clients")]
+    if percent is not None:
+        sampled = "${shadow_read_sampled}"
+        blocks.append(_nginx_map('"${request_id}"', "$shadow_read_sampled", {percent: "1", "*": "0"},
+                                 directive="split_clients"))
+    # A read, sampled, and nginx idle or the busy sample taking it.
+    blocks.append(_nginx_map(f'"${{shadow_read_method}}{sampled}${{shadow_read_idle}}${{shadow_read_busy_sample}}"',
+                             "$shadow_read", {"~^11(1.|01)$": "1", "default": "0"}))
+    target = f"syslog:server=127.0.0.1:{settings.FASTAPI_PORT},tag={intake.SYSLOG_TAG},nohostname"
+    return {
+        "SHADOW_READ_SELECTION": "\n    ".join([*blocks, intake.nginx_log_format()]),
+        "SHADOW_READ_LOG": f"access_log {target} {intake.LOG_FORMAT_NAME} if=$shadow_read;",
+    }
+
+
+def _nginx_map(source: str, variable: str, values: dict[str, str], directive: str = "map") -> str:
+    lines = "".join(f"\n        {key} {value};" for key, value in values.items())
+    return f"{directive} {source} {variable} {{{lines}\n    }}"
 
 
 @dataclass(frozen=True)

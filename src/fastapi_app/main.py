@@ -28,7 +28,7 @@ from src.fastapi_app.head_requests import HeadAsGet
 from src.fastapi_app.openapi_docs import finish_document
 from src.fastapi_app.request_observer import RequestObserver
 from src.fastapi_app.routers import ROUTERS
-from src.fastapi_app.shadow import MirrorIntake, read_route_resolver, start_comparer
+from src.fastapi_app.shadow import read_route_resolver, running_comparer
 from src.fastapi_app.threaded_unit_of_work import ThreadedUnitOfWork, sender_in_background
 from src.observability.json_logs import configure_process_logging
 from src.observability.metrics import CONTENT_TYPE, UNMATCHED_ROUTE, Metrics
@@ -76,15 +76,11 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
         )
         # Competes for the scheduler lease only when SCHEDULER_HOST=fastapi (cutover phase).
         app.state.scheduler_host = await start_scheduler_host(services, "fastapi")
-        # Closed through this local: a second lifespan run on the same app (tests) replaces app.state's.
-        comparer = start_comparer(read_route_resolver(ROUTERS, API_PREFIX), settings, metrics,
-                                  app.state.sync_session_factory)
-        app.state.shadow_comparer = comparer
         try:
-            yield
+            async with running_comparer(read_route_resolver(ROUTERS, API_PREFIX), settings, metrics,
+                                        app.state.sync_session_factory):
+                yield
         finally:
-            if comparer is not None:
-                await comparer.close()
             await stop_scheduler_host(app.state.scheduler_host)
             await close_run_services(services)
             app.state.unit_of_work.close()
@@ -120,9 +116,6 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
     )
 
     app.add_middleware(RequestObserver, metrics=metrics, route_template=_route_templates(ROUTERS, API_PREFIX))
-
-    # Outermost (added last): nginx's shadow-read mirror is answered before anything else runs.
-    app.add_middleware(MirrorIntake)
 
     register_error_handlers(app)
     for router in ROUTERS:

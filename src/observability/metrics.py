@@ -75,7 +75,7 @@ class Metrics:
         )
         self.shadow_reads = Counter(
             "shadow_reads", "Mirrored /api reads by route template and outcome: matched, mismatched, raced "
-            "(a write landed between the replays), error, skipped (sampling), shed (too many in flight).",
+            "(a write landed between the replays), error, shed (too many in flight), busy (clients being served).",
             ["route", "outcome"], registry=registry,
         )
         # Known label values start at 0, so rate() and alerts see a series before the first event.

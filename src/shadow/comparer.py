@@ -1,11 +1,11 @@
 """The comparer: takes a mirrored /api read, replays it on both doors in the background, tallies the outcome.
 
-nginx's mirror subrequest carries only the client's request (nginx creates it before the
-upstream answers and discards its response), so the comparer fetches Flask's answer itself:
-legacy, then v2, and when they differ legacy again. Two legacy answers that differ mean a write
-landed in between: the read is counted as `raced`, not as a mismatch. `offer` never waits: it returns at
-once and the mirror subrequest is answered before any replay starts, so nginx never holds a
-client's connection on the comparer's work.
+nginx hands over only the client's request (src/shadow/intake.py: a datagram after the answer,
+already sampled), so the comparer fetches Flask's answer itself: legacy, then v2, and when they
+differ legacy again. Two legacy answers that differ mean a write landed in between: the read is
+counted as `raced`, not as a mismatch. `offer` never waits: beyond the in-flight cap a read is
+dropped (`shed`), never queued, and while clients are being served it is mostly dropped too
+(`busy`), so replays use the doors' idle time rather than compete with clients for it.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import httpcore
@@ -46,8 +47,10 @@ _TIMEOUTS = {"timeout": {"connect": REPLAY_TIMEOUT_SECONDS, "read": REPLAY_TIMEO
 REPLAY_ERRORS = (httpcore.NetworkError, httpcore.TimeoutException, httpcore.ProtocolError,
                  httpcore.UnsupportedProtocol)
 FLUSH_SECONDS = 1.0
+# While the doors serve other requests, at most one read per this many seconds is compared.
+BUSY_COMPARE_SECONDS = 1.0
 
-Offered = Literal["accepted", "skipped", "shed", "ignored"]
+Offered = Literal["accepted", "shed", "busy", "ignored"]
 # v2 path (`/api/v2/jobs/abc`) → its route template (`/api/v2/jobs/{job_id}`), or None.
 RouteResolver = Callable[[str], str | None]
 # Writes a batch to the database; called in a worker thread.
@@ -57,8 +60,16 @@ BatchStore = Callable[[ParityBatch], None]
 @dataclass(frozen=True)
 class Answer:
     status: int
-    body: Any
+    content: bytes
     served_by: str | None
+
+    @cached_property
+    def body(self) -> Any:
+        """The JSON body, parsed only when the raw bytes of two answers differ."""
+        try:
+            return json.loads(self.content) if self.content else None
+        except ValueError:
+            return f"<non-JSON body of {len(self.content)} bytes>"
 
 
 @dataclass(frozen=True)
@@ -90,12 +101,11 @@ def mirrored_read(method: str, uri: str, headers: Mapping[str, str]) -> Mirrored
 
 
 class Comparer:
-    """Sampling, the in-flight cap, the replays and the tally of one process."""
+    """The in-flight cap, the replays and the tally of one process (nginx samples, see src/deploy/nginx.py)."""
 
     def __init__(self, settings: Settings, metrics: Metrics, resolve: RouteResolver, store: BatchStore) -> None:
         self.legacy_url = settings.shadow_legacy_url
         self.v2_url = settings.shadow_v2_url
-        self.sample_rate = settings.SHADOW_SAMPLE_RATE
         self.max_in_flight = settings.SHADOW_MAX_IN_FLIGHT
         self.sample_limit = settings.SHADOW_SAMPLES_PER_DIFFERENCE
         self.metrics = metrics
@@ -107,21 +117,32 @@ class Comparer:
         self.batch = ParityBatch(sample_limit=self.sample_limit)
         self._tasks: set[asyncio.Task[None]] = set()
         self._flusher: asyncio.Task[None] | None = None
+        # When a read may next be compared while the doors serve others (monotonic seconds).
+        self._next_busy_comparison = 0.0
 
     # --- intake --------------------------------------------------------------------------------
 
-    def offer(self, method: str, uri: str, headers: Mapping[str, str]) -> Offered:
-        """Take a mirrored read or drop it; never waits for anything."""
+    def offer(self, method: str, uri: str, headers: Mapping[str, str], others_in_flight: int = 0) -> Offered:
+        """Take a mirrored read or drop it; never waits for anything.
+
+        `others_in_flight`: the client requests nginx was still serving as this one ended. While
+        there are any, a comparison's replays would compete with them for the doors' CPU, so
+        only one read every BUSY_COMPARE_SECONDS is compared (evidence still accrues on a busy
+        deployment, at the cost of one replayed read a second); the rest are dropped as `busy`.
+        """
         read = mirrored_read(method, uri, headers)
         if read is None:
             return "ignored"
         route = self.route_of(read)
-        if random.random() >= self.sample_rate:
-            self.metrics.shadow_read(route, "skipped")
-            return "skipped"
+        now = time.monotonic()
+        if others_in_flight > 0 and now < self._next_busy_comparison:
+            self.metrics.shadow_read(route, "busy")
+            return "busy"
         if len(self._tasks) >= self.max_in_flight:
             self.metrics.shadow_read(route, "shed")
             return "shed"
+        if others_in_flight > 0:
+            self._next_busy_comparison = now + BUSY_COMPARE_SECONDS
         task = asyncio.get_running_loop().create_task(self._compare(read, route))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -172,14 +193,9 @@ class Comparer:
     async def _fetch(self, url: str, read: MirroredRead) -> Answer:
         response = await self.client.request(read.method, url, headers=list(read.headers.items()),
                                              extensions=_TIMEOUTS)
-        content = response.content
-        try:
-            body: Any = json.loads(content) if content else None
-        except ValueError:
-            body = f"<non-JSON body of {len(content)} bytes>"
         served_by = next((value.decode("latin-1") for name, value in response.headers
                           if name.lower() == b"x-served-by"), None)
-        return Answer(response.status, body, served_by)
+        return Answer(response.status, response.content, served_by)
 
     # --- writing results ---------------------------------------------------------------------------
 
@@ -214,7 +230,9 @@ class Comparer:
 
 
 def _differences(legacy: Answer, v2: Answer, volatile: frozenset[str]) -> list[ValueDifference]:
-    if legacy.status == v2.status and legacy.body == v2.body:
-        return []  # the common case, decided by one C-level comparison
+    # The common cases, each one C-level comparison: the same bytes but Flask's final newline (a
+    # body both doors take from the core's renderer: the 1.7 MB job list), else the same JSON.
+    if legacy.status == v2.status and (legacy.content.rstrip() == v2.content.rstrip() or legacy.body == v2.body):
+        return []
     found = [ValueDifference("status", legacy.status, v2.status)] if legacy.status != v2.status else []
     return found + json_differences(legacy.body, v2.body, volatile)

@@ -47,7 +47,7 @@ def request_line(log: str, request_id: str) -> dict[str, Any]:
 
 def access_log_names(stack: Stack, request_id: str, timeout: float = 10.0) -> bool:
     """Whether nginx's access log gets a line with this id; nginx writes it after the response
-    has left (for a mirrored /api request, once the mirror subrequest is done), so wait for it."""
+    has left, so wait for it."""
     deadline = time.monotonic() + timeout
     while True:
         if f"request_id={request_id}" in (stack.nginx.prefix / "logs" / "access.log").read_text():

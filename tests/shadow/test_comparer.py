@@ -1,5 +1,5 @@
 """The comparer against real loopback servers standing in for the two doors: outcomes, races,
-forwarded headers, sampling and shedding."""
+forwarded headers and shedding (nginx samples: tests/proxy/test_shadow_nginx_config.py)."""
 
 from __future__ import annotations
 
@@ -142,12 +142,6 @@ def test_writes_and_other_paths_are_ignored(doors: tuple[Receiver, Receiver], me
     assert legacy.requests == v2.requests == []
 
 
-def test_sample_rate_zero_compares_nothing(doors: tuple[Receiver, Receiver]) -> None:
-    legacy, v2 = doors
-    offered, _ = run_one(comparer_for(legacy, v2, [], SHADOW_SAMPLE_RATE=0.0), "GET", "/api/jobs")
-    assert offered == "skipped" and legacy.requests == []
-
-
 def test_reads_beyond_the_in_flight_cap_are_shed_not_queued(doors: tuple[Receiver, Receiver]) -> None:
     legacy, v2 = doors
     legacy.respond("/api/jobs", 200, "{}", delay=0.3, **{"X-Served-By": "flask"})
@@ -163,3 +157,19 @@ def test_reads_beyond_the_in_flight_cap_are_shed_not_queued(doors: tuple[Receive
     assert offered == ["accepted", "accepted", "shed", "shed", "shed"]
     metrics = comparer.metrics.render().decode()
     assert 'shadow_reads_total{outcome="shed",route="GET /api/jobs"} 3.0' in metrics
+
+
+def test_while_clients_are_served_one_read_a_second_is_compared(doors: tuple[Receiver, Receiver]) -> None:
+    legacy, v2 = doors
+    answer(legacy, "/api/jobs", {}, "flask")
+    answer(v2, "/api/v2/jobs", {}, "fastapi")
+    comparer = comparer_for(legacy, v2, [], SHADOW_MAX_IN_FLIGHT=64)
+
+    async def scenario() -> list[str]:
+        offered = [comparer.offer("GET", "/api/jobs", TOKEN, others_in_flight=5) for _ in range(3)]
+        offered += [comparer.offer("GET", "/api/jobs", TOKEN, others_in_flight=0) for _ in range(2)]
+        await comparer.close()
+        return offered
+
+    assert asyncio.run(scenario()) == ["accepted", "busy", "busy", "accepted", "accepted"]
+    assert 'shadow_reads_total{outcome="busy",route="GET /api/jobs"} 2.0' in comparer.metrics.render().decode()
