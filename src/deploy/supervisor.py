@@ -77,6 +77,7 @@ class Child:
 
     def stop(self, deadline: float) -> None:
         if not self.running():
+            self._stop_leftovers()
             return
         assert self.process is not None
         self.process.send_signal(self.stop_signal)
@@ -86,8 +87,18 @@ class Child:
             say("serve", f"{self.label} did not stop in time; killing it")
             self.process.kill()
             self.process.wait()
+        self._stop_leftovers()
         if self.pump is not None:
             self.pump.join(2)
+
+    def _stop_leftovers(self) -> None:
+        """Processes of the child's session that outlived it (uvicorn's workers after its master died)."""
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)  # its own session: the group id is its pid
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def _python_module(*args: str) -> list[str]:

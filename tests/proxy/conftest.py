@@ -33,6 +33,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def process_tree(pid: int) -> set[int]:
+    """The process and its descendants: uvicorn with FASTAPI_WORKERS > 1 serves from its children."""
+    tree, pending = set(), [pid]
+    while pending:
+        current = pending.pop()
+        tree.add(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                pending += [int(child) for child in (task / "children").read_text().split()]
+            except OSError:
+                continue
+    return tree
+
+
 def nginx_or_skip() -> str:
     binary = find_nginx()
     if binary is None:
