@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 import jwt
@@ -95,9 +95,9 @@ _remembered_claims = lru_cache(maxsize=2048)(_verified_claims)
 def _times_still_valid(claims: dict[str, Any]) -> bool:
     """PyJWT's exp/nbf/iat rules at this instant (the signature and the shape were checked once)."""
     now = datetime.now(UTC).timestamp()
-    return (claims["exp"] > now - LEEWAY_SECONDS
-            and claims.get("nbf", now) <= now + LEEWAY_SECONDS
-            and claims.get("iat", now) <= now + LEEWAY_SECONDS)
+    return bool(claims["exp"] > now - LEEWAY_SECONDS
+                and claims.get("nbf", now) <= now + LEEWAY_SECONDS
+                and claims.get("iat", now) <= now + LEEWAY_SECONDS)
 
 
 def decode_token(settings: Settings, token: str) -> dict[str, Any]:

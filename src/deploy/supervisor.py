@@ -11,15 +11,16 @@ child's exit stops the rest, except Flask's after cutover: nginx and FastAPI ser
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -95,10 +96,8 @@ class Child:
         """Processes of the child's session that outlived it (uvicorn's workers after its master died)."""
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGTERM)  # its own session: the group id is its pid
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def _python_module(*args: str) -> list[str]:

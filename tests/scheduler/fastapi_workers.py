@@ -14,7 +14,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from src.config import PROJECT_ROOT, Settings
+from src.core.passwords import hash_password
 from src.database.engines import create_sync_engine_from_settings, make_session_factory
 from src.deploy.nginx import NginxInstance
 from src.deploy.supervisor import split_children
 from src.models import JobExecution, PicTeam, SchedulerLease, User, utcnow
-from src.core.passwords import hash_password
 from tests.conftest import PASSWORD
 from tests.door_servers import free_port
 from tests.scheduler.conftest import TimedReceiver
@@ -96,7 +96,8 @@ class Workers:
 
     def metrics(self, pid: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         # Served beside the API, not under its prefix.
-        response = self.on_worker("GET", self.base.removesuffix("/api/v2") + "/metrics", lambda answered: answered == pid)
+        origin = self.base.removesuffix("/api/v2")
+        response = self.on_worker("GET", origin + "/metrics", lambda answered: answered == pid)
         return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
                 for family in text_string_to_metric_families(response.text) for sample in family.samples}
 
@@ -161,10 +162,8 @@ def run_two_worker_scenario(settings: Settings, folder: Path) -> None:
             seen: set[int] = set()
 
             def both_answer() -> bool:
-                try:
+                with suppress(httpx.TransportError):
                     seen.add(int(workers.call("GET", "/health").headers[WORKER_HEADER]))
-                except httpx.TransportError:
-                    pass
                 return seen >= workers.pids()
 
             _wait(both_answer, 90, lambda: workers.log.read_text()[-2000:])
