@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -94,7 +95,7 @@ _remembered_claims = lru_cache(maxsize=2048)(_verified_claims)
 
 def _times_still_valid(claims: dict[str, Any]) -> bool:
     """PyJWT's exp/nbf/iat rules at this instant (the signature and the shape were checked once)."""
-    now = datetime.now(UTC).timestamp()
+    now = time.time()  # PyJWT's clock: datetime.now(UTC).timestamp(), the same instant
     return bool(claims["exp"] > now - LEEWAY_SECONDS
                 and claims.get("nbf", now) <= now + LEEWAY_SECONDS
                 and claims.get("iat", now) <= now + LEEWAY_SECONDS)
