@@ -101,6 +101,9 @@ class Stack:
             "GITHUB_API_BASE_URL": "http://127.0.0.1:9",
             "DEFAULT_GITHUB_OWNER": "proxy-org",
             "GUNICORN_WORKERS": "1",
+            # One process per door, so a door's /metrics is the whole door's without a metrics
+            # folder; several FastAPI workers: tests/scheduler/fastapi_workers.py.
+            "FASTAPI_WORKERS": "1",
             "ADMIN_USERNAME": ADMIN["username"],
             "ADMIN_EMAIL": ADMIN["email"],
             "ADMIN_PASSWORD": ADMIN["password"],
