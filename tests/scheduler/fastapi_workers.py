@@ -233,9 +233,9 @@ def run_two_worker_scenario(settings: Settings, folder: Path) -> None:
             answered_before = workers.answered
             scrapes = [workers.metrics(pid) for pid in pids]
             for samples in scrapes:
-                # Both waves count (the killed leader's file stays in the sum); the instant of the
-                # kill may fall between a run's commit and its count, so not exactly the rows' count.
-                assert JOBS < _total(samples, "scheduler_fires_total", outcome="success") <= 2 * JOBS
+                # The second wave's leader counted on another worker than most requests; the first
+                # wave's counts depend on how far the killed leader got, so only bounds hold.
+                assert JOBS <= _total(samples, "scheduler_fires_total", outcome="success") <= 2 * JOBS
                 assert _total(samples, "scheduler_lease_holder", host_kind="fastapi") == 1
                 assert _total(samples, "http_requests_total", door="fastapi") >= answered_before
     finally:
