@@ -42,6 +42,14 @@ def default_scheduler_host() -> str:
     return "flask" if legacy_door_installed() else "fastapi"
 
 
+def default_fastapi_workers() -> int:
+    """One FastAPI worker per core this process may run on (the GIL holds each worker to one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     """Comma-separated addresses or CIDR networks (an address is a one-address network)."""
     return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in raw.split(",") if item.strip())
@@ -79,6 +87,9 @@ class Settings(BaseSettings):
     HTTP_PORT: int = 8000
     FLASK_PORT: int = 5000
     FASTAPI_PORT: int = 8001
+    # uvicorn worker processes of the FastAPI door as `serve` starts it (metrics, caches, the
+    # scheduler lease and startup work are safe for several).
+    FASTAPI_WORKERS: int = Field(default_factory=default_fastapi_workers, ge=1, le=64)
     FRONTEND_BASE_URL: str = "http://localhost:5173"
     BULK_UPLOAD_MAX_BYTES: int = 1048576
     MAX_JSON_BODY_BYTES: int = 1048576

@@ -1,7 +1,8 @@
 """Start and stop what the API benchmark measures, all on free loopback ports.
 
-- the deployment as `python -m src.cli serve` runs it: gunicorn (Flask, 1 worker, gthread, 8
-  threads) and uvicorn (FastAPI, 1 worker) behind the private nginx, phase side-by-side;
+- the deployment as `make run` (`python -m src.cli serve`) runs it, worker counts included:
+  gunicorn (Flask, GUNICORN_WORKERS 2 x GUNICORN_THREADS 4, gthread) and uvicorn (FastAPI,
+  FASTAPI_WORKERS: one per core) behind the private nginx, phase side-by-side;
 - the ceiling: bench/api/hello.py under uvicorn with the door's flags, behind a second private
   nginx rendered from the same template (its /api/v2 upstream is the hello app);
 - the slow receiver for test-run.
@@ -49,7 +50,9 @@ def free_port() -> int:
 def bench_environment(database_url: str, ports: dict[str, int], nginx_prefix: Path) -> dict[str, str]:
     """The deployment's settings: production mode, explicit secrets, loopback targets allowed."""
     return {
-        **{key: value for key, value in os.environ.items() if not key.startswith(("SCHEDULER_", "ADMIN_"))},
+        # Worker counts as `make run` leaves them (its defaults), whatever this shell exports.
+        **{key: value for key, value in os.environ.items()
+           if not key.startswith(("SCHEDULER_", "ADMIN_", "GUNICORN_", "FASTAPI_WORKERS"))},
         "DATABASE_URL": database_url,
         "FLASK_ENV": "production",
         "SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
@@ -67,8 +70,6 @@ def bench_environment(database_url: str, ports: dict[str, int], nginx_prefix: Pa
         "HTTP_PORT": str(ports["http"]),
         "FLASK_PORT": str(ports["flask"]),
         "FASTAPI_PORT": str(ports["fastapi"]),
-        "GUNICORN_WORKERS": "1",
-        "GUNICORN_THREADS": "8",
         # The door comparison measures the doors alone; bench.api.shadow measures the mirror on/off.
         "SHADOW_READS": "off",
         "NGINX_PREFIX": str(nginx_prefix),
@@ -108,6 +109,11 @@ def process_tree(pid: int) -> list[int]:
         tree.append(current)
         pending += _children(current)
     return tree
+
+
+def _workers(pid: int) -> list[int]:
+    """A server's worker processes: gunicorn's forks, uvicorn's spawned workers (not its resource tracker)."""
+    return [child for child in _children(pid) if "resource_tracker" not in _cmdline(child)]
 
 
 def _cmdline(pid: int) -> str:
@@ -253,8 +259,14 @@ class Stack:
         return int(self.client.get(f"{self.receiver_url}/count", timeout=5).json()["answered"])
 
     def memory(self) -> dict[str, float]:
+        """RSS of each server's tree, and of its largest worker process (`fastapi worker`)."""
         # The supervisor alone: its descendants are the servers, counted under their own labels.
-        return {label: round(rss_mb(pid, tree=label != "supervisor"), 1) for label, pid in self.servers.items()}
+        found = {label: round(rss_mb(pid, tree=label != "supervisor"), 1) for label, pid in self.servers.items()}
+        for label in ("flask", "fastapi"):
+            if label in self.servers:
+                workers = _workers(self.servers[label]) or [self.servers[label]]
+                found[f"{label} worker"] = round(max(rss_mb(pid, tree=False) for pid in workers), 1)
+        return found
 
     def cpu(self) -> dict[str, float]:
         return {label: cpu_seconds(pid, tree=label != "supervisor") for label, pid in self.servers.items()}

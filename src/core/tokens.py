@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 import jwt
@@ -74,16 +76,37 @@ def bearer_token(authorization: str | None) -> str:
     return parts[1]
 
 
+def _verified_claims(secret: str, token: str) -> dict[str, Any]:
+    return jwt.decode(
+        token,
+        secret,
+        algorithms=[ALGORITHM],
+        leeway=LEEWAY_SECONDS,
+        options={"require": ["exp", "sub"], "verify_sub": False},
+    )
+
+
+# A client sends the same token with every request until it expires, and PyJWT's checks of the
+# segments and the signature were ~15% of `/auth/me`'s CPU (cProfile, docs/PERFORMANCE.md): a
+# token verified once is remembered, keyed by the secret too. A failure is never remembered, and
+# the time claims are checked again at each use (below), so the answer is decode's.
+_remembered_claims = lru_cache(maxsize=2048)(_verified_claims)
+
+
+def _times_still_valid(claims: dict[str, Any]) -> bool:
+    """PyJWT's exp/nbf/iat rules at this instant (the signature and the shape were checked once)."""
+    now = time.time()  # PyJWT's clock: datetime.now(UTC).timestamp(), the same instant
+    return bool(claims["exp"] > now - LEEWAY_SECONDS
+                and claims.get("nbf", now) <= now + LEEWAY_SECONDS
+                and claims.get("iat", now) <= now + LEEWAY_SECONDS)
+
+
 def decode_token(settings: Settings, token: str) -> dict[str, Any]:
     """Verified claims; signature before expiry, as the contract orders the checks."""
     try:
-        claims = jwt.decode(
-            token,
-            settings.jwt_secret,
-            algorithms=[ALGORITHM],
-            leeway=LEEWAY_SECONDS,
-            options={"require": ["exp", "sub"], "verify_sub": False},
-        )
+        claims = _remembered_claims(settings.jwt_secret, token)
+        # Expired (or not yet valid) since it was remembered: decode names the reason.
+        claims = dict(claims) if _times_still_valid(claims) else _verified_claims(settings.jwt_secret, token)
     except jwt.ExpiredSignatureError:
         raise Unauthorized("Token has expired", "Token has expired") from None
     except jwt.PyJWTError as exc:

@@ -11,21 +11,26 @@ child's exit stops the rest, except Flask's after cutover: nginx and FastAPI ser
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import IO
 
 from src.config import PROJECT_ROOT, Settings, legacy_door_installed
 from src.core.phases import API_DOOR, phase_in_force
 from src.deploy.nginx import NginxError, NginxInstance, default_prefix, find_nginx, render
 from src.deploy.phases import stored_phase
+from src.observability.metrics import MULTIPROCESS_DIR_VARIABLE
 
 STOP_GRACE_SECONDS = 10.0
 # Idle upstream connections outlive nginx's (keepalive_timeout 60 s by default), so nginx always
@@ -49,12 +54,14 @@ class Child:
     stop_signal: signal.Signals = signal.SIGTERM
     # The door that serves /api in side-by-side only: after cutover its exit stops nothing else.
     legacy_door: bool = False
+    # Variables this child gets on top of the supervisor's environment.
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     pump: threading.Thread | None = field(default=None, repr=False)
 
     def start(self, env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
-            list(self.argv), cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL,
+            list(self.argv), cwd=PROJECT_ROOT, env={**env, **self.env}, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
         )
         self.pump = threading.Thread(target=self._copy_output, name=f"log-{self.label}", daemon=True)
@@ -71,6 +78,7 @@ class Child:
 
     def stop(self, deadline: float) -> None:
         if not self.running():
+            self._stop_leftovers()
             return
         assert self.process is not None
         self.process.send_signal(self.stop_signal)
@@ -80,8 +88,16 @@ class Child:
             say("serve", f"{self.label} did not stop in time; killing it")
             self.process.kill()
             self.process.wait()
+        self._stop_leftovers()
         if self.pump is not None:
             self.pump.join(2)
+
+    def _stop_leftovers(self) -> None:
+        """Processes of the child's session that outlived it (uvicorn's workers after its master died)."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGTERM)  # its own session: the group id is its pid
 
 
 def _python_module(*args: str) -> list[str]:
@@ -98,8 +114,19 @@ def _gunicorn_control_socket_off() -> list[str]:
     return ["--no-control-socket"] if (major, minor) >= (25, 1) else []
 
 
-def split_children(settings: Settings, nginx: NginxInstance, *, legacy: bool = True) -> list[Child]:
-    """Flask (when `legacy`), FastAPI and nginx, each on its own port."""
+def fastapi_worker_options(settings: Settings) -> list[str]:
+    """uvicorn's `--workers`: one process per FASTAPI_WORKERS, each a whole FastAPI app."""
+    return ["--workers", str(settings.FASTAPI_WORKERS)]
+
+
+def split_children(settings: Settings, nginx: NginxInstance, *, legacy: bool = True,
+                   fastapi_metrics_dir: Path | None = None) -> list[Child]:
+    """Flask (when `legacy`), FastAPI and nginx, each on its own port.
+
+    `fastapi_metrics_dir`: where FastAPI's workers write their Prometheus values, so `/metrics`
+    renders their sum (src/observability/metrics.py); a folder of its own, never Flask's.
+    """
+    fastapi_env = {MULTIPROCESS_DIR_VARIABLE: str(fastapi_metrics_dir)} if fastapi_metrics_dir else {}
     flask = [
         Child("flask", _python_module(
             "gunicorn", "src.flask_app.wsgi:create_wsgi_app()", "--config", "python:src.deploy.gunicorn_conf",
@@ -120,8 +147,8 @@ def split_children(settings: Settings, nginx: NginxInstance, *, legacy: bool = T
             # (src/core/client_address.py), so a non-default TRUSTED_PROXIES holds everywhere.
             "--proxy-headers", "--forwarded-allow-ips", settings.TRUSTED_PROXIES,
             "--no-access-log", "--timeout-graceful-shutdown", "8",
-            "--timeout-keep-alive", str(APP_KEEPALIVE_SECONDS),
-        )),
+            "--timeout-keep-alive", str(APP_KEEPALIVE_SECONDS), *fastapi_worker_options(settings),
+        ), env=fastapi_env),
         # SIGQUIT: nginx's graceful shutdown (finish requests in flight, then exit).
         Child("nginx", nginx.foreground_command(), stop_signal=signal.SIGQUIT),
     ]
@@ -151,6 +178,7 @@ def serve(settings: Settings) -> int:
         say("serve", "the legacy door is absent (src/flask_app or Flask not installed): serving the cutover "
                      "composition, FastAPI answers /api and /api/v2 and hosts the scheduler")
     binary = find_nginx()
+    metrics_dir: Path | None = None
     if binary is None:
         say("serve", "no nginx binary found (install nginx or set NGINX_BIN): serving the embedded "
                      f"composition (src/asgi.py) on port {settings.HTTP_PORT}")
@@ -166,7 +194,10 @@ def serve(settings: Settings) -> int:
         doors = f"Flask on {settings.FLASK_PORT}, " if legacy else ""
         say("serve", f"phase {phase}; nginx on port {settings.HTTP_PORT} "
                      f"(prefix {nginx.prefix}), {doors}FastAPI on {settings.FASTAPI_PORT}")
-        children = split_children(settings, nginx, legacy=legacy)
+        # Emptied by being new: values a previous run left would be added to this run's.
+        metrics_dir = Path(tempfile.mkdtemp(prefix="cronjobs-fastapi-metrics-"))
+        children = split_children(settings, nginx, legacy=legacy, fastapi_metrics_dir=metrics_dir)
+        say("serve", f"FastAPI runs {settings.FASTAPI_WORKERS} worker(s) (FASTAPI_WORKERS)")
 
     stop_requested = threading.Event()
 
@@ -213,5 +244,7 @@ def serve(settings: Settings) -> int:
             child.stop(deadline)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
         say("serve", "stopped")
     return status

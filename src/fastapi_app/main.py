@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
             sync_engine.dispose()
             if loop_reader_engine is not None:
                 loop_reader_engine.dispose()
+            metrics.process_exiting()
 
     # A 500 must not close the kept-alive connection nginx sends other clients' requests on.
     app = KeepAliveDoor(

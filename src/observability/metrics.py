@@ -5,8 +5,9 @@ one: tests build many apps in one process) and hands it down to the scheduler's 
 so whatever runs in that process counts into the registry its `/metrics` serves.
 
 Under gunicorn with several workers (src/deploy/gunicorn_conf.py sets PROMETHEUS_MULTIPROC_DIR)
-the workers write their values to shared files and `/metrics`, whichever worker answers it,
-renders the sum of all of them: one process as Prometheus sees it.
+or uvicorn with several (FASTAPI_WORKERS; src/deploy/supervisor.py sets the variable) the
+workers write their values to shared files and `/metrics`, whichever worker answers it, renders
+the sum of all of them: one process as Prometheus sees it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -117,6 +118,11 @@ class Metrics:
         """Write the lease-holder values for the other workers (the host calls it at each heartbeat)."""
         for host_kind, holds in self._lease_holders.items():
             self.scheduler_lease_holder.labels(host_kind).set(1.0 if holds() else 0.0)
+
+    def process_exiting(self) -> None:
+        """A worker stopping cleanly: its live gauges (the lease holder) leave the sum at once."""
+        if self.multiprocess:
+            mark_process_dead(os.getpid(), os.environ[MULTIPROCESS_DIR_VARIABLE])
 
     # --- notifications -------------------------------------------------------------------------
 

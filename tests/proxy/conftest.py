@@ -33,6 +33,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def process_tree(pid: int) -> set[int]:
+    """The process and its descendants: uvicorn with FASTAPI_WORKERS > 1 serves from its children."""
+    tree, pending = set(), [pid]
+    while pending:
+        current = pending.pop()
+        tree.add(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                pending += [int(child) for child in (task / "children").read_text().split()]
+            except OSError:
+                continue
+    return tree
+
+
 def nginx_or_skip() -> str:
     binary = find_nginx()
     if binary is None:
@@ -87,6 +101,9 @@ class Stack:
             "GITHUB_API_BASE_URL": "http://127.0.0.1:9",
             "DEFAULT_GITHUB_OWNER": "proxy-org",
             "GUNICORN_WORKERS": "1",
+            # One process per door, so a door's /metrics is the whole door's without a metrics
+            # folder; several FastAPI workers: tests/scheduler/fastapi_workers.py.
+            "FASTAPI_WORKERS": "1",
             "ADMIN_USERNAME": ADMIN["username"],
             "ADMIN_EMAIL": ADMIN["email"],
             "ADMIN_PASSWORD": ADMIN["password"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -152,6 +153,33 @@ def test_expired_token_has_its_own_error(token_settings: Settings) -> None:
     with pytest.raises(Unauthorized) as raised:
         tokens.decode_token(token_settings, token)
     assert raised.value.body() == {"error": "Token has expired", "message": "Token has expired"}
+
+
+def test_a_token_accepted_once_is_refused_once_it_expired(token_settings: Settings) -> None:
+    """Verified tokens are remembered (tokens._remembered_claims); their expiry still holds."""
+    expires = int(time.time()) + 2
+    token = jwt.encode({"sub": "abc", "exp": expires}, token_settings.jwt_secret, algorithm="HS256")
+    assert tokens.decode_token(token_settings, token)["sub"] == "abc"
+    while time.time() <= expires:  # waits for the expiry; asserts nothing about time
+        time.sleep(0.2)
+    with pytest.raises(Unauthorized) as raised:
+        tokens.decode_token(token_settings, token)
+    assert raised.value.body() == {"error": "Token has expired", "message": "Token has expired"}
+
+
+def test_a_remembered_token_is_not_accepted_under_another_secret(token_settings: Settings) -> None:
+    token = jwt.encode({"sub": "abc", "exp": 4102444800}, token_settings.jwt_secret, algorithm="HS256")
+    assert tokens.decode_token(token_settings, token)["sub"] == "abc"
+    rotated = make_settings("sqlite://", JWT_SECRET_KEY="a-rotated-jwt-secret-of-at-least-32-bytes")
+    with pytest.raises(Unauthorized) as raised:
+        tokens.decode_token(rotated, token)
+    assert raised.value.error == "Invalid token"
+
+
+def test_claims_changed_by_a_caller_do_not_change_the_remembered_ones(token_settings: Settings) -> None:
+    token = jwt.encode({"sub": "abc", "exp": 4102444800}, token_settings.jwt_secret, algorithm="HS256")
+    tokens.decode_token(token_settings, token)["sub"] = "someone-else"
+    assert tokens.decode_token(token_settings, token)["sub"] == "abc"
 
 
 def test_token_signed_with_another_secret_is_invalid(token_settings: Settings) -> None:
