@@ -34,10 +34,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.fuzz.schemathesis_config import write_config  # noqa: E402  # after the sys.path line above
+from src.config import Settings  # noqa: E402  # after the sys.path line above
+from src.database.engines import create_sync_engine_from_settings, make_session_factory  # noqa: E402  # after the sys.path line above
+from tests.conftest import Factory  # noqa: E402  # after the sys.path line above
 from tests.parity.contract_table import v2_only_rows  # noqa: E402  # after the sys.path line above
 
 ADMIN = {"username": "fuzz-admin", "email": "fuzz-admin@example.com", "password": "fuzz-admin-secret-1"}
-VIEWER = {"username": "fuzz-viewer", "email": "fuzz-viewer@example.com", "password": "fuzz-viewer-secret-1"}
 PREFIXES = {"v2": "/api/v2", "api": "/api"}
 NETNS_MARK = "FUZZ_IN_NETNS"
 
@@ -48,7 +50,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def reexec_in_network_namespace() -> None:
+def reexec_in_network_namespace(seed: int) -> None:
     """Run this command again inside a network namespace holding only loopback (when possible)."""
     if os.environ.get(NETNS_MARK) or shutil.which("unshare") is None:
         return
@@ -57,7 +59,8 @@ def reexec_in_network_namespace() -> None:
     if probe.returncode != 0:
         print("unshare cannot make a network namespace here: fuzzed URLs are refused by the URL guard only")
         return
-    script = f"ip link set lo up && exec {' '.join(map(_quote, [sys.executable, '-m', 'bench.fuzz.stack', *sys.argv[1:]]))}"
+    argv = [sys.executable, "-m", "bench.fuzz.stack", *sys.argv[1:], "--seed", str(seed)]
+    script = f"ip link set lo up && exec {' '.join(map(_quote, argv))}"
     os.execvpe("unshare", ["unshare", *flags, "sh", "-c", script], {**os.environ, NETNS_MARK: "1"})
 
 
@@ -120,18 +123,17 @@ class ServedStack:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
 
-    def user_id(self, credentials: dict[str, str]) -> str:
-        answer = httpx.post(f"{self.base}/api/v2/auth/login", timeout=30,
-                            json={"username": credentials["username"], "password": credentials["password"]})
-        answer.raise_for_status()
-        return str(answer.json()["user"]["id"])
-
-    def create_viewer(self) -> None:
-        token = httpx.post(f"{self.base}/api/v2/auth/login", timeout=30,
-                           json={"username": ADMIN["username"], "password": ADMIN["password"]}).json()["access_token"]
-        answer = httpx.post(f"{self.base}/api/v2/auth/register", timeout=30, json={**VIEWER, "role": "viewer"},
-                            headers={"Authorization": f"Bearer {token}"})
-        answer.raise_for_status()
+    def fresh_caller(self, role: str, label: str) -> str:
+        """A new active user of `role` for one run (an earlier run may have deleted or disabled its own)."""
+        settings = Settings(_env_file=None, **{k: v for k, v in self.env.items() if k in Settings.model_fields})  # type: ignore[call-arg]  # pydantic-settings' _env_file is no declared field
+        engine = create_sync_engine_from_settings(settings)
+        try:
+            with make_session_factory(engine)() as session:
+                factory = Factory(session, settings)
+                user = factory.user(role, username=f"fuzz-{label}", email=f"fuzz-{label}@example.com")
+                return str(user.id)
+        finally:
+            engine.dispose()
 
 
 def moved_document(document: dict[str, Any], prefix: str) -> dict[str, Any]:
@@ -143,9 +145,10 @@ def moved_document(document: dict[str, Any], prefix: str) -> dict[str, Any]:
     return moved
 
 
-def run_door(stack: ServedStack, folder: Path, door: str, role: str, user_id: str, args: argparse.Namespace) -> dict[str, Any]:
-    """One `schemathesis run` for a door and role; its JSON report's figures."""
+def run_door(stack: ServedStack, folder: Path, door: str, role: str, args: argparse.Namespace) -> dict[str, Any]:
+    """One `schemathesis run` for a door and role, as a user made for it; where its reports are."""
     label = f"{door}-{role}"
+    user_id = stack.fresh_caller(role, label)
     status_log = folder / f"{label}.statuses"
     report = folder / f"{label}.ndjson"
     command = [
@@ -164,28 +167,40 @@ def run_door(stack: ServedStack, folder: Path, door: str, role: str, user_id: st
             "output": done.stdout + done.stderr, "statuses": status_log, "report": report}
 
 
-def summarize(result: dict[str, Any]) -> tuple[int, collections.Counter[str], collections.Counter[str], dict[str, set[int]]]:
-    """Cases, checks run, check failures, statuses answered per operation."""
-    cases, checks, failures = 0, collections.Counter[str](), collections.Counter[str]()
-    if result["report"].exists():
-        for line in result["report"].read_text().splitlines():
-            event = json.loads(line)
-            for name, body in event.items():
-                if name == "ScenarioFinished":
-                    for case in body.get("recorder", {}).get("cases", {}).values():
-                        del case
-                    for check_list in body.get("recorder", {}).get("checks", {}).values():
-                        for check in check_list:
-                            checks[check["name"]] += 1
-                            if check["status"] == "FAILURE":
-                                failures[check["name"]] += 1
-                    cases += len(body.get("recorder", {}).get("cases", {}))
-    statuses: dict[str, set[int]] = collections.defaultdict(set)
-    if result["statuses"].exists():
-        for line in result["statuses"].read_text().splitlines():
-            method, path, status = json.loads(line)
-            statuses[f"{method} {path}"].add(status)
-    return cases, checks, failures, statuses
+class RunFigures:
+    """What one run's NDJSON report and status log say."""
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        self.cases = 0
+        self.checks: collections.Counter[str] = collections.Counter()
+        self.failures: collections.Counter[str] = collections.Counter()
+        self.failed: dict[tuple[str, str], str] = {}  # (operation, check) -> first failure's title
+        self.errors: list[str] = []
+        if result["report"].exists():
+            for line in result["report"].read_text().splitlines():
+                self._read(json.loads(line))
+        self.statuses: dict[str, set[int]] = collections.defaultdict(set)
+        if result["statuses"].exists():
+            for line in result["statuses"].read_text().splitlines():
+                method, path, status = json.loads(line)
+                self.statuses[f"{method} {path}"].add(status)
+
+    def _read(self, event: dict[str, Any]) -> None:
+        finished = event.get("ScenarioFinished")
+        if finished is not None:
+            recorder = finished.get("recorder", {})
+            self.cases += len(recorder.get("cases", {}))
+            for check_list in recorder.get("checks", {}).values():
+                for check in check_list:
+                    self.checks[check["name"]] += 1
+                    if check["status"] == "failure":
+                        self.failures[check["name"]] += 1
+                        failure = check.get("failure_info", {}).get("failure", {})
+                        self.failed.setdefault((recorder.get("label", "?"), check["name"]),
+                                               f"{failure.get('code', '')} {failure.get('title', '')}")
+        error = event.get("NonFatalError") or event.get("FatalError")
+        if error is not None:
+            self.errors.append(str(error.get("label") or error.get("info", {}).get("title") or error)[:200])
 
 
 def main() -> int:
@@ -197,7 +212,7 @@ def main() -> int:
     parser.add_argument("--roles", default="admin,viewer")
     parser.add_argument("--keep", help="keep the documents, reports and logs in this folder")
     args = parser.parse_args()
-    reexec_in_network_namespace()
+    reexec_in_network_namespace(args.seed)
 
     folder = Path(args.keep or tempfile.mkdtemp(prefix="fuzz-stack-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -206,42 +221,36 @@ def main() -> int:
     total_failures = 0
     try:
         stack.start()
-        stack.create_viewer()
         document = httpx.get(f"{stack.base}/api/v2/openapi.json", timeout=30).json()
         for door, prefix in PREFIXES.items():
             (folder / f"{door}.json").write_text(json.dumps(moved_document(document, prefix)))
         write_config(folder / "schemathesis.toml")
-        users = {"admin": stack.user_id(ADMIN), "viewer": stack.user_id(VIEWER)}
         for door in args.doors.split(","):
             door_cases, door_statuses = 0, collections.defaultdict(set)
             for role in args.roles.split(","):
-                result = run_door(stack, folder, door, role, users[role], args)
-                cases, checks, failures, statuses = summarize(result)
-                door_cases += cases
-                for operation, seen in statuses.items():
+                result = run_door(stack, folder, door, role, args)
+                figures = RunFigures(result)
+                door_cases += figures.cases
+                for operation, seen in figures.statuses.items():
                     door_statuses[operation] |= seen
-                failed = sum(failures.values())
+                failed = sum(figures.failures.values()) + len(figures.errors)
                 total_failures += failed + (result["exit"] != 0 and failed == 0)
-                print(f"{door:3} {role:6} cases {cases:6}  check failures {failed:4}  exit {result['exit']}  "
-                      f"{result['seconds']:6.0f} s", flush=True)
-                for name in sorted(checks):
-                    print(f"    {name:30} run {checks[name]:7}  failed {failures[name]:5}")
-                if result["exit"] != 0:
-                    print("    " + "\n    ".join(_failure_lines(result["output"])))
+                print(f"{door:3} {role:6} cases {figures.cases:6}  check failures {sum(figures.failures.values()):5}  "
+                      f"errors {len(figures.errors)}  exit {result['exit']}  {result['seconds']:6.0f} s", flush=True)
+                for name in sorted(figures.checks):
+                    print(f"    {name:30} run {figures.checks[name]:7}  failed {figures.failures[name]:5}")
+                for (operation, check), title in sorted(figures.failed.items()):
+                    print(f"    FAIL {operation} [{check}] {title}")
+                for error in figures.errors:
+                    print(f"    ERROR {error}")
             only_refused = sorted(op for op, seen in door_statuses.items() if seen <= {401, 403})
-            print(f"{door:3} total cases {door_cases}; operations answering only 401/403: {only_refused or 'none'}")
+            print(f"{door:3} total cases {door_cases}; operations answering only 401/403: {only_refused or 'none'}",
+                  flush=True)
             total_failures += len(only_refused)
     finally:
         stack.stop()
     print(f"total failures {total_failures}")
     return 1 if total_failures else 0
-
-
-def _failure_lines(output: str) -> list[str]:
-    """The CLI's failure section (from its FAILURES header on), capped."""
-    lines = output.splitlines()
-    start = next((i for i, line in enumerate(lines) if "FAILURES" in line), max(0, len(lines) - 40))
-    return lines[start:start + 400]
 
 
 if __name__ == "__main__":

@@ -108,7 +108,8 @@ def test_more_header_lines_than_an_app_server_counts_answer_json(stack: Stack, p
 
 @pytest.mark.parametrize("prefix", PREFIXES)
 def test_an_http_version_nginx_does_not_speak_is_answered_505_in_the_envelope(stack: Stack, prefix: str) -> None:
-    answer = raw_exchange(stack, b"GET " + prefix.encode() + b"/health HTTP/2.0\r\nHost: x\r\nConnection: close\r\n\r\n")
+    request = b"GET " + prefix.encode() + b"/health HTTP/2.0\r\nHost: x\r\nConnection: close\r\n\r\n"
+    answer = raw_exchange(stack, request)
     assert_raw_envelope(answer, 505)
 
 
