@@ -30,6 +30,7 @@ from tests.hardening.stack_fuzzing import (  # noqa: E402  # after the sys.path 
     PREFIXES,
     RunFigures,
     ServedStack,
+    bring_loopback_up,
     only_refused,
     run_schemathesis,
 )
@@ -46,8 +47,7 @@ def reexec_in_network_namespace(seed: int) -> None:
         print("unshare cannot make a network namespace here: fuzzed URLs are refused by the URL guard only")
         return
     argv = [sys.executable, "-m", "bench.fuzz.stack", *sys.argv[1:], "--seed", str(seed)]
-    script = "ip link set lo up && exec " + " ".join("'" + word.replace("'", "'\\''") + "'" for word in argv)
-    os.execvpe("unshare", ["unshare", *flags, "sh", "-c", script], {**os.environ, NETNS_MARK: "1"})
+    os.execvpe("unshare", ["unshare", *flags, *argv], {**os.environ, NETNS_MARK: "1"})
 
 
 def print_run(run: RunFigures) -> None:
@@ -75,6 +75,8 @@ def main() -> int:
     parser.add_argument("--keep", help="keep documents, reports and logs in this folder")
     args = parser.parse_args()
     reexec_in_network_namespace(args.seed)
+    if os.environ.get(NETNS_MARK):
+        bring_loopback_up()
 
     folder = Path(args.keep or tempfile.mkdtemp(prefix="fuzz-stack-"))
     folder.mkdir(parents=True, exist_ok=True)

@@ -11,9 +11,12 @@ Shared by tests/proxy/test_fuzz_stack.py (bounded, CI) and bench/fuzz/stack.py (
 from __future__ import annotations
 
 import collections
+import fcntl
 import json
 import os
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -34,6 +37,8 @@ from tests.proxy.conftest import free_port
 ADMIN = {"username": "fuzz-admin", "email": "fuzz-admin@example.com", "password": "fuzz-admin-secret-1"}
 PREFIXES = {"v2": "/api/v2", "api": "/api"}
 REFUSED = {401, 403}
+# Linux's interface-flag ioctls (<linux/sockios.h>, <net/if.h>).
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 
 
 class ServedStack:
@@ -111,6 +116,15 @@ class ServedStack:
         for door, prefix in PREFIXES.items():
             (folder / f"{door}.json").write_text(json.dumps(moved_document(document, prefix)))
             (folder / f"{door}.toml").write_text(schemathesis_toml(prefix))
+
+
+def bring_loopback_up() -> None:
+    """Set `lo` up when it is down (a fresh network namespace's is), without needing iproute2."""
+    request = struct.pack("16sH14s", b"lo", 0, b"")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        flags = struct.unpack("16sH14s", fcntl.ioctl(probe, SIOCGIFFLAGS, request))[1]
+        if not flags & IFF_UP:
+            fcntl.ioctl(probe, SIOCSIFFLAGS, struct.pack("16sH14s", b"lo", flags | IFF_UP, b""))
 
 
 def moved_document(document: dict[str, Any], prefix: str) -> dict[str, Any]:
@@ -211,6 +225,7 @@ def main() -> int:
     from src.deploy.nginx import find_nginx
 
     folder, examples, seed = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    bring_loopback_up()
     stack = ServedStack(folder, find_nginx())
     figures: dict[str, Any] = {}
     try:
