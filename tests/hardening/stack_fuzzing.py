@@ -26,15 +26,20 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import delete, update
 
 from src.config import PROJECT_ROOT, Settings
+from src.core.passwords import hash_password
 from src.database.engines import create_sync_engine_from_settings, make_session_factory
+from src.models import LoginFailure, User
 from tests.conftest import Factory
 from tests.hardening.fuzz_contract import PHASES, is_request_side, schemathesis_toml
 from tests.parity.contract_table import v2_only_rows
 from tests.proxy.conftest import free_port
 
-ADMIN = {"username": "fuzz-admin", "email": "fuzz-admin@example.com", "password": "fuzz-admin-secret-1"}
+# The first admin logs in with the document's own login example (src/fastapi_app/request_examples.py),
+# so the login operations answer 200 to it, not only 401 to invented credentials.
+ADMIN = {"username": "admin", "email": "admin@example.com", "password": "correct horse battery"}
 PREFIXES = {"v2": "/api/v2", "api": "/api"}
 REFUSED = {401, 403}
 # Linux's interface-flag ioctls (<linux/sockios.h>, <net/if.h>).
@@ -101,10 +106,18 @@ class ServedStack:
                 self.process.wait()
 
     def fresh_caller(self, role: str) -> str:
-        """A new active user of `role` (an earlier run may have deleted or disabled its own)."""
+        """A new active user of `role` (an earlier run may have deleted or disabled its own).
+
+        The example login's admin is made usable again too: an earlier run may have changed its
+        password, disabled it or locked it out with invented passwords.
+        """
         engine = create_sync_engine_from_settings(self.settings)
         try:
             with make_session_factory(engine)() as session:
+                session.execute(update(User).where(User.username == ADMIN["username"]).values(
+                    password_hash=hash_password(ADMIN["password"]), is_active=True))
+                session.execute(delete(LoginFailure))
+                session.commit()
                 name = f"fuzz-{role}-{uuid.uuid4().hex[:8]}"
                 return str(Factory(session, self.settings).user(role, username=name, email=f"{name}@example.com").id)
         finally:
