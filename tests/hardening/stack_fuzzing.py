@@ -209,6 +209,8 @@ def run_schemathesis(stack: ServedStack, folder: Path, door: str, role: str, *, 
         "--no-color", "run", str(folder / f"{door}.json"), "--url", stack.base, "--checks", "all",
         "--phases", PHASES, "--max-examples", str(examples), "--seed", str(seed), "--workers", str(workers),
         "--report", "ndjson", "--report-ndjson-path", str(report), "--continue-on-failure",
+        # A loaded machine (CI, helpers sharing two cores) answers slower than the 10 s default.
+        "--request-timeout", "60",
         *(["--max-time", str(max_time)] if max_time else []),
     ]
     env = {**stack.env, "SCHEMATHESIS_HOOKS": "tests.hardening.fuzz_hooks", "FUZZ_USER_ID": stack.fresh_caller(role),
