@@ -7,4 +7,5 @@ py=.venv/bin/python
 # Read the port through Settings so .env counts as well as the environment.
 port=$($py -c 'from src.config import load_settings; print(load_settings().FASTAPI_PORT)')
 exec .venv/bin/uvicorn --factory src.fastapi_app.main:create_app \
-  --host "${FASTAPI_HOST:-127.0.0.1}" --port "$port" --proxy-headers --forwarded-allow-ips 127.0.0.1
+  --host "${FASTAPI_HOST:-127.0.0.1}" --port "$port" --proxy-headers --forwarded-allow-ips 127.0.0.1 \
+  --http src.fastapi_app.server_refusals:EnvelopeHttpProtocol

@@ -89,6 +89,20 @@ def route_not_found() -> NotFound:
     return NotFound("Not found", "The requested URL was not found on the server.")
 
 
+def methods_of_most_specific_routes(matches: Iterable[tuple[str, str]]) -> list[str]:
+    """The methods a path serves, from the (method, route template) pairs whose template matches it.
+
+    Only the templates with the fewest parameters count: `/jobs/bulk-upload` is served by its own
+    route (POST), not by `/jobs/{job_id}` read with job_id "bulk-upload", so its `Allow` says POST
+    as the document does. Templates name parameters `{...}` (FastAPI) or `<...>` (Flask).
+    """
+    pairs = [(method, template.count("{") + template.count("<")) for method, template in matches]
+    if not pairs:
+        return []
+    fewest = min(parameters for _method, parameters in pairs)
+    return sorted({method for method, parameters in pairs if parameters == fewest})
+
+
 def method_not_allowed(allowed_methods: Iterable[str]) -> CoreError:
     """The 405 for a known path; `Allow` lists what it serves (HEAD and OPTIONS wherever GET is)."""
     error = CoreError("Method not allowed", "The method is not allowed for the requested URL.")

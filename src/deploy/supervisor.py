@@ -114,6 +114,10 @@ def _gunicorn_control_socket_off() -> list[str]:
     return ["--no-control-socket"] if (major, minor) >= (25, 1) else []
 
 
+# uvicorn's parser refusals in the JSON envelope (a string: src.deploy imports no uvicorn).
+ENVELOPE_HTTP_PROTOCOL = "src.fastapi_app.server_refusals:EnvelopeHttpProtocol"
+
+
 def fastapi_worker_options(settings: Settings) -> list[str]:
     """uvicorn's `--workers`: one process per FASTAPI_WORKERS, each a whole FastAPI app."""
     return ["--workers", str(settings.FASTAPI_WORKERS)]
@@ -142,7 +146,7 @@ def split_children(settings: Settings, nginx: NginxInstance, *, legacy: bool = T
         *flask,
         Child("fastapi", _python_module(
             "uvicorn", "--factory", "src.fastapi_app.main:create_app",
-            "--host", "127.0.0.1", "--port", str(settings.FASTAPI_PORT),
+            "--host", "127.0.0.1", "--port", str(settings.FASTAPI_PORT), "--http", ENVELOPE_HTTP_PROTOCOL,
             # The app servers believe forwarded headers from the same peers as the doors' own rule
             # (src/core/client_address.py), so a non-default TRUSTED_PROXIES holds everywhere.
             "--proxy-headers", "--forwarded-allow-ips", settings.TRUSTED_PROXIES,
@@ -158,6 +162,7 @@ def embedded_children(settings: Settings) -> list[Child]:
     host = os.environ.get("HTTP_HOST", "127.0.0.1")
     return [Child("embedded", _python_module(
         "uvicorn", "--factory", "src.asgi:create_app", "--host", host, "--port", str(settings.HTTP_PORT),
+        "--http", ENVELOPE_HTTP_PROTOCOL,
         "--proxy-headers", "--forwarded-allow-ips", settings.TRUSTED_PROXIES,
         "--no-access-log", "--timeout-graceful-shutdown", "8",
     ))]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,6 +19,7 @@ from src.core.errors import (
     CoreError,
     is_database_unavailable,
     method_not_allowed,
+    methods_of_most_specific_routes,
     route_not_found,
     unstorable_value,
 )
@@ -41,10 +44,29 @@ def database_down(exc: BaseException) -> JSONResponse:
 
 
 def _methods_serving(request: Request) -> list[str]:
-    """Every method some route serves at this path (Starlette's own `Allow` names one route's)."""
-    return [method for method in CANDIDATE_METHODS
-            if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
-                   for route in request.app.router.routes)]
+    """The methods the most specific routes at this path serve (Starlette's `Allow` names one route's).
+
+    The route templates are the document's paths (FastAPI's included routers hide theirs from
+    `matches`); a path the document does not list keeps every method some route serves there.
+    """
+    served = [method for method in CANDIDATE_METHODS
+              if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
+                     for route in request.app.router.routes)]
+    path = request.scope["path"]
+    documented = [
+        (method.upper(), template)
+        for template, operations in request.app.openapi().get("paths", {}).items()
+        if _template_pattern(template).fullmatch(path)
+        for method in operations
+        if method.upper() in served
+    ]
+    return methods_of_most_specific_routes(documented) or served
+
+
+@functools.lru_cache(maxsize=512)
+def _template_pattern(template: str) -> re.Pattern[str]:
+    """`/jobs/{job_id}` as a pattern matching one path segment per parameter."""
+    return re.compile(re.sub(r"\\\{[^/]*?\\\}", "[^/]+", re.escape(template)))
 
 
 def register_error_handlers(app: FastAPI) -> None:

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from src.fastapi_app.operation_docs import TAGS, operation_doc
+from src.fastapi_app.request_examples import request_example
 from src.schemas.common import ErrorBody
 
 _DESCRIPTIONS = {
@@ -125,8 +126,16 @@ def _complete_operation(operation: dict[str, Any], method: str, path: str) -> No
         operation["summary"], operation["description"] = doc
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)
-    for code in [503] + ([413] if "requestBody" in operation else []):
+    # 400: every route refuses URL text the database cannot store (a NUL byte, in any query
+    # argument); 401: every secured one; 413 any body; 503 whatever reaches the database.
+    codes = [400, 503] + ([401] if operation.get("security") else []) + ([413] if "requestBody" in operation else [])
+    for code in codes:
         responses.setdefault(str(code), _error_response_object(code))
+    operation["responses"] = dict(sorted(responses.items()))
+    example = request_example(method, path)
+    for media in operation.get("requestBody", {}).get("content", {}).values():
+        if example is not None and "example" not in media and "examples" not in media:
+            media["example"] = example
     if operation.get("security"):
         # Either scheme authorizes: a pasted token, or the password form that fetches one.
         operation["security"] = [*operation["security"], {PASSWORD_FORM: []}]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, current_app, jsonify
+from flask import Flask, Response, current_app, g, jsonify, request
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
@@ -13,6 +13,7 @@ from src.core.errors import (
     CoreError,
     is_database_unavailable,
     method_not_allowed,
+    methods_of_most_specific_routes,
     route_not_found,
     unstorable_value,
 )
@@ -44,6 +45,23 @@ def unexpected_error(error: BaseException) -> Response:
     return response
 
 
+# The methods the API uses; a 405's `Allow` is the subset a path serves.
+CANDIDATE_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
+
+
+def methods_serving() -> list[str]:
+    """The methods the most specific rules at the request's path serve (werkzeug names every rule's)."""
+    adapter = current_app.create_url_adapter(request)
+    matches = []
+    for method in CANDIDATE_METHODS:
+        try:
+            rule, _arguments = adapter.match(request.path, method=method, return_rule=True)  # type: ignore[union-attr]  # bound to a request: never None
+        except HTTPException:  # not served with this method (or a redirect to another path)
+            continue
+        matches.append((method, rule.rule))
+    return methods_of_most_specific_routes(matches)
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CoreError)
     def _core_error(error: CoreError) -> Response:
@@ -54,8 +72,16 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(route_not_found())
 
     @app.errorhandler(MethodNotAllowed)
-    def _method_not_allowed(error: MethodNotAllowed) -> Response:
-        return error_response(method_not_allowed(error.valid_methods or ()))
+    def _method_not_allowed(_error: MethodNotAllowed) -> Response:
+        return error_response(method_not_allowed(methods_serving()))
+
+    @app.after_request
+    def _options_allow(response: Response) -> Response:
+        # Flask's automatic OPTIONS answer lists every rule's methods at the path; say the same
+        # as the 405 does.
+        if request.method == "OPTIONS" and "Allow" in response.headers:
+            response.headers["Allow"] = ", ".join(method_not_allowed(methods_serving()).allowed_methods)
+        return response
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(_error: RequestEntityTooLarge) -> Response:

@@ -19,6 +19,8 @@ from typing import Any
 
 from gunicorn.workers.gthread import ThreadWorker
 
+from src.core.server_refusals import refusal_response
+
 # The WSGI environ key of the wait hint (read by src/flask_app/door.py).
 WAITING_ON_RUN = "cronjobs.waiting_on_run"
 
@@ -98,11 +100,38 @@ class CompensatingThreadPool:
             self._cond.notify_all()
 
 
+class EnvelopeErrorSocket:
+    """The client socket as gunicorn's error writer sees it: its HTML page becomes the envelope.
+
+    gunicorn writes each refusal (bad request line or header, too many headers, 500) as one HTML
+    response through the socket it is handed; only the status is kept from it.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def sendall(self, data: bytes) -> None:
+        status_line = data.split(b"\r\n", 1)[0].split()
+        status = int(status_line[1]) if len(status_line) > 1 and status_line[1].isdigit() else 400
+        self._client.sendall(refusal_response(status))
+
+    def send(self, data: bytes) -> int:
+        self.sendall(data)
+        return len(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
 class CompensatingThreadWorker(ThreadWorker):
     """gthread with a CompensatingThreadPool, offered to the app as `environ[WAITING_ON_RUN]`."""
 
     def get_thread_pool(self) -> CompensatingThreadPool:
         return CompensatingThreadPool(self.cfg.threads)
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        """gunicorn's own refusal (status and logging decided by gunicorn), sent as the JSON envelope."""
+        super().handle_error(req, EnvelopeErrorSocket(client), addr, exc)
 
     def load_wsgi(self) -> None:
         super().load_wsgi()

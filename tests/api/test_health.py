@@ -45,6 +45,11 @@ def test_wrong_method_is_enveloped_405(api: ApiClient) -> None:
     ("TRACE", "/health", {"GET", "HEAD", "OPTIONS"}),
     ("PATCH", "/jobs", {"GET", "HEAD", "OPTIONS", "POST"}),
     ("POST", "/jobs/1", {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}),
+    # A literal path beside a templated one (/jobs/{job_id}): its own route's methods only, as
+    # the document lists them.
+    ("PATCH", "/jobs/bulk-upload", {"POST"}),
+    ("PATCH", "/jobs/validate-cron", {"POST"}),
+    ("PATCH", "/notifications/unread-count", {"GET", "HEAD", "OPTIONS"}),
 ])
 def test_wrong_method_names_every_method_the_path_serves_in_allow(
     api: ApiClient, method: str, path: str, allowed: set[str]
@@ -68,3 +73,10 @@ def test_head_answers_like_get_without_a_body(api: ApiClient, factory: Factory, 
     assert head.status_code == get.status_code == 200
     assert head.content == b""
     assert head.headers["content-type"] == get.headers["content-type"]
+
+
+@pytest.mark.parametrize("path", ["/jobs/bulk-upload", "/notifications/read-all"])
+def test_options_allow_names_the_documented_methods_only(api: ApiClient, path: str) -> None:
+    response = api.request("OPTIONS", path)
+    allowed = {name.strip() for name in response.headers["Allow"].split(",")} - {"HEAD", "OPTIONS"}
+    assert allowed == ({"POST"} if path.endswith("upload") else {"PUT"})

@@ -1,0 +1,65 @@
+"""What the schemathesis stack run (tests/proxy/test_fuzz_stack.py, bench/fuzz/stack.py) is told.
+
+SEMANTIC_400: operations where the contract answers 400 to input the document's schema accepts,
+for a reason a JSON schema cannot state; only there does positive_data_acceptance also accept
+400. REQUEST_SIDE_PENDING: the request-side checks' failures reported apart until the request
+parsing moves to the route signatures' Pydantic models.
+"""
+
+from __future__ import annotations
+
+# (method, path under the prefix) -> why schema-valid input may still be a 400.
+SEMANTIC_400: dict[tuple[str, str], str] = {
+    ("DELETE", "/auth/users/{user_id}"): "an admin cannot delete their own account (who, not what)",
+    ("POST", "/jobs"): "the cron expression must be a valid 5-field cron, pic_team must name an existing "
+                       "team, the end date must be in the future, a target URL must be an allowed address",
+    ("PUT", "/jobs/{job_id}"): "same rules as POST /jobs, against the stored job",
+    ("POST", "/jobs/{job_id}/execute"): "the target URL must be an allowed address (URL guard)",
+    ("POST", "/jobs/test-run"): "the target URL must be an allowed address (URL guard)",
+    ("POST", "/cron/test-run"): "the target URL must be an allowed address (URL guard)",
+    ("POST", "/cron/next-runs"): "the expression must be a valid 5-field cron",
+    ("POST", "/jobs/cron-preview"): "the expression must be a valid 5-field cron",
+    ("POST", "/jobs/bulk-upload"): "each CSV row must be a valid job (same rules as POST /jobs)",
+    ("PUT", "/settings/slack"): "the webhook must be an allowed https address (URL guard)",
+}
+
+# The checks that judge the request side of the document: documented input refused
+# (positive_data_acceptance), undocumented input accepted (negative_data_rejection). Their
+# failures are issue 14's move of request parsing to Pydantic models in the route signatures
+# (free-string dates refused as "Invalid date", `{}` bodies, booleans coerced, both-nullable
+# "one of" fields); until that work is merged they are reported apart, not failed on. Set this
+# to False once it is: then every failure of every check fails.
+REQUEST_SIDE_PENDING = True
+REQUEST_SIDE_CHECKS = frozenset({"positive_data_acceptance", "negative_data_rejection"})
+
+PHASES = "examples,coverage,fuzzing,stateful"
+
+
+def schemathesis_toml(prefix: str) -> str:
+    """The config file for one door: generation settings and the SEMANTIC_400 operations."""
+    lines = [
+        "[generation]",
+        # The contract refuses a NUL byte in any text (PostgreSQL cannot store it), documented
+        # once in docs/API_CONTRACT.md rather than as a pattern on every string; the in-process
+        # harness (tests/hardening/fuzzing.py) still sends NULs for not_a_server_error.
+        "allow-x00 = false",
+        'codec = "utf-8"',
+        "",
+    ]
+    for (method, path), why in SEMANTIC_400.items():
+        lines += [
+            f"# {why}",
+            "[[operations]]",
+            f'include-path = "{prefix}{path}"',
+            f'include-method = "{method}"',
+            'checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", '
+            '"429", "5xx"]',
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def is_request_side(operation: str, check: str, prefix: str) -> bool:
+    """Whether a failure of `check` is one reported apart while REQUEST_SIDE_PENDING."""
+    del operation, prefix  # every operation alike: the whole request side moves at once
+    return REQUEST_SIDE_PENDING and check in REQUEST_SIDE_CHECKS
