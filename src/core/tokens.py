@@ -87,7 +87,7 @@ def _verified_claims(secret: str, token: str) -> dict[str, Any]:
 
 
 # A client sends the same token with every request until it expires, and PyJWT's checks of the
-# segments and the signature were ~15% of `/auth/me`'s CPU (cProfile, docs/PERFORMANCE.md): a
+# segments and the signature were a large share of `/auth/me`'s CPU (docs/PERFORMANCE.md): a
 # token verified once is remembered, keyed by the secret too. A failure is never remembered, and
 # the time claims are checked again at each use (below), so the answer is decode's.
 _remembered_claims = lru_cache(maxsize=2048)(_verified_claims)

@@ -1,7 +1,7 @@
 """Every request's id, `X-Served-By`, metrics and log line, as a plain ASGI middleware.
 
 Starlette's `@app.middleware("http")` (BaseHTTPMiddleware) wraps each response in a stream and
-extra tasks; measured on /auth/me it cost a tenth of the request. This does the same work by
+extra tasks, a cost docs/PERFORMANCE.md measured on /auth/me. This does the same work by
 watching the `http.response.start` message go by.
 """
 

@@ -98,7 +98,7 @@ class ThreadedUnitOfWork:
 
         Not for routes (they use `run_sync`). On SQLite it runs on the event loop itself, on a
         connection only the loop uses: in WAL mode a read never waits for a writer, and the
-        lookup (~0.1 ms) costs less than the hand-off to a thread and back. A write that changes
+        lookup costs less than the hand-off to a thread and back (docs/PERFORMANCE.md). A write that changes
         the user it belongs to loads that user in its own session (as `users.update_user` does);
         the models have no relationships to lazy-load. On PostgreSQL it is a `run_sync`.
         """
