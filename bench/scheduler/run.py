@@ -30,7 +30,7 @@ from bench.goals import print_goals
 from bench.scheduler import database, fires, processes, report, sync_latency
 from src.config import Settings
 from src.scheduler.host import SchedulerHost, start_scheduler_host, stop_scheduler_host
-from src.scheduler.services import close_run_services, open_run_services
+from src.scheduler.services import close_execution_services, open_execution_services
 
 # Seconds between a set's insert and its fire: enough for the sync loop (1 s) to pick the set up
 # and build its triggers on a loaded 2-core machine.
@@ -48,7 +48,7 @@ def bench_settings(database_url: str, scheduler_host: str) -> dict[str, str]:
 
 async def _leader(database_url: str) -> SchedulerHost:
     settings = Settings(_env_file=None, **bench_settings(database_url, "fastapi"))  # type: ignore[call-arg]  # pydantic-settings' _env_file is no declared field
-    host = await start_scheduler_host(await open_run_services(settings), "fastapi")
+    host = await start_scheduler_host(await open_execution_services(settings), "fastapi")
     await asyncio.wait_for(host.became_leader.wait(), timeout=60)
     return host
 
@@ -75,7 +75,7 @@ async def measure(database_url: str, admin_id: str, receiver: str, api: str, qui
     finally:
         services = host.services
         await stop_scheduler_host(host)
-        await close_run_services(services)
+        await close_execution_services(services)
         engine.dispose()
 
 

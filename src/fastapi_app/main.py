@@ -33,7 +33,7 @@ from src.fastapi_app.threaded_unit_of_work import ThreadedUnitOfWork, sender_in_
 from src.observability.json_logs import configure_process_logging
 from src.observability.metrics import CONTENT_TYPE, UNMATCHED_ROUTE, Metrics
 from src.scheduler.host import start_scheduler_host, stop_scheduler_host
-from src.scheduler.services import close_run_services, open_run_services
+from src.scheduler.services import close_execution_services, open_execution_services
 from src.schemas.jobs import job_list_body
 
 API_PREFIX = "/api/v2"
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = await open_run_services(settings, metrics)
+        services = await open_execution_services(settings, metrics)
         sync_engine = create_sync_engine_from_settings(settings)
         app.state.services = services
         app.state.sync_engine = sync_engine
@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
                 yield
         finally:
             await stop_scheduler_host(app.state.scheduler_host)
-            await close_run_services(services)
+            await close_execution_services(services)
             app.state.unit_of_work.close()
             sync_engine.dispose()
             if loop_reader_engine is not None:

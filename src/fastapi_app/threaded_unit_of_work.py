@@ -26,13 +26,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from src.core.unit_of_work import Messages, unit_of_work
 from src.integrations.delivery import deliver
-from src.scheduler.services import RunServices
+from src.scheduler.services import ExecutionServices
 
 T = TypeVar("T")
 _background: set[asyncio.Task[Any]] = set()
 
 
-def sender_in_background(services: RunServices) -> Callable[[Messages], None]:
+def sender_in_background(services: ExecutionServices) -> Callable[[Messages], None]:
     """Sends committed work's messages in a task of their own, so the response does not wait."""
 
     def send(messages: Messages) -> None:

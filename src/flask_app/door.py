@@ -20,7 +20,7 @@ from src.core.roles import require_role
 from src.flask_app.gunicorn_worker import WAITING_ON_RUN
 from src.flask_app.runtime import FlaskRuntime
 from src.models import User
-from src.scheduler.services import RunServices
+from src.scheduler.services import ExecutionServices
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -43,7 +43,7 @@ def runtime() -> FlaskRuntime:
     return cast(FlaskRuntime, current_app.extensions["runtime"])
 
 
-def wait_on_run(work: Callable[[RunServices], Awaitable[T]], timeout: float) -> T:
+def wait_on_run(work: Callable[[ExecutionServices], Awaitable[T]], timeout: float) -> T:
     """`work(services)` on the run loop, waited for: a view's slow outbound I/O (manual and test runs).
 
     The request's unit of work ends first: what the view did is committed and its connection

@@ -20,7 +20,7 @@ from src.integrations.delivery import deliver
 from src.observability.metrics import Metrics
 from src.scheduler.host import SchedulerHost, start_scheduler_host, stop_scheduler_host
 from src.scheduler.runtime import ResyncResult
-from src.scheduler.services import RunServices, close_run_services, open_run_services
+from src.scheduler.services import ExecutionServices, close_execution_services, open_execution_services
 
 T = TypeVar("T")
 
@@ -36,7 +36,7 @@ class FlaskRuntime:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._services: RunServices | None = None
+        self._services: ExecutionServices | None = None
         self._scheduler_host: SchedulerHost | None = None
 
     def _start(self) -> asyncio.AbstractEventLoop:
@@ -47,11 +47,11 @@ class FlaskRuntime:
                 thread.start()
                 self._loop, self._thread = loop, thread
                 self._services = asyncio.run_coroutine_threadsafe(
-                    open_run_services(self.settings, self.metrics), loop
+                    open_execution_services(self.settings, self.metrics), loop
                 ).result()
             return self._loop
 
-    def run(self, work: Callable[[RunServices], Awaitable[T]], timeout: float | None = None) -> T:
+    def run(self, work: Callable[[ExecutionServices], Awaitable[T]], timeout: float | None = None) -> T:
         """Run `work(services)` on the loop and wait for its result."""
         loop = self._start()
         assert self._services is not None
@@ -99,7 +99,7 @@ class FlaskRuntime:
             # Clean shutdown releases the lease so the next leader starts at once.
             asyncio.run_coroutine_threadsafe(stop_scheduler_host(host), loop).result(30)
         if services is not None:
-            asyncio.run_coroutine_threadsafe(close_run_services(services), loop).result(10)
+            asyncio.run_coroutine_threadsafe(close_execution_services(services), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(5)

@@ -15,12 +15,12 @@ from src.integrations import slack
 from src.integrations.results import DeliveryFailed
 
 if TYPE_CHECKING:
-    from src.scheduler.services import RunServices
+    from src.scheduler.services import ExecutionServices
 
 log = logging.getLogger(__name__)
 
 
-async def deliver(services: RunServices, messages: list[SlackMessage | EmailMessage]) -> int:
+async def deliver(services: ExecutionServices, messages: list[SlackMessage | EmailMessage]) -> int:
     """Send each message in order; returns how many were delivered. Never raises."""
     delivered = 0
     for message in messages:
@@ -38,7 +38,7 @@ def channel_of(message: SlackMessage | EmailMessage) -> str:
     return "slack" if isinstance(message, SlackMessage) else "email"
 
 
-async def _send(services: RunServices, message: SlackMessage | EmailMessage) -> bool:
+async def _send(services: ExecutionServices, message: SlackMessage | EmailMessage) -> bool:
     """True once delivered, False when nothing was due (email switched off); raises when it failed."""
     if isinstance(message, SlackMessage):
         await slack.post(services.http, services.settings, message.webhook_url, message.text, message.channel)

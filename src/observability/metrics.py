@@ -1,7 +1,7 @@
 """Prometheus series of one process: HTTP requests of each door, scheduler fires, lease, notifications.
 
 Each app factory creates its own `Metrics` (its own registry, never prometheus_client's global
-one: tests build many apps in one process) and hands it down to the scheduler's `RunServices`,
+one: tests build many apps in one process) and hands it down to the scheduler's `ExecutionServices`,
 so whatever runs in that process counts into the registry its `/metrics` serves.
 
 Under gunicorn with several workers (src/deploy/gunicorn_conf.py sets PROMETHEUS_MULTIPROC_DIR)

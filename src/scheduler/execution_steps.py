@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from src.core import execution_records
 from src.core.execution_records import ExecutionOutcome, ExecutionRequest, StartedExecution
-from src.scheduler.services import RunServices
+from src.scheduler.services import ExecutionServices
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ DEFER_POLL_SECONDS = 0.05
 class GroupCommit(Generic[Item, Result]):
     """Runs `batch_step(session, items)` in one transaction for the items submitted meanwhile."""
 
-    def __init__(self, services: RunServices, name: str,
+    def __init__(self, services: ExecutionServices, name: str,
                  batch_step: Callable[[Session, list[Item]], list[Result]],
                  defer_while: Callable[[], bool] | None = None) -> None:
         self.services = services
@@ -97,7 +97,7 @@ class GroupCommit(Generic[Item, Result]):
 class OwnTransaction(Generic[Item, Result]):
     """Runs `batch_step(session, [item])` in a transaction of its own for each item."""
 
-    def __init__(self, services: RunServices, name: str,
+    def __init__(self, services: ExecutionServices, name: str,
                  batch_step: Callable[[Session, list[Item]], list[Result]],
                  defer_while: Callable[[], bool] | None = None) -> None:  # noqa: ARG002 - a run of its own never waits
         self.services = services
@@ -113,7 +113,9 @@ class OwnTransaction(Generic[Item, Result]):
 class ExecutionSteps:
     """The three database steps of runs; `grouped`: each shares its transactions with other runs'."""
 
-    def __init__(self, services: RunServices, *, grouped: bool, defer_while: Callable[[], bool] | None = None) -> None:
+    def __init__(
+        self, services: ExecutionServices, *, grouped: bool, defer_while: Callable[[], bool] | None = None
+    ) -> None:
         """`defer_while`: finishing and announcing wait while it is true (grouped steps only)."""
         settings = services.settings
         kind = GroupCommit if grouped else OwnTransaction

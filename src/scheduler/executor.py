@@ -25,13 +25,15 @@ from src.core.retry_policy import wait_before_retry
 from src.integrations import github, webhook
 from src.integrations.results import DispatchResult
 from src.scheduler.execution_steps import ExecutionSteps
-from src.scheduler.services import RunServices
+from src.scheduler.services import ExecutionServices
 
 log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
 
 
-async def dispatch(services: RunServices, plan: ExecutionPlan, *, message_id: str | None = None) -> DispatchResult:
+async def dispatch(
+    services: ExecutionServices, plan: ExecutionPlan, *, message_id: str | None = None
+) -> DispatchResult:
     """One call of the run's target (GitHub first, then webhook); never raises for HTTP problems.
 
     `message_id`: the Standard Webhooks `webhook-id` of a signed call (one per run).
@@ -49,7 +51,7 @@ async def dispatch(services: RunServices, plan: ExecutionPlan, *, message_id: st
 
 
 async def dispatch_with_retries(
-    services: RunServices, plan: ExecutionPlan, *, message_id: str | None = None, sleep: Sleep = asyncio.sleep,
+    services: ExecutionServices, plan: ExecutionPlan, *, message_id: str | None = None, sleep: Sleep = asyncio.sleep,
 ) -> tuple[DispatchResult, int]:
     """Call until success, a final failure or the job's retries are spent; (last result, attempts).
 
@@ -70,7 +72,7 @@ async def dispatch_with_retries(
 
 
 async def execute_job(
-    services: RunServices,
+    services: ExecutionServices,
     job_id: str,
     trigger_type: Literal["scheduled", "manual"],
     *,
@@ -146,7 +148,7 @@ class ManualExecution:
 _background_runs: set[asyncio.Task[str | None]] = set()
 
 
-async def execute_manually(services: RunServices, job_id: str, plan: ExecutionPlan,
+async def execute_manually(services: ExecutionServices, job_id: str, plan: ExecutionPlan,
                            wait_seconds: float) -> ManualExecution:
     """Run a job now; wait up to `wait_seconds` for its end, after which it goes on in the background."""
     loop = asyncio.get_running_loop()
@@ -194,7 +196,7 @@ class TrialRunOutcome:
     error: str | None = None
 
 
-async def trial_run(services: RunServices, plan: TrialRunPlan) -> TrialRunOutcome:
+async def trial_run(services: ExecutionServices, plan: TrialRunPlan) -> TrialRunOutcome:
     """Call the trial target once; nothing is recorded. Network problems become an outcome."""
     kind = plan.kind
     try:

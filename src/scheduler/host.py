@@ -32,7 +32,7 @@ from src.core.scheduler_status import NOT_RUNNING, SchedulerProcessState
 from src.database.engines import create_async_engine_from_settings
 from src.scheduler.lease import Lease
 from src.scheduler.runtime import ResyncResult, SchedulerRuntime
-from src.scheduler.services import RunServices
+from src.scheduler.services import ExecutionServices
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class NotLeader(RuntimeError):
 class SchedulerHost:
     """One process's scheduler: lease elector, APScheduler runtime, sync loop."""
 
-    def __init__(self, services: RunServices, kind: str, *, owner_id: str | None = None,
+    def __init__(self, services: ExecutionServices, kind: str, *, owner_id: str | None = None,
                  **runtime_options: Any) -> None:
         settings = services.settings
         self.services = services
@@ -228,7 +228,7 @@ class SchedulerHost:
                 log.exception("scheduler sync failed")
 
 
-async def start_scheduler_host(services: RunServices, kind: HostKind, **options: Any) -> SchedulerHost:
+async def start_scheduler_host(services: ExecutionServices, kind: HostKind, **options: Any) -> SchedulerHost:
     """Create this process's host and start competing when `SCHEDULER_HOST` names `kind`.
 
     Call on the event loop that will run the scheduler (FastAPI lifespan, or the Flask

@@ -7,12 +7,12 @@ from datetime import timedelta
 
 from src.core import scheduler_sync
 from src.core.clock import utcnow
-from src.scheduler.services import RunServices
+from src.scheduler.services import ExecutionServices
 
 log = logging.getLogger(__name__)
 
 
-def interrupted_after_seconds(services: RunServices) -> float:
+def interrupted_after_seconds(services: ExecutionServices) -> float:
     """How long a `running` row may stay open before it must belong to a dead process.
 
     A run makes at most three outbound calls (GitHub extension retry), each bounded by the
@@ -21,7 +21,7 @@ def interrupted_after_seconds(services: RunServices) -> float:
     return max(120.0, 3 * services.settings.OUTBOUND_TIMEOUT_SECONDS + 60.0)
 
 
-async def close_interrupted_runs(services: RunServices) -> int:
+async def close_interrupted_runs(services: ExecutionServices) -> int:
     """Close `running` rows left by a dead process as failed "Interrupted: ..."; 0 when it failed (retried later)."""
     cutoff = utcnow() - timedelta(seconds=interrupted_after_seconds(services))
     try:

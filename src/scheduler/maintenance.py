@@ -20,7 +20,7 @@ from src.core.broadcasts import notify_owner_and_admins
 from src.core.clock import local_today
 from src.core.end_dates import auto_pause
 from src.models import Job
-from src.scheduler.services import RunServices
+from src.scheduler.services import ExecutionServices
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def end_date_maintenance(session: Session, settings: Settings, today: date | Non
     return MaintenanceResult(auto_paused=paused, ending_soon=len(ending))
 
 
-async def run_end_date_maintenance(services: RunServices) -> MaintenanceResult | None:
+async def run_end_date_maintenance(services: ExecutionServices) -> MaintenanceResult | None:
     """One maintenance pass in its own transaction, then deliver the queued Slack messages."""
     try:
         async with services.unit_of_work() as session:

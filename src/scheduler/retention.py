@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 
 from src.core.retention import BATCH_PAUSE_SECONDS, PruneCounts, add_batch, batch_steps, retention_policy
-from src.scheduler.services import RunServices
+from src.scheduler.services import ExecutionServices
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ RETENTION_JOB_ID = "retention_prune"
 
 
 async def run_retention_prune(
-    services: RunServices,
+    services: ExecutionServices,
     *,
     keep_going: Callable[[], bool] = lambda: True,
     pause: float = BATCH_PAUSE_SECONDS,

@@ -52,14 +52,14 @@ from src.scheduler.interrupted_executions import close_interrupted_runs
 from src.scheduler.maintenance import MAINTENANCE_JOB_ID, run_end_date_maintenance
 from src.scheduler.retention import RETENTION_JOB_ID, run_retention_prune
 from src.scheduler.schedule_sync import INTERNAL_JOB_IDS, ResyncResult, ScheduleSync, TriggerFor, schedule_ids
-from src.scheduler.services import RunServices
+from src.scheduler.services import ExecutionServices
 from src.scheduler.triggers import build_trigger
 
 __all__ = ["ResyncResult", "SchedulerRuntime"]
 
 log = logging.getLogger(__name__)
 
-OnFire = Callable[[RunServices, str, datetime], Awaitable[Any]]
+OnFire = Callable[[ExecutionServices, str, datetime], Awaitable[Any]]
 
 # How often the leader looks for runs left `running` by a dead process.
 INTERRUPTED_CHECK_SECONDS = 60.0
@@ -83,7 +83,7 @@ class SchedulerRuntime:
 
     def __init__(
         self,
-        services: RunServices,
+        services: ExecutionServices,
         *,
         lease_valid: Callable[[], bool] = lambda: True,
         on_fire: OnFire | None = None,

@@ -29,7 +29,7 @@ from src.core.scheduler_sync import JobScheduleRow
 from src.scheduler.end_date_rule import auto_pause_expired, should_be_scheduled
 from src.scheduler.maintenance import MAINTENANCE_JOB_ID
 from src.scheduler.retention import RETENTION_JOB_ID
-from src.scheduler.services import RunServices
+from src.scheduler.services import ExecutionServices
 from src.scheduler.triggers import InvalidCron, build_trigger
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ class ScheduleSync:
 
     def __init__(
         self,
-        services: RunServices,
+        services: ExecutionServices,
         *,
         current_scheduler: Callable[[], AsyncIOScheduler | None],
         fire: Callable[..., Awaitable[Any]],

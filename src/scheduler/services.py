@@ -19,7 +19,7 @@ from src.observability.metrics import Metrics
 
 
 @dataclass
-class RunServices:
+class ExecutionServices:
     settings: Settings
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
@@ -33,9 +33,9 @@ class RunServices:
         return async_unit_of_work(self.session_factory, partial(deliver, self))
 
 
-async def open_run_services(settings: Settings, metrics: Metrics | None = None) -> RunServices:
+async def open_execution_services(settings: Settings, metrics: Metrics | None = None) -> ExecutionServices:
     engine = create_async_engine_from_settings(settings)
-    return RunServices(
+    return ExecutionServices(
         settings=settings,
         engine=engine,
         session_factory=make_async_session_factory(engine),
@@ -45,6 +45,6 @@ async def open_run_services(settings: Settings, metrics: Metrics | None = None) 
     )
 
 
-async def close_run_services(services: RunServices) -> None:
+async def close_execution_services(services: ExecutionServices) -> None:
     await services.http.aclose()
     await services.engine.dispose()

@@ -14,7 +14,7 @@ from apscheduler.triggers.base import BaseTrigger
 
 from src.config import Settings
 from src.scheduler.runtime import SchedulerRuntime
-from src.scheduler.services import RunServices, close_run_services, open_run_services
+from src.scheduler.services import ExecutionServices, close_execution_services, open_execution_services
 from tests.receivers import Receiver
 
 
@@ -24,12 +24,12 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-async def services(settings: Settings) -> AsyncIterator[RunServices]:
-    opened = await open_run_services(settings)
+async def services(settings: Settings) -> AsyncIterator[ExecutionServices]:
+    opened = await open_execution_services(settings)
     try:
         yield opened
     finally:
-        await close_run_services(opened)
+        await close_execution_services(opened)
 
 
 class InstantsTrigger(BaseTrigger):

@@ -15,7 +15,7 @@ import signal
 from datetime import UTC, datetime
 
 from src.scheduler.host import start_scheduler_host, stop_scheduler_host
-from src.scheduler.services import close_run_services, open_run_services
+from src.scheduler.services import close_execution_services, open_execution_services
 from tests.conftest import make_settings
 from tests.scheduler.conftest import InstantsTrigger
 
@@ -32,7 +32,7 @@ async def main() -> None:
         OUTBOUND_TIMEOUT_SECONDS=5.0,
     )
     instants = [datetime.fromtimestamp(float(v), UTC) for v in env.get("FIRE_AT", "").split(",") if v]
-    services = await open_run_services(settings)
+    services = await open_execution_services(settings)
     host = await start_scheduler_host(
         services, env.get("HOST_KIND", "flask"),  # type: ignore[arg-type]  # the environment names one of the host kinds
         trigger_for=lambda _row: InstantsTrigger(instants),
@@ -42,7 +42,7 @@ async def main() -> None:
     print("STARTED", flush=True)
     await stop.wait()
     await stop_scheduler_host(host)
-    await close_run_services(services)
+    await close_execution_services(services)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from src.config import Settings
 from src.models import Job, JobExecution, User
 from src.scheduler.runtime import SchedulerRuntime
-from src.scheduler.services import RunServices, close_run_services, open_run_services
+from src.scheduler.services import ExecutionServices, close_execution_services, open_execution_services
 from tests.conftest import Factory
 from tests.scheduler.conftest import InstantsTrigger, wait_until, whole_second
 from tests.scheduler.conftest import TimedReceiver as Receiver
@@ -37,7 +37,7 @@ def _finished(db: Session, job: Job) -> list[JobExecution]:
 
 
 async def test_slow_target_fails_on_timeout_while_other_jobs_fire_on_time(
-    services: RunServices, db: Session, factory: Factory, owner: User, receiver: Receiver
+    services: ExecutionServices, db: Session, factory: Factory, owner: User, receiver: Receiver
 ) -> None:
     receiver.delay("/hook/slow", 4.0)
     slow = factory.job(owner, target_url=f"{receiver.url}/hook/slow")
@@ -62,7 +62,7 @@ async def test_slow_target_fails_on_timeout_while_other_jobs_fire_on_time(
 
 
 async def test_slow_target_run_error_says_it_timed_out(
-    services: RunServices, db: Session, factory: Factory, owner: User, receiver: Receiver
+    services: ExecutionServices, db: Session, factory: Factory, owner: User, receiver: Receiver
 ) -> None:
     receiver.delay("/hook/slow", 3.0)
     slow = factory.job(owner, target_url=f"{receiver.url}/hook/slow")
@@ -77,7 +77,7 @@ async def test_slow_target_run_error_says_it_timed_out(
 
 
 async def test_dispatches_in_flight_never_exceed_max_concurrent_runs(
-    services: RunServices, db: Session, factory: Factory, owner: User, receiver: Receiver
+    services: ExecutionServices, db: Session, factory: Factory, owner: User, receiver: Receiver
 ) -> None:
     jobs = [factory.job(owner, target_url=f"{receiver.url}/hook/b{i}") for i in range(5)]
     for i in range(5):
@@ -99,7 +99,7 @@ async def test_several_schedulers_racing_dispatch_each_fire_once(
     jobs = [factory.job(owner, target_url=f"{receiver.url}/hook/r{i}") for i in range(10)]
     first = whole_second(1.0)
     instants = [first, first + timedelta(seconds=1)]
-    opened = [await open_run_services(settings) for _ in range(3)]
+    opened = [await open_execution_services(settings) for _ in range(3)]
     runtimes = [SchedulerRuntime(s, trigger_for=lambda _row: InstantsTrigger(instants)) for s in opened]
     try:
         for runtime in runtimes:
@@ -110,7 +110,7 @@ async def test_several_schedulers_racing_dispatch_each_fire_once(
         for runtime in runtimes:
             await runtime.stop()
         for s in opened:
-            await close_run_services(s)
+            await close_execution_services(s)
     assert sorted(r.path for r in receiver.requests) == sorted(f"/hook/r{i}" for i in range(10) for _ in range(2))
     db.expire_all()
     assert db.scalar(select(func.count(JobExecution.id))) == 20
@@ -131,7 +131,7 @@ class _HeldFinish:
 
 
 async def test_a_dispatch_slot_is_free_once_its_target_answered_before_the_run_is_recorded(
-    services: RunServices, db: Session, factory: Factory, owner: User, receiver: Receiver
+    services: ExecutionServices, db: Session, factory: Factory, owner: User, receiver: Receiver
 ) -> None:
     jobs = [factory.job(owner, target_url=f"{receiver.url}/hook/h{i}") for i in range(3)]
     runtime = SchedulerRuntime(services, trigger_for=lambda _row: InstantsTrigger([whole_second(1.0)]))

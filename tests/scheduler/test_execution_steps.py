@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from src.models import JobExecution, User
 from src.scheduler.execution_steps import ExecutionSteps
 from src.scheduler.executor import execute_job
-from src.scheduler.services import RunServices
+from src.scheduler.services import ExecutionServices
 from tests.conftest import Factory
 from tests.receivers import Receiver
 from tests.sql_statements import counting
@@ -38,7 +38,7 @@ def loopback() -> Iterator[Receiver]:
 
 
 async def test_runs_fired_together_insert_their_rows_in_fewer_statements_than_runs(
-    services: RunServices, db: Session, factory: Factory, owner: User, loopback: Receiver
+    services: ExecutionServices, db: Session, factory: Factory, owner: User, loopback: Receiver
 ) -> None:
     jobs = [factory.job(owner, target_url=f"{loopback.url}/hook/{i}") for i in range(10)]
     steps = ExecutionSteps(services, grouped=True)
@@ -54,7 +54,7 @@ async def test_runs_fired_together_insert_their_rows_in_fewer_statements_than_ru
 
 
 async def test_a_fire_another_scheduler_took_fails_alone_and_the_others_of_its_batch_run(
-    services: RunServices, db: Session, factory: Factory, owner: User, loopback: Receiver
+    services: ExecutionServices, db: Session, factory: Factory, owner: User, loopback: Receiver
 ) -> None:
     taken = factory.job(owner, target_url=f"{loopback.url}/hook/taken")
     free = factory.job(owner, target_url=f"{loopback.url}/hook/free")
@@ -67,7 +67,7 @@ async def test_a_fire_another_scheduler_took_fails_alone_and_the_others_of_its_b
 
 
 async def test_a_run_is_finalized_only_once_no_fire_waits_to_be_dispatched(
-    services: RunServices, db: Session, factory: Factory, owner: User, loopback: Receiver
+    services: ExecutionServices, db: Session, factory: Factory, owner: User, loopback: Receiver
 ) -> None:
     job = factory.job(owner, target_url=f"{loopback.url}/hook/1")
     burst_pending = True
@@ -85,7 +85,7 @@ async def test_a_run_is_finalized_only_once_no_fire_waits_to_be_dispatched(
 
 
 async def test_a_deferred_run_is_finalized_after_the_longest_deferral_even_if_fires_keep_coming(
-    services: RunServices, db: Session, factory: Factory, owner: User, loopback: Receiver,
+    services: ExecutionServices, db: Session, factory: Factory, owner: User, loopback: Receiver,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("src.scheduler.execution_steps.MAX_DEFER_SECONDS", 0.3)

@@ -16,7 +16,7 @@ from src.config import Settings
 from src.core.execution_plans import ExecutionPlan, plan_for_job
 from src.models import Job, JobExecution, Notification, SlackSettings, User
 from src.scheduler.executor import execute_job
-from src.scheduler.services import RunServices, close_run_services, open_run_services
+from src.scheduler.services import ExecutionServices, close_execution_services, open_execution_services
 from tests.conftest import Factory
 from tests.receivers import Receiver, closed_port_url, receiver  # noqa: F401  # pytest fixtures, imported so tests can request them
 
@@ -34,13 +34,13 @@ def owner(factory: Factory) -> User:
     return factory.user("user")
 
 
-def _with_services(settings: Settings, work: Callable[[RunServices], Awaitable[T]]) -> T:
+def _with_services(settings: Settings, work: Callable[[ExecutionServices], Awaitable[T]]) -> T:
     async def main() -> T:
-        services = await open_run_services(settings)
+        services = await open_execution_services(settings)
         try:
             return await work(services)
         finally:
-            await close_run_services(services)
+            await close_execution_services(services)
 
     return asyncio.run(main())
 

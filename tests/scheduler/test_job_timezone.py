@@ -13,7 +13,7 @@ import pytest
 from src.core.job_views import job_view
 from src.models import User
 from src.scheduler.runtime import SchedulerRuntime
-from src.scheduler.services import RunServices
+from src.scheduler.services import ExecutionServices
 from tests.conftest import Factory
 
 pytestmark = pytest.mark.anyio
@@ -28,7 +28,7 @@ def _utc(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=UTC)
 
 
-async def _registered_trigger(services: RunServices, job_id: str):  # type: ignore[no-untyped-def]  # returns APScheduler's untyped trigger
+async def _registered_trigger(services: ExecutionServices, job_id: str):  # type: ignore[no-untyped-def]  # returns APScheduler's untyped trigger
     runtime = SchedulerRuntime(services)
     await runtime.start()
     try:
@@ -44,7 +44,7 @@ async def _registered_trigger(services: RunServices, job_id: str):  # type: igno
     (_utc(2026, 10, 31, 14), _utc(2026, 11, 1, 14)),  # 09:00 EDT on the 31st passed; the 1st is EST
 ])
 async def test_a_new_york_job_fires_at_nine_local_across_dst(
-    services: RunServices, factory: Factory, owner: User, now: datetime, fire: datetime
+    services: ExecutionServices, factory: Factory, owner: User, now: datetime, fire: datetime
 ) -> None:
     job = factory.job(owner, cron_expression="0 9 * * *", timezone="America/New_York")
     trigger = await _registered_trigger(services, job.id)
@@ -52,7 +52,7 @@ async def test_a_new_york_job_fires_at_nine_local_across_dst(
 
 
 async def test_a_job_without_a_zone_fires_in_the_scheduler_zone(
-    services: RunServices, factory: Factory, owner: User
+    services: ExecutionServices, factory: Factory, owner: User
 ) -> None:
     job = factory.job(owner, cron_expression="0 9 * * *")
     trigger = await _registered_trigger(services, job.id)

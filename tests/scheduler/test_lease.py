@@ -22,7 +22,7 @@ from src.database.engines import create_async_engine_from_settings
 from src.models import JobExecution, SchedulerLease, User, utcnow
 from src.scheduler.host import SchedulerHost
 from src.scheduler.lease import Lease
-from src.scheduler.services import RunServices
+from src.scheduler.services import ExecutionServices
 from tests.conftest import Factory, legacy_door
 from tests.scheduler.conftest import TimedReceiver as Receiver
 from tests.scheduler.conftest import wait_until
@@ -73,7 +73,7 @@ async def test_an_expired_lease_is_taken_over(settings: Settings) -> None:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("settings_overrides", [{"SCHEDULER_HOST": "fastapi", "SCHEDULER_LEASE_SECONDS": 2}])
-async def test_a_start_slower_than_the_lease_keeps_the_lease(settings: Settings, services: RunServices) -> None:
+async def test_a_start_slower_than_the_lease_keeps_the_lease(settings: Settings, services: ExecutionServices) -> None:
     host = SchedulerHost(services, "fastapi")
     start = host.runtime.start
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from src.core.clock import local_today
 from src.models import Job, Notification, SlackSettings, User
 from src.scheduler.maintenance import run_end_date_maintenance
-from src.scheduler.services import RunServices
+from src.scheduler.services import ExecutionServices
 from tests.conftest import Factory
 from tests.scheduler.conftest import TimedReceiver as Receiver
 
@@ -43,7 +43,8 @@ def _notes(db: Session, job: Job) -> list[Notification]:
 
 
 async def test_expired_active_job_is_auto_paused_with_notifications_and_slack(
-    services: RunServices, db: Session, factory: Factory, people: tuple[User, User], receiver: Receiver, slack: str
+    services: ExecutionServices, db: Session, factory: Factory, people: tuple[User, User], receiver: Receiver,
+    slack: str
 ) -> None:
     owner, admin = people
     today = local_today(services.settings.scheduler_tz)
@@ -62,7 +63,8 @@ async def test_expired_active_job_is_auto_paused_with_notifications_and_slack(
 
 
 async def test_already_inactive_expired_job_is_not_notified_again(
-    services: RunServices, db: Session, factory: Factory, people: tuple[User, User], receiver: Receiver, slack: str
+    services: ExecutionServices, db: Session, factory: Factory, people: tuple[User, User], receiver: Receiver,
+    slack: str
 ) -> None:
     owner, _admin = people
     today = local_today(services.settings.scheduler_tz)
@@ -74,7 +76,8 @@ async def test_already_inactive_expired_job_is_not_notified_again(
 
 
 async def test_job_ending_within_thirty_days_gets_ending_soon_with_days_left(
-    services: RunServices, db: Session, factory: Factory, people: tuple[User, User], receiver: Receiver, slack: str
+    services: ExecutionServices, db: Session, factory: Factory, people: tuple[User, User], receiver: Receiver,
+    slack: str
 ) -> None:
     owner, admin = people
     today = local_today(services.settings.scheduler_tz)
@@ -92,7 +95,7 @@ async def test_job_ending_within_thirty_days_gets_ending_soon_with_days_left(
 
 
 async def test_ending_soon_covers_today_and_day_thirty_and_inactive_jobs_only(
-    services: RunServices, db: Session, factory: Factory, people: tuple[User, User]
+    services: ExecutionServices, db: Session, factory: Factory, people: tuple[User, User]
 ) -> None:
     owner, _admin = people
     today = local_today(services.settings.scheduler_tz)

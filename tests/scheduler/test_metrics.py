@@ -15,7 +15,7 @@ from src.models import JobExecution, SlackSettings, User
 from src.scheduler.executor import execute_job
 from src.scheduler.host import SchedulerHost
 from src.scheduler.runtime import SchedulerRuntime
-from src.scheduler.services import RunServices
+from src.scheduler.services import ExecutionServices
 from tests.conftest import Factory
 from tests.scheduler.conftest import InstantsTrigger, fire_soon, wait_until
 from tests.scheduler.conftest import TimedReceiver as Receiver
@@ -34,7 +34,7 @@ def owner(factory: Factory) -> User:
     return factory.user("user")
 
 
-def sample(services: RunServices, name: str, **labels: str) -> float | None:
+def sample(services: ExecutionServices, name: str, **labels: str) -> float | None:
     return services.metrics.registry.get_sample_value(name, labels)
 
 
@@ -44,7 +44,7 @@ def finished(db: Session) -> list[JobExecution]:
 
 
 async def test_fires_count_their_outcome_while_the_host_holds_the_lease(
-    services: RunServices, db: Session, factory: Factory, owner: User, receiver: Receiver
+    services: ExecutionServices, db: Session, factory: Factory, owner: User, receiver: Receiver
 ) -> None:
     receiver.respond("/hook/broken", 500, "boom")
     ok = factory.job(owner, cron_expression="* * * * *", target_url=f"{receiver.url}/hook/ok")
@@ -68,7 +68,7 @@ async def test_fires_count_their_outcome_while_the_host_holds_the_lease(
 
 
 async def test_a_fire_waiting_for_the_only_slot_reports_the_wait_as_lag(
-    services: RunServices, db: Session, factory: Factory, owner: User, receiver: Receiver
+    services: ExecutionServices, db: Session, factory: Factory, owner: User, receiver: Receiver
 ) -> None:
     receiver.delay("/hook/slow", 1.5)
     factory.job(owner, target_url=f"{receiver.url}/hook/slow")
@@ -87,7 +87,7 @@ async def test_a_fire_waiting_for_the_only_slot_reports_the_wait_as_lag(
 
 
 async def test_a_fire_missed_beyond_the_grace_time_is_counted_as_missed(
-    services: RunServices, factory: Factory, owner: User, receiver: Receiver
+    services: ExecutionServices, factory: Factory, owner: User, receiver: Receiver
 ) -> None:
     factory.job(owner, target_url=f"{receiver.url}/hook/m")
     now = datetime.now(UTC).replace(microsecond=0)
@@ -105,7 +105,7 @@ async def test_a_fire_missed_beyond_the_grace_time_is_counted_as_missed(
 
 
 async def test_a_fire_already_run_by_another_scheduler_counts_as_duplicate_and_manual_runs_not_at_all(
-    services: RunServices, factory: Factory, owner: User, receiver: Receiver
+    services: ExecutionServices, factory: Factory, owner: User, receiver: Receiver
 ) -> None:
     job = factory.job(owner, target_url=f"{receiver.url}/hook/d")
     at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
@@ -131,7 +131,8 @@ class TestNotificationDeliveryFailures:
         return {"MAIL_ENABLED": True, "MAIL_USERNAME": "mailer", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": refused_port}
 
     async def test_slack_and_email_down_are_counted_by_channel_and_the_run_is_still_recorded(
-        self, refused_port: int, services: RunServices, db: Session, factory: Factory, owner: User, receiver: Receiver
+        self, refused_port: int, services: ExecutionServices, db: Session, factory: Factory, owner: User,
+        receiver: Receiver
     ) -> None:
         db.add(SlackSettings(is_enabled=True, webhook_url=f"http://127.0.0.1:{refused_port}/slack"))
         db.commit()
@@ -150,7 +151,7 @@ class TestEmailSwitchedOff:
         return {"MAIL_ENABLED": False, "MAIL_USERNAME": "mailer", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": refused_port}
 
     async def test_email_switched_off_is_not_a_delivery_failure(
-        self, services: RunServices, db: Session, factory: Factory, owner: User, receiver: Receiver
+        self, services: ExecutionServices, db: Session, factory: Factory, owner: User, receiver: Receiver
     ) -> None:
         receiver.respond("/hook/n", 500, "boom")
         job = factory.job(owner, target_url=f"{receiver.url}/hook/n", enable_email_notifications=True,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from src.models import Job, JobExecution, Notification, User, utcnow
 from src.scheduler.retention import RETENTION_JOB_ID, run_retention_prune
 from src.scheduler.runtime import SchedulerRuntime
-from src.scheduler.services import RunServices
+from src.scheduler.services import ExecutionServices
 from tests.conftest import Factory
 from tests.scheduler.conftest import fire_soon, wait_until
 
@@ -53,7 +53,7 @@ def _seed_ten_old_and_a_newest(factory: Factory, job: Job) -> None:
 
 
 async def test_ten_old_rows_with_batch_size_three_are_removed_in_four_committed_batches(
-    services: RunServices, db: Session, factory: Factory, job: Job
+    services: ExecutionServices, db: Session, factory: Factory, job: Job
 ) -> None:
     _seed_ten_old_and_a_newest(factory, job)
     commits: list[object] = []
@@ -68,7 +68,7 @@ async def test_ten_old_rows_with_batch_size_three_are_removed_in_four_committed_
 
 
 async def test_old_notifications_are_removed_alongside(
-    services: RunServices, db: Session, factory: Factory, owner: User
+    services: ExecutionServices, db: Session, factory: Factory, owner: User
 ) -> None:
     for _ in range(4):
         factory.notification(owner, created_at=utcnow() - timedelta(days=91))
@@ -79,7 +79,7 @@ async def test_old_notifications_are_removed_alongside(
 
 
 async def test_prune_stops_when_the_lease_is_lost(
-    services: RunServices, db: Session, factory: Factory, job: Job
+    services: ExecutionServices, db: Session, factory: Factory, job: Job
 ) -> None:
     _seed_ten_old_and_a_newest(factory, job)
     counts = await run_retention_prune(services, keep_going=lambda: False, pause=0)
@@ -88,7 +88,7 @@ async def test_prune_stops_when_the_lease_is_lost(
 
 
 async def test_a_failing_prune_is_logged_and_returns_none(
-    services: RunServices, db: Session, caplog: pytest.LogCaptureFixture
+    services: ExecutionServices, db: Session, caplog: pytest.LogCaptureFixture
 ) -> None:
     db.execute(text("DROP TABLE notifications"))
     db.commit()
@@ -97,7 +97,7 @@ async def test_a_failing_prune_is_logged_and_returns_none(
 
 
 async def test_retention_job_is_registered_daily_at_retention_time_and_not_counted(
-    services: RunServices, factory: Factory, job: Job
+    services: ExecutionServices, factory: Factory, job: Job
 ) -> None:
     runtime = SchedulerRuntime(services)
     await runtime.start()
@@ -115,7 +115,7 @@ async def test_retention_job_is_registered_daily_at_retention_time_and_not_count
     assert (count, ids) == (1, {job.id})
 
 
-async def test_reconciliation_keeps_the_retention_job(services: RunServices, factory: Factory, job: Job) -> None:
+async def test_reconciliation_keeps_the_retention_job(services: ExecutionServices, factory: Factory, job: Job) -> None:
     runtime = SchedulerRuntime(services)
     await runtime.start()
     try:
@@ -128,7 +128,7 @@ async def test_reconciliation_keeps_the_retention_job(services: RunServices, fac
 
 
 async def test_the_leader_runs_the_prune_when_it_is_due(
-    services: RunServices, db: Session, factory: Factory, job: Job
+    services: ExecutionServices, db: Session, factory: Factory, job: Job
 ) -> None:
     _seed_ten_old_and_a_newest(factory, job)
     runtime = SchedulerRuntime(services)

@@ -7,12 +7,12 @@ import asyncio
 import pytest
 
 from src.scheduler.runtime import SchedulerRuntime
-from src.scheduler.services import RunServices
+from src.scheduler.services import ExecutionServices
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_a_retry_wait_lends_its_slot_and_takes_one_back(services: RunServices) -> None:
+async def test_a_retry_wait_lends_its_slot_and_takes_one_back(services: ExecutionServices) -> None:
     runtime = SchedulerRuntime(services)
     runtime.semaphore = asyncio.Semaphore(1)
     await runtime.semaphore.acquire()  # the retrying run's slot

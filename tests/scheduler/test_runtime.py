@@ -15,7 +15,7 @@ from src.models import Job, JobExecution, Notification, User
 from src.scheduler.maintenance import MAINTENANCE_JOB_ID
 from src.scheduler.runtime import SchedulerRuntime
 from src.scheduler.schedule_sync import APPLY_SLICE
-from src.scheduler.services import RunServices
+from src.scheduler.services import ExecutionServices
 from tests.conftest import Factory
 from tests.scheduler.conftest import InstantsTrigger, fire_soon, wait_until
 from tests.scheduler.conftest import TimedReceiver as Receiver
@@ -41,14 +41,14 @@ def _executions(db: Session, job: Job | None = None) -> list[JobExecution]:
     return list(db.scalars(query))
 
 
-async def _started(services: RunServices, **options: Any) -> SchedulerRuntime:
+async def _started(services: ExecutionServices, **options: Any) -> SchedulerRuntime:
     runtime = SchedulerRuntime(services, **options)
     await runtime.start()
     return runtime
 
 
 async def test_scheduled_job_fires_and_records_trigger_type_and_fire_time(
-    services: RunServices, db: Session, factory: Factory, owner: User, receiver: Receiver
+    services: ExecutionServices, db: Session, factory: Factory, owner: User, receiver: Receiver
 ) -> None:
     job = factory.job(owner, cron_expression="* * * * *", target_url=f"{receiver.url}/hook/a")
     runtime = await _started(services)
@@ -64,7 +64,7 @@ async def test_scheduled_job_fires_and_records_trigger_type_and_fire_time(
 
 
 async def test_registered_schedule_uses_the_job_cron_in_the_scheduler_timezone(
-    services: RunServices, factory: Factory, owner: User
+    services: ExecutionServices, factory: Factory, owner: User
 ) -> None:
     job = factory.job(owner, cron_expression="30 9 * * 1-5")
     runtime = await _started(services)
@@ -78,7 +78,7 @@ async def test_registered_schedule_uses_the_job_cron_in_the_scheduler_timezone(
 
 
 async def test_maintenance_job_runs_mondays_at_nine_and_is_not_counted(
-    services: RunServices, factory: Factory, owner: User
+    services: ExecutionServices, factory: Factory, owner: User
 ) -> None:
     factory.job(owner)
     runtime = await _started(services)
@@ -93,7 +93,7 @@ async def test_maintenance_job_runs_mondays_at_nine_and_is_not_counted(
 
 
 async def test_incremental_sync_schedules_a_new_job(
-    services: RunServices, factory: Factory, owner: User
+    services: ExecutionServices, factory: Factory, owner: User
 ) -> None:
     runtime = await _started(services)
     try:
@@ -105,7 +105,7 @@ async def test_incremental_sync_schedules_a_new_job(
 
 
 async def test_incremental_sync_reads_whole_rows_only_of_jobs_changed_since_they_were_applied(
-    services: RunServices, db: Session, factory: Factory, owner: User
+    services: ExecutionServices, db: Session, factory: Factory, owner: User
 ) -> None:
     runtime = await _started(services)
     reads: list[tuple[str, Any]] = []
@@ -129,7 +129,7 @@ async def test_incremental_sync_reads_whole_rows_only_of_jobs_changed_since_they
 
 
 async def test_paused_job_is_removed_and_does_not_fire(
-    services: RunServices, db: Session, factory: Factory, owner: User, receiver: Receiver
+    services: ExecutionServices, db: Session, factory: Factory, owner: User, receiver: Receiver
 ) -> None:
     job = factory.job(owner, cron_expression="* * * * *", target_url=f"{receiver.url}/hook/p")
     runtime = await _started(services)
@@ -147,7 +147,7 @@ async def test_paused_job_is_removed_and_does_not_fire(
 
 
 async def test_cron_change_gives_the_new_next_run(
-    services: RunServices, db: Session, factory: Factory, owner: User
+    services: ExecutionServices, db: Session, factory: Factory, owner: User
 ) -> None:
     job = factory.job(owner, cron_expression="0 2 * * *")
     runtime = await _started(services)
@@ -164,7 +164,7 @@ async def test_cron_change_gives_the_new_next_run(
 
 
 async def test_deleted_job_is_removed_by_incremental_sync(
-    services: RunServices, db: Session, factory: Factory, owner: User
+    services: ExecutionServices, db: Session, factory: Factory, owner: User
 ) -> None:
     job = factory.job(owner)
     runtime = await _started(services)
@@ -180,7 +180,7 @@ async def test_deleted_job_is_removed_by_incremental_sync(
 
 
 async def test_full_reconcile_counts_and_removes_orphans(
-    services: RunServices, db: Session, factory: Factory, owner: User
+    services: ExecutionServices, db: Session, factory: Factory, owner: User
 ) -> None:
     factory.job(owner)
     factory.job(owner, is_active=False)
@@ -203,7 +203,7 @@ async def test_full_reconcile_counts_and_removes_orphans(
 
 
 async def test_expired_job_is_auto_paused_at_leader_start_and_owner_and_admins_notified(
-    services: RunServices, db: Session, factory: Factory, owner: User
+    services: ExecutionServices, db: Session, factory: Factory, owner: User
 ) -> None:
     admin = factory.user("admin")
     job = factory.job(owner, end_date=date.today() - timedelta(days=3))
@@ -222,7 +222,7 @@ async def test_expired_job_is_auto_paused_at_leader_start_and_owner_and_admins_n
 
 
 async def test_fire_time_guard_pauses_a_job_that_expired_after_it_was_scheduled(
-    services: RunServices, db: Session, factory: Factory, owner: User, receiver: Receiver
+    services: ExecutionServices, db: Session, factory: Factory, owner: User, receiver: Receiver
 ) -> None:
     admin = factory.user("admin")
     job = factory.job(owner, cron_expression="* * * * *", target_url=f"{receiver.url}/hook/g")
@@ -243,7 +243,7 @@ async def test_fire_time_guard_pauses_a_job_that_expired_after_it_was_scheduled(
 
 
 async def test_run_left_running_by_a_dead_process_is_closed_as_interrupted_at_leader_start(
-    services: RunServices, db: Session, factory: Factory, owner: User
+    services: ExecutionServices, db: Session, factory: Factory, owner: User
 ) -> None:
     job = factory.job(owner)
     old = factory.execution(job, status="running", started_at=datetime.now(UTC).replace(tzinfo=None)
@@ -259,7 +259,7 @@ async def test_run_left_running_by_a_dead_process_is_closed_as_interrupted_at_le
 
 
 async def test_no_fire_is_dispatched_once_the_lease_is_not_held(
-    services: RunServices, db: Session, factory: Factory, owner: User, receiver: Receiver
+    services: ExecutionServices, db: Session, factory: Factory, owner: User, receiver: Receiver
 ) -> None:
     job = factory.job(owner, cron_expression="* * * * *", target_url=f"{receiver.url}/hook/l")
     held = {"value": True}
@@ -278,7 +278,7 @@ async def test_no_fire_is_dispatched_once_the_lease_is_not_held(
 
 
 async def test_fires_missed_while_no_leader_ran_are_coalesced_into_one_run_within_grace(
-    services: RunServices, db: Session, factory: Factory, owner: User, receiver: Receiver
+    services: ExecutionServices, db: Session, factory: Factory, owner: User, receiver: Receiver
 ) -> None:
     job = factory.job(owner, target_url=f"{receiver.url}/hook/m")
     now = datetime.now(UTC).replace(microsecond=0)
@@ -297,7 +297,7 @@ async def test_fires_missed_while_no_leader_ran_are_coalesced_into_one_run_withi
 
 
 async def test_fires_missed_beyond_grace_are_skipped_and_counted(
-    services: RunServices, db: Session, factory: Factory, owner: User, receiver: Receiver
+    services: ExecutionServices, db: Session, factory: Factory, owner: User, receiver: Receiver
 ) -> None:
     job = factory.job(owner, target_url=f"{receiver.url}/hook/s")
     now = datetime.now(UTC).replace(microsecond=0)
@@ -313,7 +313,7 @@ async def test_fires_missed_beyond_grace_are_skipped_and_counted(
 
 
 async def test_fires_before_the_previous_leader_last_renewal_are_not_repeated(
-    services: RunServices, db: Session, factory: Factory, owner: User, receiver: Receiver
+    services: ExecutionServices, db: Session, factory: Factory, owner: User, receiver: Receiver
 ) -> None:
     factory.job(owner, target_url=f"{receiver.url}/hook/c")
     now = datetime.now(UTC).replace(microsecond=0)
@@ -335,7 +335,7 @@ def _far_trigger(_row: Any) -> InstantsTrigger:
 
 
 async def test_a_reconciliation_of_many_jobs_lets_other_tasks_run_between_slices(
-    services: RunServices, factory: Factory, owner: User
+    services: ExecutionServices, factory: Factory, owner: User
 ) -> None:
     for _ in range(APPLY_SLICE + 1):
         factory.job(owner)
@@ -362,7 +362,7 @@ async def test_a_reconciliation_of_many_jobs_lets_other_tasks_run_between_slices
 
 
 async def test_a_reconciliation_cut_by_a_restart_leaves_the_new_schedule_to_the_new_pass(
-    services: RunServices, factory: Factory, owner: User
+    services: ExecutionServices, factory: Factory, owner: User
 ) -> None:
     jobs = [factory.job(owner) for _ in range(2 * APPLY_SLICE + 10)]
     now = datetime.now(UTC).replace(microsecond=0)
@@ -378,7 +378,7 @@ async def test_a_reconciliation_cut_by_a_restart_leaves_the_new_schedule_to_the_
             cut.set()
         return InstantsTrigger([missed, now + timedelta(days=1)])
 
-    async def on_fire(_services: RunServices, job_id: str, _scheduled_for: datetime) -> None:
+    async def on_fire(_services: ExecutionServices, job_id: str, _scheduled_for: datetime) -> None:
         fired.append(job_id)
 
     runtime = SchedulerRuntime(services, trigger_for=trigger_for, on_fire=on_fire)

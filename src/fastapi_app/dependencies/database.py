@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from src.config import Settings
 from src.core.job_list_cache import JobListCache
 from src.fastapi_app.threaded_unit_of_work import ThreadedUnitOfWork
-from src.scheduler.services import RunServices
+from src.scheduler.services import ExecutionServices
 
 
 async def get_session(request: Request) -> ThreadedUnitOfWork:
@@ -24,7 +24,7 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-async def get_services(request: Request) -> RunServices:
+async def get_services(request: Request) -> ExecutionServices:
     return request.app.state.services
 
 
@@ -34,5 +34,5 @@ async def get_job_list_cache(request: Request) -> JobListCache:
 
 SessionDep = Annotated[ThreadedUnitOfWork, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-ServicesDep = Annotated[RunServices, Depends(get_services)]
+ServicesDep = Annotated[ExecutionServices, Depends(get_services)]
 JobListCacheDep = Annotated[JobListCache, Depends(get_job_list_cache)]

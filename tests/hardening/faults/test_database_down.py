@@ -30,7 +30,7 @@ from src.database.migrate import upgrade_to_head
 from src.models import JobExecution
 from src.scheduler.host import SchedulerHost
 from src.scheduler.runtime import SchedulerRuntime
-from src.scheduler.services import close_run_services, open_run_services
+from src.scheduler.services import close_execution_services, open_execution_services
 from tests.conftest import PASSWORD, Factory, legacy_door, make_settings
 from tests.door_servers import SECRET, Door, start_doors, stop_processes
 from tests.observability.exposition import Scrape
@@ -269,7 +269,7 @@ def test_fires_while_the_database_is_down_do_not_stop_the_scheduler_and_fire_aga
     settings = database.settings(OUTBOUND_TIMEOUT_SECONDS=2.0)
 
     async def main() -> None:
-        services = await open_run_services(settings)
+        services = await open_execution_services(settings)
         runtime = SchedulerRuntime(services, trigger_for=every_second)  # the lease is not the subject here
         try:
             await runtime.start()
@@ -286,7 +286,7 @@ def test_fires_while_the_database_is_down_do_not_stop_the_scheduler_and_fire_aga
             assert runtime.running
         finally:
             await runtime.stop(drain_seconds=5)
-            await close_run_services(services)
+            await close_execution_services(services)
 
     asyncio.run(main())
 
@@ -299,7 +299,7 @@ def test_scheduler_host_steps_down_while_the_database_is_down_and_leads_again_af
                                  OUTBOUND_TIMEOUT_SECONDS=2.0)
 
     async def main() -> None:
-        services = await open_run_services(settings)
+        services = await open_execution_services(settings)
         host = SchedulerHost(services, "fastapi", trigger_for=every_second)
         host.start()
         try:
@@ -315,6 +315,6 @@ def test_scheduler_host_steps_down_while_the_database_is_down_and_leads_again_af
             await _until(lambda: _successful_runs(settings, job_id) > before, off_loop=True)
         finally:
             await host.stop()
-            await close_run_services(services)
+            await close_execution_services(services)
 
     asyncio.run(main())

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from src.config import Settings
 from src.models import Job, JobExecution, User
 from src.scheduler.executor import execute_job
-from src.scheduler.services import close_run_services, open_run_services
+from src.scheduler.services import close_execution_services, open_execution_services
 from tests.api.conftest import ApiClient
 from tests.conftest import Factory
 from tests.receivers import FaultyServer
@@ -82,11 +82,11 @@ def test_scheduled_run_against_a_faulty_target_is_recorded_failed(
     job = _job(factory, owner, kind, faulty)
 
     async def fire() -> str | None:
-        services = await open_run_services(settings)
+        services = await open_execution_services(settings)
         try:
             return await execute_job(services, job.id, "scheduled", scheduled_for=datetime(2030, 1, 1, 2, 0))
         finally:
-            await close_run_services(services)
+            await close_execution_services(services)
 
     _assert_failed_by(_execution(db, asyncio.run(fire())), kind, faulty)
 
