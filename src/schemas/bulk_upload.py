@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
@@ -96,3 +97,10 @@ class BulkUploadOptions(BaseModel):
 
     default_github_owner: str | None = None
     dry_run: QueryFlag = False
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, Any]) -> BulkUploadOptions:
+        """The options from a submitted form; a file sent under an option's name is ignored."""
+        return cls.model_validate(
+            {key: value for key in ("default_github_owner", "dry_run") if isinstance(value := form.get(key), str)}
+        )

@@ -36,9 +36,7 @@ async def bulk_upload(
         filename = upload.filename or ""
         # One byte past the limit is enough for core to answer 413 without reading further.
         content = await upload.read(limit + 1)
-    options = BulkUploadOptions.model_validate(
-        {key: value for key in ("default_github_owner", "dry_run") if isinstance(value := form.get(key), str)}
-    )
+    options = BulkUploadOptions.from_form(form)
     result = await session.run_sync(
         lambda s: import_jobs(
             s,

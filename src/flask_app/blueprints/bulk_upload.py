@@ -22,9 +22,7 @@ def bulk_upload() -> Response:
         filename = upload.filename or ""
         # One byte past the limit is enough for core to answer 413 without reading further.
         content = upload.stream.read(settings().BULK_UPLOAD_MAX_BYTES + 1)
-    options = BulkUploadOptions.model_validate(
-        {key: request.form[key] for key in ("default_github_owner", "dry_run") if key in request.form}
-    )
+    options = BulkUploadOptions.from_form(request.form)
     result = import_jobs(
         db_session(),
         settings(),
