@@ -33,6 +33,7 @@ from src.schemas.user_bodies import (
     CREDENTIALS_REQUIRED,
     LoginForm,
     LoginRequest,
+    LogoutRequest,
     RegisterRequest,
     UserUpdateRequest,
 )
@@ -148,7 +149,8 @@ def logout(
     """
     tokens.revoke(session, dict(access_claims))
     ended_session = tokens.revoke_session(session, settings, dict(access_claims))
-    refresh_claims = tokens.try_decode_refresh(settings, body.get("refresh_token"), user.id)
+    refresh_token = read_model(LogoutRequest, dict(body)).refresh_token
+    refresh_claims = tokens.try_decode_refresh(settings, refresh_token, user.id)
     if refresh_claims is not None:
         tokens.revoke(session, refresh_claims)
     if refresh_claims is None and not ended_session:

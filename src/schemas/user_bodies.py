@@ -191,10 +191,20 @@ class LoginForm(BaseModel):
         return self
 
 
-class LogoutRequest(BaseModel):
-    """`POST /auth/logout` (3.5): optional; a refresh token of the caller's is revoked too."""
+def _text_or_nothing(value: Any) -> str | None:
+    # 3.5: anything but a string is ignored, never refused.
+    return value if isinstance(value, str) else None
 
-    refresh_token: str | None = None
+
+class LogoutRequest(BaseModel):
+    """`POST /auth/logout` (3.5): optional; a refresh token of the caller's is revoked too.
+
+    Nothing in it is refused: another value, another body or none at all is ignored.
+    """
+
+    refresh_token: Annotated[str | None, BeforeValidator(_text_or_nothing), WithJsonSchema({
+        "type": "string", "description": "The refresh token of this login (ended by the logout anyway).",
+    })] = None
 
 
 class RegisterRequest(BaseModel):
