@@ -107,6 +107,9 @@ _EMAIL_SCHEMA: dict[str, Any] = {"type": "string", "maxLength": EMAIL_MAX_LENGTH
 _ROLE_DESCRIPTION = f"One of {', '.join(USER_ROLES)}."
 
 Credential = Annotated[str, BeforeValidator(_credential), WithJsonSchema({"type": ["string", "null"]})]
+LoginPassword = Annotated[str, BeforeValidator(_credential), WithJsonSchema({
+    "type": "string", "minLength": 1, "description": "Not trimmed.",
+})]
 Username = Annotated[str, BeforeValidator(_username), WithJsonSchema({
     "type": "string", "minLength": USERNAME_MIN_LENGTH, "maxLength": USERNAME_MAX_LENGTH, "pattern": r"\S",
     "description": f"Trimmed: {USERNAME_MIN_LENGTH} to {USERNAME_MAX_LENGTH} characters; case kept; cannot be changed.",
@@ -138,6 +141,18 @@ ChangedRole = Annotated[str, BeforeValidator(_role), WithJsonSchema({
 # --- bodies ------------------------------------------------------------------------------------
 
 
+def _credentials_schema(required: list[str], **extra: Any) -> Any:
+    """A login body's `json_schema_extra`: the required keys, with no default shown for them."""
+
+    def finish(schema: dict[str, Any]) -> None:
+        for key in required:
+            schema["properties"][key].pop("default", None)
+        schema["required"] = required
+        schema.update(extra)
+
+    return finish
+
+
 def _require_credentials(identifier: str, password: str) -> None:
     """3.2 check 2: the identifier and the password must be non-empty strings."""
     if not identifier or not password:
@@ -150,12 +165,15 @@ class LoginRequest(BaseModel):
     The identifier is `username` when non-blank, else `email`, trimmed.
     """
 
-    model_config = ConfigDict(extra="ignore")
+    # 3.2 check 2 as the document can say it: a password, and a username or an email.
+    model_config = ConfigDict(extra="ignore", json_schema_extra=_credentials_schema(
+        ["password"], anyOf=[{"required": ["username"]}, {"required": ["email"]}],
+    ))
 
     username: Credential = ""
     # Read only when `username` is blank, so a non-string here is refused only then.
     email: Annotated[Any, WithJsonSchema({"type": ["string", "null"]})] = None
-    password: Credential = ""
+    password: LoginPassword = ""
 
     @property
     def identifier(self) -> str:
@@ -174,10 +192,12 @@ class LoginForm(BaseModel):
     Other fields (`grant_type`, `scope`, ...) are ignored.
     """
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_extra=_credentials_schema(["username", "password"]))
 
-    username: Credential = ""
-    password: Credential = ""
+    username: Annotated[str, BeforeValidator(_credential), WithJsonSchema({
+        "type": "string", "pattern": r"\S", "description": "A username or an email.",
+    })] = ""
+    password: LoginPassword = ""
     grant_type: Annotated[Any, WithJsonSchema({"type": "string"})] = None
     scope: Annotated[Any, WithJsonSchema({"type": "string"})] = None
 
