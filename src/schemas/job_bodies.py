@@ -171,12 +171,12 @@ class JobRunSettingsRequest(BaseModel):
     http_method: HttpMethod = None
     http_headers: HttpHeaders = Field(default_factory=dict)
     request_body: RequestBody = None
-    timeout_seconds: TimeoutSeconds = None  # type: ignore[valid-type]  # an Annotated type built by a function
-    max_retries: MaxRetries = None  # type: ignore[valid-type]  # as above
-    retry_backoff_seconds: RetryBackoffSeconds = None  # type: ignore[valid-type]  # as above
+    timeout_seconds: TimeoutSeconds = None
+    max_retries: MaxRetries = None
+    retry_backoff_seconds: RetryBackoffSeconds = None
     signing_secret: SigningSecret = None
-    failure_threshold: FailureThreshold = None  # type: ignore[valid-type]  # as above
-    grace_seconds: GraceSeconds = None  # type: ignore[valid-type]  # as above
+    failure_threshold: FailureThreshold = None
+    grace_seconds: GraceSeconds = None
     timezone: TimeZoneName = None
 
 
