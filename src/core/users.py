@@ -74,12 +74,16 @@ def login(session: Session, settings: Settings, body: LoginRequest, *,
                                     throttle=throttle, client=client)
 
 
-def login_form(session: Session, settings: Settings, form: Mapping[str, Any], *,
+def read_login_form(form: Mapping[str, Any]) -> LoginForm:
+    """The password form's text fields (every one storable, as 1.2 asks of JSON text) read by `LoginForm`."""
+    text = {key: value for key, value in form.items() if isinstance(value, str)}
+    refuse_unstorable_text(list(text.values()))
+    return read_model(LoginForm, text)
+
+
+def login_form(session: Session, settings: Settings, body: LoginForm, *,
                throttle: LoginThrottle | None = None, client: str | None = None) -> LoginResult:
-    """OAuth2 password-form login (3.3): the form's fields read by `LoginForm`."""
-    # JSON bodies are checked where they are parsed; a form's text (every field) gets the same rule here.
-    refuse_unstorable_text([value for value in form.values() if isinstance(value, str)])
-    body = read_model(LoginForm, dict(form))
+    """OAuth2 password-form login (3.3): `username` holds a username or an email."""
     return authenticate_credentials(session, settings, body.identifier, body.password,
                                     throttle=throttle, client=client)
 
@@ -389,6 +393,7 @@ __all__ = [
     "list_users",
     "login",
     "login_form",
+    "read_login_form",
     "logout",
     "refresh_access",
     "register",

@@ -51,15 +51,21 @@ async def login(
     return _login_response(result)
 
 
-@router.post("/auth/login/form", responses=error_responses(400, 401, 429), openapi_extra=form_body(LoginForm))
-async def login_form(request: Request, session: SessionDep, settings: SettingsDep) -> LoginResponse:
+async def _login_form_body(request: Request) -> LoginForm:
+    """The password form read by `LoginForm`; another content type is an empty form (the "required" 400)."""
     form: dict[str, Any] = {}
     content_type = (request.headers.get("content-type") or "").lower()
     if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        parsed = await request.form(max_files=8, max_fields=32)
-        form = {key: value for key, value in parsed.items() if isinstance(value, str)}
+        form = dict((await request.form(max_files=8, max_fields=32)).items())
+    return users.read_login_form(form)
+
+
+@router.post("/auth/login/form", responses=error_responses(400, 401, 429), openapi_extra=form_body(LoginForm))
+async def login_form(
+    request: Request, body: Annotated[LoginForm, Depends(_login_form_body)], session: SessionDep, settings: SettingsDep
+) -> LoginResponse:
     throttle, client = _throttle(request), _client(request)
-    result = await session.run_sync(lambda s: users.login_form(s, settings, form, throttle=throttle, client=client))
+    result = await session.run_sync(lambda s: users.login_form(s, settings, body, throttle=throttle, client=client))
     return _login_response(result)
 
 

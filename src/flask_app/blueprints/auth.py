@@ -50,8 +50,8 @@ def login() -> Response:
 @bp.post("/auth/login/form")
 def login_form() -> Response:
     # request.form is empty for any other content type, which gives the same "required" 400.
-    result = users.login_form(db_session(), settings(), request.form, throttle=_throttle(),
-                              client=request.remote_addr)
+    result = users.login_form(db_session(), settings(), users.read_login_form(request.form),
+                              throttle=_throttle(), client=request.remote_addr)
     return _login_response(result)
 
 
