@@ -83,7 +83,7 @@ def cache(app: CountingApp, probe: DataVersion, settings: Settings, clock: Clock
                      settings=settings, count=lambda outcome: None, clock=clock)
 
 
-def get(cache: ReadCache, path: str, token: str) -> bytes:
+def get(cache: ReadCache, path: str, token: str, *headers: tuple[bytes, bytes]) -> bytes:
     """One GET through the cache; the body it answered."""
     sent: list[Message] = []
 
@@ -94,7 +94,7 @@ def get(cache: ReadCache, path: str, token: str) -> bytes:
         sent.append(message)
 
     scope = {"type": "http", "method": "GET", "path": path, "query_string": b"",
-             "headers": [(b"authorization", f"Bearer {token}".encode())]}
+             "headers": [(b"authorization", f"Bearer {token}".encode()), *headers]}
     asyncio.run(cache(scope, receive, send))
     return b"".join(message.get("body", b"") for message in sent if message["type"] == "http.response.body")
 
@@ -147,3 +147,8 @@ def test_answers_beyond_the_byte_budget_push_out_the_oldest(
     for job in range(10):
         get(small, f"{PREFIX}/jobs/j-{job}", token)
     assert get(small, f"{PREFIX}/jobs/j-0", token) == b"11"
+
+
+def test_a_conditional_request_is_always_worked_out(cache: ReadCache, app: CountingApp, token: str) -> None:
+    get(cache, f"{PREFIX}/jobs", token)
+    assert get(cache, f"{PREFIX}/jobs", token, (b"if-none-match", b'"etag"')) == b"2"
