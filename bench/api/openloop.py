@@ -4,7 +4,9 @@ wrk is a closed loop: a connection sends its next request only after the previou
 stall delays the very requests that would have measured it (coordinated omission), and a
 saturating run's p99 is the length of its queue. Here request i is due at start + i / rate
 (wrk2's constant throughput); one that cannot go at its time (no free connection, the generator
-itself late) still counts from that time, so a stall costs every request it delays.
+itself late) still counts from that time, so a stall costs every request it delays. One schedule
+can alternate between servers slot by slot (bench.api.shadow: the mirror off and on), so a
+machine shared with other work slows both alike.
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ class OpenLoopOptions:
     rate: float  # requests per second
     seconds: float  # measured window
     warmup_seconds: float = 1.0  # sent at the same rate before the window, not counted
-    max_connections: int = 64  # keep-alive connections at most; beyond, requests wait (and that counts)
+    max_connections: int = 64  # keep-alive connections per target at most; beyond, requests wait (and that counts)
+    # With several targets: requests due in slot k (of this length) go to target k mod n, so the
+    # targets share the machine's drift; 0 sends everything to the first.
+    slot_seconds: float = 0.0
+    # Requests due this soon after a slot starts are sent but not counted: work the previous
+    # target's requests left behind (the comparer's replays) would otherwise count for this one.
+    guard_seconds: float = 0.0
     timeout_seconds: float = 30.0
 
 
@@ -38,7 +46,7 @@ class OpenLoopResult:
     non_2xx: int = 0
     errors: dict[str, int] = field(default_factory=dict)  # by exception name: timeouts, resets
     send_lag_ms: list[float] = field(default_factory=list)  # how late each request went out
-    cpu_seconds: float = 0.0  # the generator's own CPU time, warm-up included
+    cpu_seconds: float = 0.0  # the generator's own CPU time, warm-up included (split evenly over targets)
 
     @property
     def p50_ms(self) -> float:
@@ -138,20 +146,20 @@ class _Pool:
         self.idle.clear()
 
 
-async def _generate(request: _Request, options: OpenLoopOptions) -> OpenLoopResult:
+async def _generate(requests: list[_Request], options: OpenLoopOptions) -> list[OpenLoopResult]:
     loop = asyncio.get_running_loop()
-    pool = _Pool(request.host, request.port, options.max_connections)
+    pools = [_Pool(request.host, request.port, options.max_connections) for request in requests]
+    results = [OpenLoopResult(latencies_ms=[], due=0) for _ in requests]
     offsets = schedule(options.rate, options.warmup_seconds + options.seconds)
     start = loop.time() + START_DELAY_SECONDS
-    result = OpenLoopResult(latencies_ms=[], due=0)
 
-    async def one(index: int, due: float, measured: bool) -> None:
-        connection = None
+    async def one(index: int, due: float, target: int, measured: bool) -> None:
+        pool, result, connection = pools[target], results[target], None
         try:
             async with asyncio.timeout(options.timeout_seconds):
                 connection = await pool.acquire()
                 sent = loop.time()
-                connection[1].write(request.encode(index))
+                connection[1].write(requests[target].encode(index))
                 status, reusable = await read_response(connection[0])
         except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as error:
             if connection is not None:
@@ -172,27 +180,53 @@ async def _generate(request: _Request, options: OpenLoopOptions) -> OpenLoopResu
         delay = due - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        measured = offset >= options.warmup_seconds
-        result.due += measured
-        tasks.append(asyncio.create_task(one(index, due, measured)))
+        measured = counted(offset, options)
+        target = target_of(offset, options.slot_seconds, len(requests))
+        results[target].due += measured
+        tasks.append(asyncio.create_task(one(index, due, target, measured)))
     await asyncio.gather(*tasks)
-    pool.close()
-    return result
+    for pool in pools:
+        pool.close()
+    return results
 
 
-def run(url: str, paths: Sequence[str], headers: dict[str, str], options: OpenLoopOptions) -> OpenLoopResult:
-    """GET `paths` in turn from `url` (scheme, host, port) at `options.rate` per second; blocks until done."""
-    parts = urlsplit(url)
-    assert parts.hostname is not None and parts.port is not None, url
-    request = _Request(parts.hostname, parts.port, tuple(paths),
-                       tuple({"Accept": "application/json", **headers}.items()))
+def target_of(offset: float, slot_seconds: float, targets: int) -> int:
+    """Which target a request due at `offset` goes to: slots of `slot_seconds` take the targets in turn."""
+    if targets == 1 or slot_seconds <= 0:
+        return 0
+    return int(offset / slot_seconds + 1e-9) % targets
+
+
+def counted(offset: float, options: OpenLoopOptions) -> bool:
+    """Whether the request due at `offset` is measured: after the warm-up, outside a slot's guard."""
+    if offset < options.warmup_seconds:
+        return False
+    if options.slot_seconds <= 0 or options.guard_seconds <= 0:
+        return True
+    return offset + 1e-9 - options.slot_seconds * int(offset / options.slot_seconds + 1e-9) >= options.guard_seconds
+
+
+def run(urls: Sequence[str], paths: Sequence[str], headers: dict[str, str],
+        options: OpenLoopOptions) -> list[OpenLoopResult]:
+    """GET `paths` in turn at `options.rate` per second, sent to `urls` (scheme, host, port) slot by slot.
+
+    One result per URL; blocks until every request is answered or timed out.
+    """
+    requests = []
+    for url in urls:
+        parts = urlsplit(url)
+        assert parts.hostname is not None and parts.port is not None, url
+        requests.append(_Request(parts.hostname, parts.port, tuple(paths),
+                                 tuple({"Accept": "application/json", **headers}.items())))
     started = time.process_time()
     try:
         import uvloop
-    except ImportError:  # the generator's own cost is alike in both modes; uvloop only makes it smaller
-        result = asyncio.run(_generate(request, options))
+    except ImportError:  # the generator's own cost is alike for every target; uvloop only makes it smaller
+        results = asyncio.run(_generate(requests, options))
     else:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            result = runner.run(_generate(request, options))
-    result.cpu_seconds = time.process_time() - started
-    return result
+            results = runner.run(_generate(requests, options))
+    cpu_seconds = time.process_time() - started
+    for result in results:
+        result.cpu_seconds = cpu_seconds / len(results)
+    return results

@@ -55,8 +55,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def server_url() -> Iterator[str]:
+def _serve() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -65,10 +64,40 @@ def server_url() -> Iterator[str]:
     server.server_close()
 
 
+@pytest.fixture
+def server_url() -> Iterator[str]:
+    yield from _serve()
+
+
+@pytest.fixture
+def second_server_url() -> Iterator[str]:
+    yield from _serve()
+
+
+def test_slots_take_the_targets_in_turn() -> None:
+    assert [openloop.target_of(offset, 0.5, 2) for offset in (0, 0.49, 0.5, 0.99, 1.0, 1.7)] == [0, 0, 1, 1, 0, 1]
+    assert openloop.target_of(3.2, 0, 2) == 0
+
+
+def test_only_requests_after_the_warmup_and_outside_a_slots_guard_are_counted() -> None:
+    options = openloop.OpenLoopOptions(rate=10, seconds=2, warmup_seconds=1, slot_seconds=0.5, guard_seconds=0.1)
+    offsets = (0.9, 1.0, 1.05, 1.1, 1.45, 1.5, 1.6)
+    assert [openloop.counted(offset, options) for offset in offsets] == [False, False, False, True, True, False, True]
+
+
 def test_every_request_due_in_the_window_is_answered_and_failures_are_counted(server_url: str) -> None:
     options = openloop.OpenLoopOptions(rate=100, seconds=0.5, warmup_seconds=0.2, max_connections=4)
-    result = openloop.run(server_url, ["/ok", "/fail", "/chunked"], {"Authorization": "Bearer x"}, options)
+    [result] = openloop.run([server_url], ["/ok", "/fail", "/chunked"], {"Authorization": "Bearer x"}, options)
     due = [index for index, offset in enumerate(openloop.schedule(100, 0.7)) if offset >= 0.2]
     assert result.due == len(due) == len(result.latencies_ms)
     assert result.errors == {}
     assert result.non_2xx == sum(index % 3 == 1 for index in due)
+
+
+def test_a_schedule_over_two_targets_sends_each_its_slots(server_url: str, second_server_url: str) -> None:
+    options = openloop.OpenLoopOptions(rate=100, seconds=0.4, warmup_seconds=0, slot_seconds=0.1)
+    first, second = openloop.run([server_url, second_server_url], ["/ok", "/fail"], {}, options)
+    offsets = openloop.schedule(100, 0.4)
+    to_second = [index for index, offset in enumerate(offsets) if openloop.target_of(offset, 0.1, 2) == 1]
+    assert (first.due, second.due) == (len(offsets) - len(to_second), len(to_second))
+    assert second.non_2xx == sum(index % 2 == 1 for index in to_second)
