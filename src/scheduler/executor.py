@@ -45,7 +45,7 @@ async def dispatch(
             job_name=plan.job_name, token=plan.github_token, timeout=plan.request.timeout_seconds,
         )
     if plan.webhook_url:
-        return await webhook.call(services.http, plan.webhook_url, plan.metadata, plan.request,
+        return await webhook.call(services.calls, plan.webhook_url, plan.metadata, plan.request,
                                   message_id=message_id)
     return DispatchResult(False, error_message=execution_records.no_target_error(plan.job_name))
 
