@@ -16,7 +16,9 @@ connections, and httpx's exception types, so callers classify failures as before
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import re
 import socket
 import ssl
 import time
@@ -99,20 +101,18 @@ class Http1Client:
                           timeout: float | None = None) -> CappedResponse:
         """One request; the status, headers and at most MAX_READ_BYTES of the body. Raises httpx errors."""
         seconds = self.timeout if timeout is None else timeout
-        target = httpx.URL(url)
-        scheme = target.scheme
-        if scheme not in _DEFAULT_PORTS:
-            raise httpx.UnsupportedProtocol(f"Request URL has an unsupported protocol '{scheme}://'.")
-        host = target.raw_host.decode("ascii")
-        if not host:
-            raise httpx.UnsupportedProtocol("Request URL is missing a host.")
-        port = target.port or _DEFAULT_PORTS[scheme]
-        request = _encode_request(method, target, host, port, headers, content)
-        try:
-            async with asyncio.timeout(seconds):
-                await self._slots.acquire()
-        except TimeoutError as exc:
-            raise httpx.PoolTimeout("") from exc
+        scheme, host, port, path, authorization = parse_target(url)
+        if authorization is not None and not any(name.lower() == "authorization" for name in headers):
+            headers = {"Authorization": authorization, **headers}
+        request = _encode_request(method, scheme, host, port, path, headers, content)
+        if self._slots.locked():  # only a full client waits (and pays for a timeout)
+            try:
+                async with asyncio.timeout(seconds):
+                    await self._slots.acquire()
+            except TimeoutError as exc:
+                raise httpx.PoolTimeout("") from exc
+        else:
+            await self._slots.acquire()
         try:
             origin = (scheme, host, port)
             connection = await self._connection(origin, seconds)
@@ -176,11 +176,38 @@ class Http1Client:
         self._idle.clear()
 
 
-def _encode_request(method: str, target: httpx.URL, host: str, port: int, headers: dict[str, str],
+# A URL that httpx would send unchanged: lowercase-able host, no escapes, no characters to quote.
+_PLAIN_URL = re.compile(r"(https?)://([a-z0-9.-]+)(?::([0-9]{1,5}))?(/[a-z0-9._~/-]*)?(\?[a-z0-9._~=&-]*)?",
+                        re.IGNORECASE)
+
+
+def parse_target(url: str) -> tuple[str, str, int, str, str | None]:
+    """Scheme, host, port, request target and the Basic authorization of the URL's user info, as httpx parses
+    them (a plain URL skips httpx.URL: ~30 us)."""
+    plain = _PLAIN_URL.fullmatch(url)
+    if plain is not None and int(plain[3] or 0) <= 65535:
+        scheme = plain[1].lower()
+        port = int(plain[3] or _DEFAULT_PORTS[scheme])
+        return scheme, plain[2].lower(), port, (plain[4] or "/") + (plain[5] or ""), None
+    target = httpx.URL(url)
+    scheme = target.scheme
+    if scheme not in _DEFAULT_PORTS:
+        raise httpx.UnsupportedProtocol(f"Request URL has an unsupported protocol '{scheme}://'.")
+    host = target.raw_host.decode("ascii")
+    if not host:
+        raise httpx.UnsupportedProtocol("Request URL is missing a host.")
+    authorization = None
+    if target.username or target.password:
+        token = base64.b64encode(f"{target.username}:{target.password}".encode()).decode("ascii")
+        authorization = f"Basic {token}"
+    return scheme, host, target.port or _DEFAULT_PORTS[scheme], target.raw_path.decode("ascii") or "/", authorization
+
+
+def _encode_request(method: str, scheme: str, host: str, port: int, path: str, headers: dict[str, str],
                     content: bytes | None) -> bytes:
     """The request's bytes: our default headers, the job's (which replace a default of the same name), the body."""
     authority = f"[{host}]" if ":" in host else host
-    if port != _DEFAULT_PORTS[target.scheme]:
+    if port != _DEFAULT_PORTS[scheme]:
         authority = f"{authority}:{port}"
     fields = {"host": ("Host", authority), "accept": ("Accept", "*/*"),
               "accept-encoding": ("Accept-Encoding", "gzip, deflate"), "connection": ("Connection", "keep-alive"),
@@ -191,7 +218,6 @@ def _encode_request(method: str, target: httpx.URL, host: str, port: int, header
         fields[name.lower()] = (name, value)
     if content is not None or method in ("POST", "PUT", "PATCH"):
         fields["content-length"] = ("Content-Length", str(len(content or b"")))
-    path = target.raw_path.decode("ascii") or "/"
     head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{name}: {value}\r\n" for name, value in fields.values())
     return (head + "\r\n").encode("latin-1") + (content or b"")
 
@@ -226,27 +252,28 @@ async def _read_head(reader: asyncio.StreamReader) -> bytes:
     return head
 
 
-def _parse_head(head: bytes) -> tuple[int, httpx.Headers, bool]:
+def _parse_head(head: bytes) -> tuple[int, dict[str, str], bool]:
     """Status, headers and whether the server keeps the connection open."""
     lines = head[:-4].decode("latin-1").split("\r\n")
     version, _, rest = lines[0].partition(" ")
     code = rest[:3]
     if not version.startswith("HTTP/1.") or not code.isdigit():
         raise httpx.RemoteProtocolError(f"Malformed status line: {lines[0][:100]!r}")
-    pairs: list[tuple[str, str]] = []
+    # Lowercase names; a repeated header's values joined by commas, as httpx.Headers reads them.
+    headers: dict[str, str] = {}
     for line in lines[1:]:
         name, colon, value = line.partition(":")
         if not colon or not name or name != name.strip():
             raise httpx.RemoteProtocolError(f"Malformed header line: {line[:100]!r}")
-        pairs.append((name, value.strip()))
-    headers = httpx.Headers(pairs)
+        name, value = name.lower(), value.strip()
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
     connection = headers.get("connection", "").lower()
     keep = "close" not in connection if version == "HTTP/1.1" else "keep-alive" in connection
     return int(code), headers, keep
 
 
 async def _read_body(reader: asyncio.StreamReader, method: str, status: int,
-                     headers: httpx.Headers) -> tuple[bytes, bool]:
+                     headers: dict[str, str]) -> tuple[bytes, bool]:
     """At most MAX_READ_BYTES of the body, and whether it was read to its end (the connection is reusable)."""
     if method == "HEAD" or status in _NO_BODY_STATUS:
         return b"", True
@@ -287,7 +314,7 @@ async def _read_chunked(reader: asyncio.StreamReader) -> tuple[bytes, bool]:
     return b"".join(parts), False
 
 
-def _decoded(raw: bytes, headers: httpx.Headers) -> bytes:
+def _decoded(raw: bytes, headers: dict[str, str]) -> bytes:
     """The body with its gzip/deflate content coding undone (capped), as httpx decodes it."""
     coding = headers.get("content-encoding", "").strip().lower()
     if coding in ("gzip", "x-gzip", "deflate"):

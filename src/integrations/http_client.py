@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import email.message
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 
 import httpcore
@@ -187,8 +187,11 @@ async def send_capped(
     return capped_response(response.status_code, response.headers, b"".join(chunks))
 
 
-def capped_response(status_code: int, headers: httpx.Headers, body: bytes) -> CappedResponse:
-    """The stored parts of an answer: its first MAX_READ_BYTES decoded in its charset, the excerpt when text."""
+def capped_response(status_code: int, headers: Mapping[str, str], body: bytes) -> CappedResponse:
+    """The stored parts of an answer: its first MAX_READ_BYTES decoded in its charset, the excerpt when text.
+
+    `headers` answers lowercase names (httpx.Headers, or a dict of lowercase names).
+    """
     raw = body[:MAX_READ_BYTES]
     encoding = _charset(headers.get("content-type")) or "utf-8"
     try:

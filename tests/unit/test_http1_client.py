@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from src.config import Settings
-from src.integrations.http1 import Http1Client, create_http1_client
+from src.integrations.http1 import Http1Client, create_http1_client, parse_target
 from src.integrations.http_client import MAX_READ_BYTES, CappedResponse
 
 Answer = Callable[[bytes], bytes]
@@ -180,3 +180,21 @@ def test_a_refused_connection_is_a_connect_error() -> None:
 
 def _post_one(client: Http1Client, base: str) -> Awaitable[CappedResponse]:
     return _post(client, base + "/")
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:8080/hook/1", "https://Example.COM/a-b_c.d~e?x=1&y=two", "http://example.com",
+    "https://example.com:443/p", "http://example.com:80/", "http://example.com/a b?c=d e", "http://example.com/%41?q=%20",
+    "https://bücher.example/straße", "http://[::1]:9000/x", "https://user:pa%20ss@example.com/x#frag",
+    "http://example.com/p;x=(1)?a=b/c?d", "HTTP://EXAMPLE.com:08080/Path",
+])
+def test_a_url_is_sent_as_httpx_sends_it(url: str) -> None:
+    scheme, host, port, path, _authorization = parse_target(url)
+    parsed = httpx.URL(url)
+    default_port = {"http": 80, "https": 443}[parsed.scheme]
+    assert (scheme, host, port, path) == (parsed.scheme, parsed.raw_host.decode(), parsed.port or default_port,
+                                          parsed.raw_path.decode())
+
+
+def test_the_user_info_of_a_url_becomes_basic_authorization() -> None:
+    assert parse_target("https://user:secret@example.com/x")[4] == "Basic dXNlcjpzZWNyZXQ="
