@@ -75,8 +75,11 @@ class _Connection:
         self.idle_since = 0.0
 
     def reusable(self, now: float) -> bool:
-        """Still open and fresh: an idle connection with something to read was closed by the server."""
-        if now - self.idle_since > KEEPALIVE_SECONDS or self.reader.at_eof() or self.reader.exception() is not None:
+        """Still open and fresh. An idle connection the server closed or wrote to (a `408` before the close) is
+        not reused: the event loop has either buffered what came (EOF, bytes) or not yet (the socket is readable)."""
+        reader = self.reader
+        if (now - self.idle_since > KEEPALIVE_SECONDS or getattr(reader, "_buffer", b"")  # StreamReader has no peek
+                or reader.at_eof() or reader.exception() is not None or self.writer.is_closing()):
             return False
         sock = self.writer.get_extra_info("socket")
         return sock is not None and not is_socket_readable(sock)
@@ -226,10 +229,12 @@ async def _exchange(connection: _Connection, request: bytes, method: str,
                     seconds: float) -> tuple[CappedResponse, bool]:
     """Send the request and read the answer; the response and whether the connection can be reused."""
     reader = connection.reader
+    writer = connection.writer
     with _mapped(httpx.WriteTimeout, httpx.WriteError):
-        async with asyncio.timeout(seconds):
-            connection.writer.write(request)
-            await connection.writer.drain()
+        writer.write(request)
+        if writer.transport.get_write_buffer_size():  # only a request the socket did not take at once waits
+            async with asyncio.timeout(seconds):
+                await writer.drain()
     with _mapped(httpx.ReadTimeout, httpx.ReadError):
         async with asyncio.timeout(seconds):
             while True:

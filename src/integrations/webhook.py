@@ -19,9 +19,13 @@ from src.integrations.url_guard import url_problem
 NO_SETTINGS = RequestSettings()
 
 
+# Built once: `json.dumps` with options builds an encoder per call.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def encode_json(value: Any) -> bytes:
     """JSON bytes exactly as httpx sends a `json=` body (so a signed body is the one sent)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    return _JSON.encode(value).encode()
 
 
 def _request_parts(metadata: dict[str, Any], settings: RequestSettings) -> tuple[str, dict[str, str], bytes | None]:

@@ -198,3 +198,28 @@ def test_a_url_is_sent_as_httpx_sends_it(url: str) -> None:
 
 def test_the_user_info_of_a_url_becomes_basic_authorization() -> None:
     assert parse_target("https://user:secret@example.com/x")[4] == "Basic dXNlcjpzZWNyZXQ="
+
+
+def test_an_idle_connection_the_server_answered_and_closed_is_not_reused() -> None:
+    """A server that sends `408` on an idle connection and closes: the next call must not read that answer."""
+
+    class ClosingWith408(RawServer):
+        async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.connections += 1
+            await reader.readuntil(b"\r\n\r\n")
+            await reader.readexactly(7)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await asyncio.sleep(0.05)
+            writer.write(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+            writer.close()
+
+    async def calls(client: Http1Client, base: str) -> list[CappedResponse]:
+        first = await _post(client, base + "/")
+        await asyncio.sleep(0.2)
+        return [first, await _post(client, base + "/")]
+
+    server = ClosingWith408(lambda _head: b"")
+    first, second = _run(server, calls)
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert server.connections == 2
