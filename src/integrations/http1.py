@@ -78,7 +78,8 @@ class _Connection:
         """Still open and fresh. An idle connection the server closed or wrote to (a `408` before the close) is
         not reused: the event loop has either buffered what came (EOF, bytes) or not yet (the socket is readable)."""
         reader = self.reader
-        if (now - self.idle_since > KEEPALIVE_SECONDS or getattr(reader, "_buffer", b"")  # StreamReader has no peek
+        buffered: bytes = getattr(reader, "_buffer", b"")  # StreamReader has no public peek
+        if (now - self.idle_since > KEEPALIVE_SECONDS or buffered
                 or reader.at_eof() or reader.exception() is not None or self.writer.is_closing()):
             return False
         sock = self.writer.get_extra_info("socket")
