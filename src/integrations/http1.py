@@ -100,6 +100,7 @@ class Http1Client:
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
         self._slots = asyncio.Semaphore(max_connections)
         self._open: set[_Connection] = set()
+        self._swept_at = time.monotonic()
 
     async def send_capped(self, method: str, url: str, *, headers: dict[str, str], content: bytes | None,
                           timeout: float | None = None) -> CappedResponse:
@@ -135,8 +136,10 @@ class Http1Client:
             self._slots.release()
 
     async def _connection(self, origin: tuple[str, str, int], seconds: float) -> _Connection:
-        idle = self._idle.get(origin)
         now = time.monotonic()
+        if now - self._swept_at > KEEPALIVE_SECONDS:
+            self.sweep(now)
+        idle = self._idle.get(origin)
         while idle:
             connection = idle.pop()
             if connection.reusable(now):
@@ -168,6 +171,19 @@ class Http1Client:
             return _Connection(reader, writer)
         assert last_error is not None
         raise last_error
+
+    def sweep(self, now: float) -> None:
+        """Close the idle connections no longer reusable, of every origin (one not called again keeps none open)."""
+        self._swept_at = now
+        for origin, idle in list(self._idle.items()):
+            keep = [connection for connection in idle if connection.reusable(now)]
+            for connection in idle:
+                if connection not in keep:
+                    self._discard(connection)
+            if keep:
+                self._idle[origin] = keep
+            else:
+                del self._idle[origin]
 
     def _discard(self, connection: _Connection) -> None:
         self._open.discard(connection)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -11,7 +12,7 @@ import httpx
 import pytest
 
 from src.config import Settings
-from src.integrations.http1 import Http1Client, create_http1_client, parse_target
+from src.integrations.http1 import KEEPALIVE_SECONDS, Http1Client, create_http1_client, parse_target
 from src.integrations.http_client import MAX_READ_BYTES, CappedResponse
 
 Answer = Callable[[bytes], bytes]
@@ -223,3 +224,15 @@ def test_an_idle_connection_the_server_answered_and_closed_is_not_reused() -> No
     first, second = _run(server, calls)
     assert (first.status_code, second.status_code) == (200, 200)
     assert server.connections == 2
+
+
+def test_a_sweep_closes_the_idle_connections_past_their_keepalive() -> None:
+    server = RawServer(lambda _head: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    async def calls(client: Http1Client, base: str) -> tuple[int, int]:
+        await _post(client, base + "/")
+        before = len(client._open)  # noqa: SLF001 - the test looks at the open connections
+        client.sweep(time.monotonic() + KEEPALIVE_SECONDS + 1)
+        return before, len(client._open)  # noqa: SLF001
+
+    assert _run(server, calls) == (1, 0)
