@@ -18,8 +18,9 @@ steps are group-committed with the other fires' (`execution_steps`). The executo
 (job, scheduled fire time) decides who dispatches, so a fire attempted by two schedulers (lease
 handover, clock skew) runs once. Once its row is committed, the run waits for one of
 `SCHEDULER_MAX_CONCURRENT_RUNS` dispatch slots (freed once the target answered) and calls out,
-even if the lease lapsed meanwhile: its row claims the fire, so no other scheduler can run it. Fires only wait for a slot, never for each other: a slow target
-holds its own slot until its timeout. While fires queue for a slot, runs already answered wait
+even if the lease lapsed meanwhile: its row claims the fire, so no other scheduler can run it.
+Fires only wait for a slot, never for each other: a slow target holds its own slot until its
+timeout. While fires queue for a slot, runs already answered wait
 (at most `execution_steps.MAX_DEFER_SECONDS`) before their rows are finalized and notifications
 written, so a burst's calls go out first.
 
