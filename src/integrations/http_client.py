@@ -3,8 +3,9 @@ inside."""
 
 from __future__ import annotations
 
+import email.message
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 
 import httpcore
@@ -31,7 +32,8 @@ _TEXT_TYPES = ("json", "xml", "javascript", "x-www-form-urlencoded")
 CONNECTIONS_PER_POOL = 5
 
 
-def _total_connections(settings: Settings) -> int:
+def total_connections(settings: Settings) -> int:
+    """Outbound connections a process may hold open at once."""
     return max(100, settings.SCHEDULER_MAX_CONCURRENT_RUNS * 2)
 
 
@@ -121,7 +123,7 @@ def create_http_client(settings: Settings) -> httpx.AsyncClient:
     limits = _pool_limits()
     # One TLS context for all pools: loading the CA bundle costs tens of milliseconds each time.
     ssl_context = httpx.create_ssl_context(verify=True, trust_env=False)
-    pools = -(-_total_connections(settings) // CONNECTIONS_PER_POOL)
+    pools = -(-total_connections(settings) // CONNECTIONS_PER_POOL)
     transports = [
         outbound_transport(limits, ssl_context, guarded=not settings.allow_private_targets) for _ in range(pools)
     ]
@@ -182,16 +184,33 @@ async def send_capped(
                 break
     finally:
         await response.aclose()
-    raw = b"".join(chunks)[:MAX_READ_BYTES]
-    encoding = response.charset_encoding or "utf-8"
+    return capped_response(response.status_code, response.headers, b"".join(chunks))
+
+
+def capped_response(status_code: int, headers: Mapping[str, str], body: bytes) -> CappedResponse:
+    """The stored parts of an answer: its first MAX_READ_BYTES decoded in its charset, the excerpt when text.
+
+    `headers` answers lowercase names (httpx.Headers, or a dict of lowercase names).
+    """
+    raw = body[:MAX_READ_BYTES]
+    encoding = _charset(headers.get("content-type")) or "utf-8"
     try:
         text = raw.decode(encoding, errors="replace")
         head = raw[:EXCERPT_BYTES].decode(encoding, errors="ignore")
     except LookupError:
         text = raw.decode("utf-8", errors="replace")
         head = raw[:EXCERPT_BYTES].decode("utf-8", errors="ignore")
-    excerpt = head if _is_text(response.headers.get("content-type"), raw[:EXCERPT_BYTES]) else None
-    return CappedResponse(response.status_code, text[:MAX_STORED_CHARS], excerpt, response.headers.get("retry-after"))
+    excerpt = head if _is_text(headers.get("content-type"), raw[:EXCERPT_BYTES]) else None
+    return CappedResponse(status_code, text[:MAX_STORED_CHARS], excerpt, headers.get("retry-after"))
+
+
+def _charset(content_type: str | None) -> str | None:
+    """The charset parameter of a Content-Type, read as httpx's `Response.charset_encoding` reads it."""
+    if not content_type or "charset" not in content_type.lower():
+        return None
+    message = email.message.Message()
+    message["content-type"] = content_type
+    return message.get_content_charset(failobj=None)
 
 
 def describe_error(exc: BaseException) -> str:

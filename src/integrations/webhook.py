@@ -10,6 +10,7 @@ import httpx
 
 from src.core.request_settings import RequestSettings
 from src.core.retry_policy import is_retryable_status, retry_after_seconds
+from src.integrations.http1 import Http1Client
 from src.integrations.http_client import CappedResponse, describe_error, is_transient, send_capped
 from src.integrations.results import DispatchResult
 from src.integrations.signing import signature_headers
@@ -18,9 +19,13 @@ from src.integrations.url_guard import url_problem
 NO_SETTINGS = RequestSettings()
 
 
+# Built once: `json.dumps` with options builds an encoder per call.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def encode_json(value: Any) -> bytes:
     """JSON bytes exactly as httpx sends a `json=` body (so a signed body is the one sent)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    return _JSON.encode(value).encode()
 
 
 def _request_parts(metadata: dict[str, Any], settings: RequestSettings) -> tuple[str, dict[str, str], bytes | None]:
@@ -38,7 +43,7 @@ def _request_parts(metadata: dict[str, Any], settings: RequestSettings) -> tuple
 
 
 async def call(
-    http: httpx.AsyncClient,
+    http: httpx.AsyncClient | Http1Client,
     url: str,
     metadata: dict[str, Any],
     settings: RequestSettings = NO_SETTINGS,
@@ -70,10 +75,12 @@ async def call(
 
 
 async def _send(
-    http: httpx.AsyncClient, method: str, url: str, *, headers: dict[str, str], content: bytes | None,
+    http: httpx.AsyncClient | Http1Client, method: str, url: str, *, headers: dict[str, str], content: bytes | None,
     timeout: float | None,
 ) -> CappedResponse:
     _refuse_bad_url(url)
+    if isinstance(http, Http1Client):
+        return await http.send_capped(method, url, headers=headers, content=content, timeout=timeout)
     return await send_capped(http, method, url, content=content, headers=headers, timeout=timeout)
 
 

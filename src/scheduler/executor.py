@@ -45,7 +45,7 @@ async def dispatch(
             job_name=plan.job_name, token=plan.github_token, timeout=plan.request.timeout_seconds,
         )
     if plan.webhook_url:
-        return await webhook.call(services.http, plan.webhook_url, plan.metadata, plan.request,
+        return await webhook.call(services.calls, plan.webhook_url, plan.metadata, plan.request,
                                   message_id=message_id)
     return DispatchResult(False, error_message=execution_records.no_target_error(plan.job_name))
 
@@ -81,12 +81,14 @@ async def execute_job(
     steps: ExecutionSteps | None = None,
     dispatched: Callable[[], None] | None = None,
     on_started: Callable[[str], None] | None = None,
+    before_dispatch: Callable[[], Awaitable[None]] | None = None,
     retry_wait: Sleep = asyncio.sleep,
 ) -> str | None:
     """Run the job once (with its retries); returns the execution id, or None when nothing ran. Never raises.
 
     `steps`: the scheduler's group-committed steps; by default each step is its own transaction.
-    `on_started` gets the execution id once the `running` row is committed. `dispatched` is
+    `on_started` gets the execution id once the `running` row is committed; `before_dispatch` is
+    awaited then (the scheduler takes its dispatch slot there). `dispatched` is
     called once the target answered (or failed for good), before the row is finalized.
     `retry_wait` waits between attempts (the scheduler's gives its dispatch slot away meanwhile).
     """
@@ -110,6 +112,8 @@ async def execute_job(
     execution_id, job_name = started.execution_id, started.plan.job_name
     if on_started is not None:
         on_started(execution_id)
+    if before_dispatch is not None:
+        await before_dispatch()
     result, attempts = await dispatch_with_retries(
         services, started.plan, message_id=f"msg_{execution_id}", sleep=retry_wait)
     if dispatched is not None:

@@ -12,13 +12,15 @@ job (Mondays 09:00) and `retention_prune` job (daily at RETENTION_TIME); interna
 counted, reconciled away or reported as missed fires.
 
 Firing: `FireExecutor` hands each fire's scheduled time to `SchedulerRuntime._fire`, which
-checks the lease is still trusted, waits for the job's previous run (one slot per job) and for
-one of `SCHEDULER_MAX_CONCURRENT_RUNS` dispatch slots (freed once the target answered), and
+checks the lease is still trusted, waits for the job's previous run (one slot per job) and
 calls the executor (`execute_job(..., "scheduled", scheduled_for=<fire time>)`), whose database
 steps are group-committed with the other fires' (`execution_steps`). The executor's insert keyed by
 (job, scheduled fire time) decides who dispatches, so a fire attempted by two schedulers (lease
-handover, clock skew) runs once. Fires only wait for a slot, never for each other: a slow target
-holds its own slot until its timeout. While fires queue for a slot, runs already answered wait
+handover, clock skew) runs once. Once its row is committed, the run waits for one of
+`SCHEDULER_MAX_CONCURRENT_RUNS` dispatch slots (freed once the target answered) and calls out,
+even if the lease lapsed meanwhile: its row claims the fire, so no other scheduler can run it.
+Fires only wait for a slot, never for each other: a slow target holds its own slot until its
+timeout. While fires queue for a slot, runs already answered wait
 (at most `execution_steps.MAX_DEFER_SECONDS`) before their rows are finalized and notifications
 written, so a burst's calls go out first.
 
@@ -65,17 +67,40 @@ OnFire = Callable[[ExecutionServices, str, datetime], Awaitable[Any]]
 INTERRUPTED_CHECK_SECONDS = 60.0
 
 
-def _once(action: Callable[[], None]) -> Callable[[], None]:
-    """`action`, callable many times but done only the first."""
-    done = False
+class _DispatchSlot:
+    """One fire's dispatch slot. The fire counts as waiting for a slot (`waiting_for_slot`) from its
+    start until it holds one or ends; the slot is released once, and only if it was taken."""
 
-    def call() -> None:
-        nonlocal done
-        if not done:
-            done = True
-            action()
+    def __init__(self, runtime: SchedulerRuntime, scheduled_for: datetime) -> None:
+        self.runtime = runtime
+        self.scheduled_for = scheduled_for
+        self.waiting = True
+        self.held = False
+        runtime.waiting_for_slot += 1
 
-    return call
+    async def take(self) -> None:
+        try:
+            await self.runtime.semaphore.acquire()
+        finally:
+            self._stop_waiting()
+        self.held = True
+        # Slot waits count as lag; the run's own outcome is counted by the executor.
+        self.runtime.services.metrics.fire_started((datetime.now(UTC) - self.scheduled_for).total_seconds())
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.runtime.semaphore.release()
+
+    def done(self) -> None:
+        """The fire is over: stop counting it as waiting and free its slot if it still holds one."""
+        self._stop_waiting()
+        self.release()
+
+    def _stop_waiting(self) -> None:
+        if self.waiting:
+            self.waiting = False
+            self.runtime.waiting_for_slot -= 1
 
 
 class SchedulerRuntime:
@@ -93,7 +118,7 @@ class SchedulerRuntime:
         self.settings = services.settings
         self.tz = self.settings.scheduler_tz
         self.lease_valid = lease_valid
-        # Fires queued for a dispatch slot: more are due than SCHEDULER_MAX_CONCURRENT_RUNS.
+        # Fires not yet holding a dispatch slot (writing their row or queued for a slot).
         self.waiting_for_slot = 0
         # Fires due together share each database step's transaction (group commit). While fires
         # queue for a slot, finalizing rows and notifying wait (bounded), so a burst's calls go
@@ -199,38 +224,37 @@ class SchedulerRuntime:
         # previous run instead of taking every slot from the other jobs.
         job_lock = self._job_locks.setdefault(job_id, asyncio.Lock())
         async with job_lock:
-            self.waiting_for_slot += 1
+            slot = _DispatchSlot(self, scheduled_for)
             try:
-                await self.semaphore.acquire()
-            finally:
-                self.waiting_for_slot -= 1
-            release_slot = _once(self.semaphore.release)
-            try:
-                # The lease may have been lost while waiting for a slot: the next leader owns it now.
+                # The lease may have been lost while waiting for the job's previous run.
                 if not self.lease_valid() or self.scheduler is None:
                     metrics.fire("not_leader")
                     return None
                 self.fires_started += 1
-                # Slot waits count as lag; the run's own outcome is counted by the executor.
-                metrics.fire_started((datetime.now(UTC) - scheduled_for).total_seconds())
                 try:
                     if self.on_fire is None:
-                        return await self._run_scheduled(job_id, to_naive_utc(scheduled_for), release_slot)
+                        return await self._run_scheduled(job_id, to_naive_utc(scheduled_for), slot)
+                    await slot.take()
                     return await self.on_fire(self.services, job_id, to_naive_utc(scheduled_for))
                 except Exception:  # noqa: BLE001 - one failed run must not affect the others
                     log.exception("scheduled run of job %s failed to start", job_id)
                     metrics.fire("error")
                     return None
             finally:
-                release_slot()
+                slot.done()
 
-    async def _run_scheduled(self, job_id: str, scheduled_for: datetime, release_slot: Callable[[], None]) -> Any:
+    async def _run_scheduled(self, job_id: str, scheduled_for: datetime, slot: _DispatchSlot) -> Any:
         from src.scheduler.executor import execute_job
 
-        # The slot bounds dispatches in flight: it is freed once the target answered, so the
-        # next fires go out while this run's row and notifications are written.
+        # The row is written before the slot is taken: a burst's rows go in large group-committed
+        # batches while earlier fires are calling out, and no slot waits on the database. A fire
+        # whose row is committed is dispatched even if the lease lapses while it waits for its
+        # slot: the row claims the fire, so no other scheduler can run it. The slot bounds
+        # dispatches in flight and is freed once the target answered, so the next fires go out
+        # while this run's row and notifications are written.
         return await execute_job(self.services, job_id, "scheduled", scheduled_for=scheduled_for,
-                             steps=self.execution_steps, dispatched=release_slot, retry_wait=self._wait_without_slot)
+                                 steps=self.execution_steps, before_dispatch=slot.take, dispatched=slot.release,
+                                 retry_wait=self._wait_without_slot)
 
     async def _wait_without_slot(self, seconds: float) -> None:
         """A retry's wait (up to an hour) lends the run's dispatch slot to other fires meanwhile."""

@@ -14,6 +14,7 @@ from src.core.unit_of_work import async_unit_of_work
 from src.database.engines import create_async_engine_from_settings, make_async_session_factory
 from src.integrations.delivery import deliver
 from src.integrations.email import Mailer
+from src.integrations.http1 import Http1Client, create_http1_client
 from src.integrations.http_client import create_http_client
 from src.observability.metrics import Metrics
 
@@ -24,6 +25,8 @@ class ExecutionServices:
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
     http: httpx.AsyncClient
+    # The runs' webhook calls (the scheduler's hot path); every other outbound call goes through `http`.
+    calls: Http1Client
     mailer: Mailer
     # The registry of the process's /metrics (fires, lease, failed notifications count there).
     metrics: Metrics = field(default_factory=Metrics)
@@ -40,6 +43,7 @@ async def open_execution_services(settings: Settings, metrics: Metrics | None = 
         engine=engine,
         session_factory=make_async_session_factory(engine),
         http=create_http_client(settings),
+        calls=create_http1_client(settings),
         mailer=Mailer(settings),
         metrics=metrics or Metrics(),
     )
@@ -47,4 +51,5 @@ async def open_execution_services(settings: Settings, metrics: Metrics | None = 
 
 async def close_execution_services(services: ExecutionServices) -> None:
     await services.http.aclose()
+    await services.calls.aclose()
     await services.engine.dispose()

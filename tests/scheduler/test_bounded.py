@@ -147,3 +147,23 @@ async def test_a_dispatch_slot_is_free_once_its_target_answered_before_the_run_i
         gate.set()
         await runtime.stop()
     assert receiver.max_in_flight <= 2
+
+
+async def test_a_burst_writes_its_rows_before_waiting_for_dispatch_slots(
+    services: ExecutionServices, db: Session, factory: Factory, owner: User, receiver: Receiver
+) -> None:
+    jobs = [factory.job(owner, target_url=f"{receiver.url}/hook/w{i}") for i in range(3)]
+    for i in range(3):
+        receiver.delay(f"/hook/w{i}", 0.8)
+    runtime = SchedulerRuntime(services, trigger_for=lambda _row: InstantsTrigger([whole_second(1.0)]))
+    try:
+        await runtime.start()
+        # Two slots, three fires: while two calls are out, the third run's row is already written.
+        await wait_until(lambda: len(receiver.arrived) == 2, timeout=10)
+        db.expire_all()
+        running = db.scalars(select(JobExecution).where(JobExecution.status == "running")).all()
+        await wait_until(lambda: all(len(_finished(db, job)) == 1 for job in jobs), timeout=10)
+    finally:
+        await runtime.stop()
+    assert len(running) == 3
+    assert len(receiver.arrived) == 3 and receiver.max_in_flight <= 2

@@ -1,0 +1,238 @@
+"""The runs' HTTP/1.1 client against real loopback servers: framing, the read cap, reuse, the address guard."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from src.config import Settings
+from src.integrations.http1 import KEEPALIVE_SECONDS, Http1Client, create_http1_client, parse_target
+from src.integrations.http_client import MAX_READ_BYTES, CappedResponse
+
+Answer = Callable[[bytes], bytes]
+
+
+def _settings(allow_private: bool) -> Settings:
+    return Settings(_env_file=None, ALLOW_PRIVATE_TARGETS=allow_private)  # type: ignore[call-arg]  # pydantic-settings' _env_file is no declared field
+
+
+class RawServer:
+    """A loopback server answering each request head with `answer(head)`; counts connections and requests."""
+
+    def __init__(self, answer: Answer, *, close_after: bool = False) -> None:
+        self.answer = answer
+        self.close_after = close_after
+        self.connections = 0
+        self.heads: list[bytes] = []
+        self.bodies: list[bytes] = []
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                self.heads.append(head)
+                self.bodies.append(await reader.readexactly(length))
+                writer.write(self.answer(head))
+                await writer.drain()
+                if self.close_after:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+def _run(server: RawServer, calls: Callable[[Http1Client, str], Awaitable[Any]], *, allow_private: bool = True) -> Any:
+    async def main() -> Any:
+        listening = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+        port = listening.sockets[0].getsockname()[1]
+        client = create_http1_client(_settings(allow_private))
+        try:
+            return await calls(client, f"http://127.0.0.1:{port}")
+        finally:
+            await client.aclose()
+            listening.close()
+
+    return asyncio.run(main())
+
+
+def _post(client: Http1Client, url: str) -> Awaitable[CappedResponse]:
+    return client.send_capped("POST", url, headers={"Content-Type": "application/json"}, content=b'{"a":1}')
+
+
+def _twice(client: Http1Client, base: str) -> Awaitable[list[CappedResponse]]:
+    async def calls() -> list[CappedResponse]:
+        return [await _post(client, base + "/one"), await _post(client, base + "/two")]
+
+    return calls()
+
+
+def test_a_content_length_answer_is_read_and_its_connection_reused() -> None:
+    server = RawServer(lambda _head: b"HTTP/1.1 201 Created\r\nContent-Length: 5\r\nRetry-After: 3\r\n\r\nhello")
+    first, second = _run(server, _twice)
+    assert (first.status_code, first.text, first.retry_after) == (201, "hello", "3")
+    assert second.text == "hello"
+    assert server.connections == 1
+
+
+def test_the_request_carries_host_length_body_and_the_jobs_headers() -> None:
+    server = RawServer(lambda _head: b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    async def call(client: Http1Client, base: str) -> CappedResponse:
+        return await client.send_capped("PUT", base + "/p?q=1", headers={"X-Token": "t"}, content=b"body")
+
+    _run(server, call)
+    head = server.heads[0].decode()
+    assert head.startswith("PUT /p?q=1 HTTP/1.1\r\n")
+    assert "Host: 127.0.0.1:" in head and "Content-Length: 4\r\n" in head and "X-Token: t\r\n" in head
+    assert server.bodies == [b"body"]
+
+
+def test_a_chunked_answer_is_read_whole_and_its_connection_reused() -> None:
+    body = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;x=y\r\n world\r\n0\r\n\r\n"
+    server = RawServer(lambda _head: body)
+    first, second = _run(server, _twice)
+    assert first.text == second.text == "hello world"
+    assert server.connections == 1
+
+
+def test_a_body_larger_than_the_cap_is_cut_and_its_connection_not_reused() -> None:
+    size = MAX_READ_BYTES * 3
+    server = RawServer(lambda _head: b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size + b"x" * size)
+    first, second = _run(server, _twice)
+    assert len(first.text) <= MAX_READ_BYTES and first.text.startswith("x")
+    assert second.status_code == 200
+    assert server.connections == 2
+
+
+def test_an_answer_closed_by_the_server_opens_a_new_connection_next_time() -> None:
+    server = RawServer(lambda _head: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", close_after=True)
+    first, second = _run(server, _twice)
+    assert (first.text, second.text) == ("ok", "ok")
+    assert server.connections == 2
+
+
+def test_a_body_without_length_is_read_until_the_server_closes() -> None:
+    server = RawServer(lambda _head: b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close",
+                       close_after=True)
+    answer = _run(server, _post_one)
+    assert (answer.text, answer.excerpt) == ("until close", "until close")
+
+
+def test_a_gzip_answer_is_decoded() -> None:
+    packed = gzip.compress(b'{"ok": true}')
+    server = RawServer(lambda _head: b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+                                     b"Content-Length: %d\r\n\r\n" % len(packed) + packed)
+    assert _run(server, _post_one).text == '{"ok": true}'
+
+
+def test_a_redirect_is_returned_not_followed() -> None:
+    server = RawServer(lambda _head: b"HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n")
+    assert _run(server, _post_one).status_code == 302
+    assert len(server.heads) == 1
+
+
+def test_loopback_is_refused_when_private_targets_are_off() -> None:
+    server = RawServer(lambda _head: b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    with pytest.raises(httpx.ConnectError, match="Blocked outbound address"):
+        _run(server, _post_one, allow_private=False)
+    assert server.connections == 0
+
+
+def test_a_header_value_with_a_line_break_is_refused_before_sending() -> None:
+    server = RawServer(lambda _head: b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    async def call(client: Http1Client, base: str) -> CappedResponse:
+        return await client.send_capped("GET", base + "/", headers={"X-A": "1\r\nX-B: 2"}, content=None)
+
+    with pytest.raises(httpx.LocalProtocolError):
+        _run(server, call)
+    assert server.heads == []
+
+
+def test_a_silent_server_times_out_as_a_read_timeout() -> None:
+    server = RawServer(lambda _head: b"")
+
+    async def call(client: Http1Client, base: str) -> CappedResponse:
+        return await client.send_capped("GET", base + "/", headers={}, content=None, timeout=0.3)
+
+    with pytest.raises(httpx.ReadTimeout):
+        _run(server, call)
+
+
+def test_a_refused_connection_is_a_connect_error() -> None:
+    async def call(client: Http1Client, _base: str) -> CappedResponse:
+        return await client.send_capped("GET", "http://127.0.0.1:1/", headers={}, content=None)
+
+    with pytest.raises(httpx.ConnectError):
+        _run(RawServer(lambda _head: b""), call)
+
+
+def _post_one(client: Http1Client, base: str) -> Awaitable[CappedResponse]:
+    return _post(client, base + "/")
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:8080/hook/1", "https://Example.COM/a-b_c.d~e?x=1&y=two", "http://example.com",
+    "https://example.com:443/p", "http://example.com:80/", "http://example.com/a b?c=d e", "http://example.com/%41?q=%20",
+    "https://bücher.example/straße", "http://[::1]:9000/x", "https://user:pa%20ss@example.com/x#frag",
+    "http://example.com/p;x=(1)?a=b/c?d", "HTTP://EXAMPLE.com:08080/Path",
+])
+def test_a_url_is_sent_as_httpx_sends_it(url: str) -> None:
+    scheme, host, port, path, _authorization = parse_target(url)
+    parsed = httpx.URL(url)
+    default_port = {"http": 80, "https": 443}[parsed.scheme]
+    assert (scheme, host, port, path) == (parsed.scheme, parsed.raw_host.decode(), parsed.port or default_port,
+                                          parsed.raw_path.decode())
+
+
+def test_the_user_info_of_a_url_becomes_basic_authorization() -> None:
+    assert parse_target("https://user:secret@example.com/x")[4] == "Basic dXNlcjpzZWNyZXQ="
+
+
+def test_an_idle_connection_the_server_answered_and_closed_is_not_reused() -> None:
+    """A server that sends `408` on an idle connection and closes: the next call must not read that answer."""
+
+    class ClosingWith408(RawServer):
+        async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.connections += 1
+            await reader.readuntil(b"\r\n\r\n")
+            await reader.readexactly(7)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await asyncio.sleep(0.05)
+            writer.write(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+            writer.close()
+
+    async def calls(client: Http1Client, base: str) -> list[CappedResponse]:
+        first = await _post(client, base + "/")
+        await asyncio.sleep(0.2)
+        return [first, await _post(client, base + "/")]
+
+    server = ClosingWith408(lambda _head: b"")
+    first, second = _run(server, calls)
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert server.connections == 2
+
+
+def test_a_sweep_closes_the_idle_connections_past_their_keepalive() -> None:
+    server = RawServer(lambda _head: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    async def calls(client: Http1Client, base: str) -> tuple[int, int]:
+        await _post(client, base + "/")
+        before = len(client._open)  # noqa: SLF001 - the test looks at the open connections
+        client.sweep(time.monotonic() + KEEPALIVE_SECONDS + 1)
+        return before, len(client._open)  # noqa: SLF001
+
+    assert _run(server, calls) == (1, 0)
