@@ -214,6 +214,7 @@ def run_schemathesis(stack: ServedStack, folder: Path, door: str, role: str, *, 
         *(["--max-time", str(max_time)] if max_time else []),
     ]
     env = {**stack.env, "SCHEMATHESIS_HOOKS": "tests.hardening.fuzz_hooks", "FUZZ_USER_ID": stack.fresh_caller(role),
+           "FUZZ_ROLE": role,
            "FUZZ_STATUS_LOG": str(status_log), "PYTHONPATH": str(PROJECT_ROOT)}
     started = time.monotonic()
     done = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
