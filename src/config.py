@@ -149,6 +149,11 @@ class Settings(BaseSettings):
     # `phase cutover` refuses while a route seen in this many hours has an unexplained mismatch.
     SHADOW_GATE_HOURS: int = Field(default=24, ge=1)
 
+    # --- FastAPI door: repeated reads answered from memory (SQLite only, docs/PERFORMANCE.md) ---
+    # Per worker process; 0 turns it off. A kept answer is used only while no commit has happened
+    # anywhere since (SQLite's data_version), so it never shows an older state than the database.
+    READ_CACHE_MB: int = Field(default=16, ge=0, le=4096)
+
     # --- first admin ---
     ADMIN_USERNAME: str = ""
     ADMIN_EMAIL: str = ""

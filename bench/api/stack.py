@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from src.config import PROJECT_ROOT, Settings
 from src.deploy.nginx import NginxInstance, find_nginx, render
@@ -254,6 +255,13 @@ class Stack:
         missing = {"flask", "fastapi", "nginx"} - set(self.servers)
         if missing:
             raise RuntimeError(f"serve started no {', '.join(sorted(missing))}:\n{self.log_tail('serve')}")
+
+    def read_cache_counts(self) -> dict[str, float]:
+        """The FastAPI door's read-cache outcomes so far (hit, miss, bypass), summed over its workers."""
+        text = self.client.get(f"http://127.0.0.1:{self.ports['fastapi']}/metrics", timeout=10).text
+        return {sample.labels["outcome"]: sample.value
+                for family in text_string_to_metric_families(text) for sample in family.samples
+                if sample.name == "read_cache_total"}
 
     def receiver_count(self) -> int:
         return int(self.client.get(f"{self.receiver_url}/count", timeout=5).json()["answered"])

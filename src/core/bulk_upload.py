@@ -1,8 +1,10 @@
 """Bulk CSV upload of jobs (contract 4.7, 7.7): parse, normalize, check each row, insert.
 
-The per-field wording comes from `job_fields` (7.1). Categories, teams and existing job names
-are loaded once per upload (three queries) and resolved in memory with the same rules as
-`resolve_category` / `find_team`, so a file of thousands of rows costs no per-row SQL.
+A row is read as the body of `POST /jobs`: each field it shares with that body is checked by the
+job body model's rule (`JobCreateRequest`, the same wording), in 7.7's order; the CSV's own
+checks (dispatch URL, presence, duplicates in the file, the Request Body column) stay here.
+Categories, teams and existing job names are loaded once per upload (three queries) and resolved
+in memory with the same rules as `resolve_category` / `find_team`, so a file of thousands of rows costs no per-row SQL.
 """
 
 from __future__ import annotations
@@ -23,13 +25,12 @@ from src.config import Settings
 from src.core import job_fields as fields
 from src.core.categories import GENERAL
 from src.core.clock import local_today
-from src.core.cron import check_cron
-from src.core.errors import Invalid, PayloadTooLarge, unstorable_value
+from src.core.errors import Invalid, PayloadTooLarge, read_field, unstorable_value
 from src.core.request_parsing import JsonTooDeep, is_storable_text, refuse_unstorable_text
 from src.core.slugs import slugify
 from src.core.targets import parse_dispatch_url
 from src.models import Job, JobCategory, PicTeam, User, new_id, utcnow
-from src.schemas.job_bodies import CATEGORY_MESSAGE, INVALID_CATEGORY, INVALID_END_DATE
+from src.schemas.job_bodies import CATEGORY_MESSAGE, INVALID_CATEGORY, INVALID_END_DATE, JobCreateRequest
 
 # Header aliases of 7.7, matched after trim + lower-case; per row the first alias with a
 # non-blank value wins.
@@ -345,6 +346,16 @@ def check_row(
 ) -> ValidRow:
     """Checks 1-16 of 7.7 in order; the first failure raises `RowRejected`."""
     name = values["name"]
+    # The row as a POST /jobs body (cells are trimmed; blank is absent), read by that body's rules.
+    body = {
+        "name": name, "cron_expression": values["cron"], "target_url": values["target_url"],
+        "github_owner": values["owner"], "github_repo": values["repo"],
+        "github_workflow_name": values["workflow"], "category": values["category"], "end_date": values["end_date"],
+    }
+
+    def read(key: str) -> Any:
+        return read_field(JobCreateRequest, body, key)
+
     try:
         # Text no database stores (NUL) is refused alike on SQLite and PostgreSQL, before any check.
         if not all(is_storable_text(value) for value in values.values()):
@@ -357,12 +368,11 @@ def check_row(
             target = fields.TargetFields(None, github.owner, github.repo, github.workflow)
         else:
             target = fields.split_target_url(
-                values["target_url"] or None, values["owner"] or None,
-                values["repo"] or None, values["workflow"] or None,
+                read("target_url"), read("github_owner"), read("github_repo"), read("github_workflow_name"),
             )
             from_url = target.target_url is None and bool(values["target_url"])
-        category = context.lookups.category_slug(values["category"])  # 4
-        end_date = fields.parse_end_date(values["end_date"])  # 5
+        category = context.lookups.category_slug(read("category") or "")  # 4
+        end_date = read("end_date")  # 5
         if end_date is None:  # 6
             raise Invalid(MISSING_FIELDS, END_DATE_REQUIRED_MESSAGE)
         if end_date < context.today:  # 7
@@ -378,7 +388,8 @@ def check_row(
     try:
         if name in context.lookups.taken_names:  # 11
             raise fields.duplicate_name_error(name, on_update=True)
-        cron_expression = check_cron(values["cron"])  # 12
+        name = read("name")  # present (9), so the rule only trims, as POST /jobs does
+        cron_expression = read("cron_expression")  # 12
         metadata = _metadata(values["request_body"], values["branch"])  # 13-14
     except Invalid as problem:
         raise _from_invalid(row, name, problem) from None

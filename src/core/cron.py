@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
-from typing import Any
 
 from cron_descriptor import Options, get_description
 from croniter import croniter
 from croniter.croniter import CroniterBadDateError
-
-from src.core.errors import Invalid
 
 # Re-exported: the core's callers read the rule and its reasons here.
 from src.schemas.cron_syntax import BLANK_REASON as BLANK_REASON
@@ -19,14 +16,6 @@ from src.schemas.cron_syntax import cron_problem as cron_problem
 
 # How far ahead a next fire is searched before the expression counts as "never fires".
 _SEARCH_YEARS = 30
-
-
-def check_cron(expression: Any) -> str:
-    """The trimmed expression, or 400 Invalid cron expression with the reason."""
-    problem = cron_problem(expression)
-    if problem is not None:
-        raise Invalid("Invalid cron expression", problem)
-    return " ".join(str(expression).split())
 
 
 def _croniter_next(normalized: str, tz: tzinfo, start: datetime) -> datetime | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -151,7 +151,7 @@ def refused_request(body: dict[str, Any]) -> Invalid:
     return Invalid(body["error"], body.get("message"), **extra)
 
 
-def read_field(model: type[BaseModel], payload: dict[str, Any], key: str) -> Any:
+def read_field(model: type[BaseModel], payload: Mapping[str, Any], key: str) -> Any:
     """`payload[key]` (absent: null) checked by `model`'s rule for that key; a refusal is the 400.
 
     For operations whose contract places other checks (a lookup, a 404) between a body's fields.

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from src.config import Settings
 from src.core import job_fields as fields
-from src.core import request_settings, run_policy
+from src.core import request_settings
 from src.core.broadcasts import notify_all_users
 from src.core.errors import Forbidden, Invalid, NotFound, read_field
 from src.core.row_locks import get_locked
@@ -113,7 +113,7 @@ def create_job(session: Session, settings: Settings, actor: User, payload: dict[
     target = fields.with_default_owner(target, settings)
     if not target.is_complete:
         raise fields.missing_target_error()
-    request_columns = request_settings.column_values(payload) | run_policy.column_values(payload)
+    request_columns = request_settings.column_values(payload)
 
     email_enabled = read("enable_email_notifications")
     job = Job(
@@ -225,7 +225,6 @@ def _validated_changes(
         notify_on_success=notify_on_success,
     )
     values.update(request_settings.column_values(payload))
-    values.update(run_policy.column_values(payload))
     return values
 
 

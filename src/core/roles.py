@@ -6,8 +6,9 @@ from collections.abc import Iterable
 
 from src.core.errors import Forbidden
 from src.models import User
+from src.schemas.user_bodies import USER_ROLES
 
-ROLES = ("admin", "user", "viewer")
+ROLES = USER_ROLES
 ADMIN = ("admin",)
 ADMIN_OR_USER = ("admin", "user")
 

@@ -6,7 +6,6 @@ commits, so an error after a partial change leaves nothing behind once the door 
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,11 +17,10 @@ from sqlalchemy.orm import Session
 
 from src.config import Settings
 from src.core import tokens
-from src.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from src.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, read_field, read_model
 from src.core.login_throttle import LoginThrottle
 from src.core.passwords import hash_password, verify_password
 from src.core.request_parsing import refuse_unstorable_text
-from src.core.roles import ROLES
 from src.core.row_locks import get_locked
 from src.models import (
     Job,
@@ -31,12 +29,15 @@ from src.models import (
     UserNotificationPreferences,
     UserUiPreferences,
 )
+from src.schemas.user_bodies import (
+    CREDENTIALS_REQUIRED,
+    LoginForm,
+    LoginRequest,
+    LogoutRequest,
+    RegisterRequest,
+    UserUpdateRequest,
+)
 
-USERNAME_MIN_LENGTH = 3
-USERNAME_MAX_LENGTH = 80
-EMAIL_MAX_LENGTH = 120
-PASSWORD_MIN_LENGTH = 6
-EMAIL_PATTERN = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
 DEV_ADMIN_USERNAME = "admin"
 DEV_ADMIN_EMAIL = "admin@example.com"
 UPDATABLE_FIELDS = ("email", "password", "role", "is_active")
@@ -48,24 +49,8 @@ LAST_ADMIN_MESSAGE = "At least one active admin must remain; make another user a
 _TIMING_DECOY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
-def _credentials_required() -> Invalid:
-    return Invalid("Email/Username and password are required")
-
-
 def _bad_credentials() -> Unauthorized:
     return Unauthorized("Invalid email/username or password")
-
-
-def _invalid_email() -> Invalid:
-    return Invalid("Invalid email", "Email address is not valid.")
-
-
-def _invalid_role() -> Invalid:
-    return Invalid("Invalid role", f"Role must be one of: {', '.join(ROLES)}")
-
-
-def _short_password() -> Invalid:
-    return Invalid(f"Password must be at least {PASSWORD_MIN_LENGTH} characters long")
 
 
 def _user_not_found() -> NotFound:
@@ -82,34 +67,25 @@ class LoginResult:
     refresh: tokens.IssuedToken
 
 
-def _credential(value: Any) -> str:
-    """A login field as text; absent or null is empty, any other non-string is the login 400."""
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise _credentials_required()
-    return value
-
-
-def login(session: Session, settings: Settings, payload: Mapping[str, Any], *,
+def login(session: Session, settings: Settings, body: LoginRequest, *,
           throttle: LoginThrottle | None = None, client: str | None = None) -> LoginResult:
     """JSON login (3.2): the identifier is `username` when non-empty, else `email`."""
-    identifier = _credential(payload.get("username")).strip()
-    if not identifier:
-        identifier = _credential(payload.get("email")).strip()
-    return authenticate_credentials(session, settings, identifier, _credential(payload.get("password")),
+    return authenticate_credentials(session, settings, body.identifier, body.password,
                                     throttle=throttle, client=client)
 
 
-def login_form(session: Session, settings: Settings, form: Mapping[str, Any], *,
+def read_login_form(form: Mapping[str, Any]) -> LoginForm:
+    """The password form's text fields (every one storable, as 1.2 asks of JSON text) read by `LoginForm`."""
+    text = {key: value for key, value in form.items() if isinstance(value, str)}
+    refuse_unstorable_text(list(text.values()))
+    return read_model(LoginForm, text)
+
+
+def login_form(session: Session, settings: Settings, body: LoginForm, *,
                throttle: LoginThrottle | None = None, client: str | None = None) -> LoginResult:
     """OAuth2 password-form login (3.3): `username` holds a username or an email."""
-    # JSON bodies are checked where they are parsed; a form's text gets the same rule here.
-    refuse_unstorable_text([value for value in form.values() if isinstance(value, str)])
-    return authenticate_credentials(
-        session, settings, _credential(form.get("username")).strip(), _credential(form.get("password")),
-        throttle=throttle, client=client,
-    )
+    return authenticate_credentials(session, settings, body.identifier, body.password,
+                                    throttle=throttle, client=client)
 
 
 def authenticate_credentials(session: Session, settings: Settings, identifier: str, password: str, *,
@@ -122,7 +98,7 @@ def authenticate_credentials(session: Session, settings: Settings, identifier: s
     """
     # Passwords are not trimmed: surrounding spaces are part of the secret.
     if not identifier or not password:
-        raise _credentials_required()
+        raise Invalid(CREDENTIALS_REQUIRED)
     if throttle is None:
         return _verify_credentials(session, settings, identifier, password)
     throttle.check(session, identifier, client)
@@ -177,7 +153,8 @@ def logout(
     """
     tokens.revoke(session, dict(access_claims))
     ended_session = tokens.revoke_session(session, settings, dict(access_claims))
-    refresh_claims = tokens.try_decode_refresh(settings, body.get("refresh_token"), user.id)
+    refresh_token = read_model(LogoutRequest, dict(body)).refresh_token
+    refresh_claims = tokens.try_decode_refresh(settings, refresh_token, user.id)
     if refresh_claims is not None:
         tokens.revoke(session, refresh_claims)
     if refresh_claims is None and not ended_session:
@@ -186,13 +163,6 @@ def logout(
 
 
 # --- creation ------------------------------------------------------------------------------
-
-
-def _normalized_email(value: str) -> str:
-    email = value.strip().lower()
-    if len(email) > EMAIL_MAX_LENGTH or not EMAIL_PATTERN.match(email):
-        raise _invalid_email()
-    return email
 
 
 def create_user(
@@ -204,17 +174,15 @@ def create_user(
     role: str = "viewer",
     is_active: bool = True,
 ) -> User:
-    """A new user after checks 3-8 of 3.8 (lengths, email, password, role, uniqueness)."""
-    username = username.strip()
-    if len(username) < USERNAME_MIN_LENGTH:
-        raise Invalid(f"Username must be at least {USERNAME_MIN_LENGTH} characters long")
-    if len(username) > USERNAME_MAX_LENGTH:
-        raise Invalid(f"Username must be at most {USERNAME_MAX_LENGTH} characters long")
-    email = _normalized_email(email)
-    if len(password) < PASSWORD_MIN_LENGTH:
-        raise _short_password()
-    if role not in ROLES:
-        raise _invalid_role()
+    """A new user after checks 2-8 of 3.8 (the register body's rules, then uniqueness)."""
+    body = read_model(RegisterRequest, {"username": username, "email": email, "password": password,
+                                        "role": role, "is_active": is_active})
+    return _insert_user(session, body)
+
+
+def _insert_user(session: Session, body: RegisterRequest) -> User:
+    """A new user from a body its model accepted (3.8 checks 1-6), after checks 7-8 (uniqueness)."""
+    username, email = body.username, body.email
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict("Username already exists")
     if session.scalar(select(User.id).where(User.email == email)) is not None:
@@ -222,9 +190,9 @@ def create_user(
     user = User(
         username=username,
         email=email,
-        password_hash=hash_password(password),
-        role=role,
-        is_active=is_active,
+        password_hash=hash_password(body.password),
+        role=body.role,
+        is_active=body.is_active,
     )
     session.add(user)
     _flush_unique(session)
@@ -240,25 +208,9 @@ def _flush_unique(session: Session) -> None:
         raise Conflict("Username already exists" if "username" in text else "Email already exists") from None
 
 
-def register(session: Session, payload: Mapping[str, Any]) -> User:
-    """POST /auth/register (3.8): missing fields first, then the rules of create_user."""
-    required = ("username", "email", "password")
-    missing = [key for key in required if not isinstance(payload.get(key), str) or not payload[key].strip()]
-    if missing:
-        raise Invalid("Missing required fields", missing=missing)
-    role = payload.get("role")
-    if role is not None and not isinstance(role, str):
-        raise _invalid_role()
-    role = (role or "").strip() or "viewer"
-    is_active = bool(payload["is_active"]) if "is_active" in payload else True
-    return create_user(
-        session,
-        username=payload["username"],
-        email=payload["email"],
-        password=payload["password"],
-        role=role,
-        is_active=is_active,
-    )
+def register(session: Session, body: RegisterRequest) -> User:
+    """POST /auth/register (3.8): the body's rules are its model's; then uniqueness."""
+    return _insert_user(session, body)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -296,37 +248,30 @@ def update_user(
     # Validate everything before touching the row, so a late error cannot leave half an update
     # in the session's identity map.
     changes: dict[str, Any] = {}
-    email = payload.get("email")
-    if email is not None and not isinstance(email, str):
-        raise _invalid_email()
-    if email is not None and email.strip():
-        normalized = _normalized_email(email)
-        taken = session.scalar(select(User.id).where(User.email == normalized, User.id != user.id))
+
+    def read(key: str) -> Any:
+        return read_field(UserUpdateRequest, payload, key)
+
+    email = read("email")
+    if email is not None:
+        taken = session.scalar(select(User.id).where(User.email == email, User.id != user.id))
         if taken is not None:
             raise Conflict("Email already exists")
-        changes["email"] = normalized
+        changes["email"] = email
 
-    password = payload.get("password")
-    if password is not None and not isinstance(password, str):
-        raise _short_password()
-    if password is not None and password.strip():
-        if len(password) < PASSWORD_MIN_LENGTH:
-            raise _short_password()
+    password = read("password")
+    if password is not None:
         changes["password"] = password
 
     if "role" in payload:
         if not is_admin:
             raise Forbidden("Only admins can change user roles")
-        role = payload["role"]
-        role = role.strip() if isinstance(role, str) else role
-        if role not in ROLES:
-            raise _invalid_role()
-        changes["role"] = role
+        changes["role"] = read("role")
 
     if "is_active" in payload:
         if not is_admin:
             raise Forbidden("Only admins can change user active status")
-        changes["is_active"] = bool(payload["is_active"])
+        changes["is_active"] = read("is_active")
 
     if not changes:
         raise Invalid("No valid fields to update")
@@ -425,8 +370,7 @@ def ensure_first_admin(session: Session, settings: Settings) -> tuple[User, str 
 
     existing = session.scalars(select(User).where(User.username == username)).first()
     if existing is not None:
-        if len(password) < PASSWORD_MIN_LENGTH:
-            raise _short_password()
+        password = read_field(RegisterRequest, {"password": password}, "password")
         existing.role = "admin"
         existing.is_active = True
         existing.password_hash = hash_password(password)
@@ -449,6 +393,7 @@ __all__ = [
     "list_users",
     "login",
     "login_form",
+    "read_login_form",
     "logout",
     "refresh_access",
     "register",

@@ -14,6 +14,7 @@ from src import APP_VERSION
 from src.config import Settings, load_settings
 from src.core.job_list_cache import JobListCache
 from src.core.login_throttle import LoginThrottle
+from src.database.data_version import open_data_version
 from src.database.engines import (
     create_loop_reader_engine,
     create_sync_engine_from_settings,
@@ -26,6 +27,7 @@ from src.fastapi_app.docs import mount_docs
 from src.fastapi_app.errors import register_error_handlers
 from src.fastapi_app.head_requests import HeadAsGet
 from src.fastapi_app.openapi_docs import finish_document
+from src.fastapi_app.read_cache import ReadCache, cached_paths
 from src.fastapi_app.request_observer import RequestObserver
 from src.fastapi_app.routers import ROUTERS
 from src.fastapi_app.shadow import read_route_resolver, running_comparer
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
         app.state.sync_engine = sync_engine
         app.state.sync_session_factory = make_session_factory(sync_engine)
         loop_reader_engine = create_loop_reader_engine(settings)
+        app.state.data_version = open_data_version(settings.DATABASE_URL)
         app.state.unit_of_work = ThreadedUnitOfWork(
             app.state.sync_session_factory, request_db_threads(settings.DATABASE_URL), sender_in_background(services),
             loop_reads=make_session_factory(loop_reader_engine) if loop_reader_engine is not None else None,
@@ -87,6 +90,9 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
             sync_engine.dispose()
             if loop_reader_engine is not None:
                 loop_reader_engine.dispose()
+            if app.state.data_version is not None:
+                app.state.data_version.close()
+                app.state.data_version = None
             metrics.process_exiting()
 
     # A 500 must not close the kept-alive connection nginx sends other clients' requests on.
@@ -106,7 +112,14 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
     app.state.job_list_cache = JobListCache(job_list_body)
 
     origins = settings.cors_origins or ["*"]
-    # Innermost: routing, the handler and the 405's Allow see GET; the request line keeps HEAD.
+    # Innermost, inside HeadAsGet (a HEAD is answered from a kept GET) and inside everything that
+    # adds a request's own headers (request id, CORS), which a kept answer must not carry.
+    app.add_middleware(
+        ReadCache, paths=cached_paths(API_PREFIX), max_bytes=settings.READ_CACHE_MB * 1024 * 1024,
+        data_version=lambda: getattr(app.state, "data_version", None), settings=settings,
+        count=metrics.read_cache_outcome,
+    )
+    # Routing, the handler and the 405's Allow see GET; the request line keeps HEAD.
     app.add_middleware(HeadAsGet)
     app.add_middleware(
         CORSMiddleware,

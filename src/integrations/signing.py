@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 
-from src.core.request_settings import signing_key
+from src.schemas.job_run_settings import signing_key
 
 
 def signature_headers(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:

@@ -79,6 +79,11 @@ class Metrics:
             "(a write landed between the replays), error, shed (too many in flight), busy (clients being served).",
             ["route", "outcome"], registry=registry,
         )
+        self.read_cache = Counter(
+            "read_cache", "FastAPI reads by what the read cache did: hit (answered from memory), miss (worked "
+            "out and kept), bypass (worked out, not kept: an error, or a commit meanwhile).",
+            ["outcome"], registry=registry,
+        )
         # Known label values start at 0, so rate() and alerts see a series before the first event.
         for outcome in FIRE_OUTCOMES:
             self.scheduler_fires.labels(outcome)
@@ -135,6 +140,12 @@ class Metrics:
     def shadow_read(self, route: str, outcome: str) -> None:
         """Count one mirrored read of `route` (`GET /api/jobs`) by what became of it."""
         self.shadow_reads.labels(route, outcome).inc()
+
+    # --- read cache ----------------------------------------------------------------------------
+
+    def read_cache_outcome(self, outcome: str) -> None:
+        """Count one cacheable read of the FastAPI door by outcome (hit, miss, bypass)."""
+        self.read_cache.labels(outcome).inc()
 
     # --- exposition ----------------------------------------------------------------------------
 

@@ -47,35 +47,3 @@ class MeResponse(UserOut):
     def of(cls, user: Any) -> MeResponse:
         out = UserOut.model_validate(user)
         return cls(user=out, **out.model_dump())
-
-
-# --- request bodies (documentation: the core parses bodies with the contract's own rules) ---
-
-
-class LoginRequest(ApiModel):
-    """`username` or `email` (matched against both columns) plus `password`."""
-
-    username: str | None = None
-    email: str | None = None
-    password: str
-
-
-class LoginForm(ApiModel):
-    """OAuth2 password form: `username` holds a username or an email."""
-
-    username: str
-    password: str
-    grant_type: str | None = None
-    scope: str | None = None
-
-
-class LogoutRequest(ApiModel):
-    refresh_token: str | None = None
-
-
-class RegisterRequest(ApiModel):
-    username: str
-    email: str
-    password: str
-    role: str | None = "viewer"
-    is_active: bool | None = True

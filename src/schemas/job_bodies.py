@@ -17,6 +17,18 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 from src.schemas.body_fields import Truthy, optional_text
 from src.schemas.contract_errors import refusal
 from src.schemas.cron_syntax import FIVE_FIELDS_PATTERN, cron_problem
+from src.schemas.job_run_settings import (
+    FailureThreshold,
+    GraceSeconds,
+    HttpHeaders,
+    HttpMethod,
+    MaxRetries,
+    RequestBody,
+    RetryBackoffSeconds,
+    SigningSecret,
+    TimeoutSeconds,
+    TimeZoneName,
+)
 from src.schemas.query_rules import QueryText, case_insensitive_pattern, lenient_int
 from src.schemas.target_syntax import github_shorthand, is_webhook_url
 
@@ -114,11 +126,6 @@ def _team(value: Any) -> Any:
     return value
 
 
-def _checked_by_core(value: Any) -> Any:
-    # 7.8/7.9 keys: the core checks them after the 7.1 rules, in the order of its tables.
-    return value
-
-
 JobName = Annotated[str, BeforeValidator(_name), WithJsonSchema({"type": "string", "pattern": r"\S"})]
 CronExpression = Annotated[
     str, BeforeValidator(_cron), WithJsonSchema({"type": "string", "pattern": FIVE_FIELDS_PATTERN})
@@ -153,46 +160,24 @@ PicTeamText = Annotated[
     Any, BeforeValidator(_team),
     WithJsonSchema({"type": ["string", "null"], "description": "Slug or name of an active PIC team."}),
 ]
-def _bounded(low: int, high: int, description: str | None = None) -> Any:
-    schema: dict[str, Any] = {"type": ["integer", "null"], "minimum": low, "maximum": high}
-    if description:
-        schema["description"] = description
-    return Annotated[Any, BeforeValidator(_checked_by_core), WithJsonSchema(schema)]
-
-
-_METHOD_PATTERN = "^\\s*(|" + case_insensitive_pattern(("GET", "POST", "PUT", "PATCH", "DELETE")) + ")\\s*$"
 
 
 class JobRunSettingsRequest(BaseModel):
-    """The optional request settings (contract 7.8) and run policy (7.9) of create and update."""
+    """The optional request settings (contract 7.8) and run policy (7.9) of create and update,
+    in the contract's order (after the 7.1 fields)."""
 
     model_config = ConfigDict(extra="ignore")
 
-    http_method: Annotated[Any, BeforeValidator(_checked_by_core), WithJsonSchema({
-        "type": ["string", "null"], "pattern": _METHOD_PATTERN,
-        "description": "GET, POST, PUT, PATCH or DELETE, any case; null or blank: 8.1's rule.",
-    })] = None
-    http_headers: Annotated[Any, BeforeValidator(_checked_by_core), WithJsonSchema({
-        "type": ["object", "null"], "maxProperties": 50,
-        "propertyNames": {"pattern": r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$", "maxLength": 256},
-        "additionalProperties": {"type": "string", "maxLength": 8192, "pattern": "^[^\\x00-\\x08\\x0a-\\x1f\\x7f]*$"},
-        "description": "Write-only values; hop-by-hop, Host, Content-Length and signature headers refused.",
-    })] = None
-    request_body: Annotated[Any, BeforeValidator(_checked_by_core), WithJsonSchema(
-        {"type": ["string", "null"], "maxLength": 100000}
-    )] = None
-    timeout_seconds: _bounded(1, 300) = None  # type: ignore[valid-type]  # an Annotated type built by _bounded
-    max_retries: _bounded(0, 10) = None  # type: ignore[valid-type]  # as above
-    retry_backoff_seconds: _bounded(1, 3600) = None  # type: ignore[valid-type]  # as above
-    signing_secret: Annotated[Any, BeforeValidator(_checked_by_core), WithJsonSchema({
-        "type": ["string", "null"], "pattern": "^(whsec_[A-Za-z0-9+/]+={0,2})?$",
-        "description": 'Write-only: whsec_ + base64 of 24-64 bytes; null or "" turns signing off.',
-    })] = None
-    failure_threshold: _bounded(0, 100, "Pause after this many consecutive failed runs; 0 never.") = None  # type: ignore[valid-type]  # as above
-    grace_seconds: _bounded(1, 86400, "Late alert after this many seconds.") = None  # type: ignore[valid-type]  # as above
-    timezone: Annotated[Any, BeforeValidator(_checked_by_core), WithJsonSchema(
-        {"type": ["string", "null"], "description": "IANA time zone name, e.g. America/New_York."}
-    )] = None
+    http_method: HttpMethod = None
+    http_headers: HttpHeaders = Field(default_factory=dict)
+    request_body: RequestBody = None
+    timeout_seconds: TimeoutSeconds = None
+    max_retries: MaxRetries = None
+    retry_backoff_seconds: RetryBackoffSeconds = None
+    signing_secret: SigningSecret = None
+    failure_threshold: FailureThreshold = None
+    grace_seconds: GraceSeconds = None
+    timezone: TimeZoneName = None
 
 
 class _CreateFields(BaseModel):

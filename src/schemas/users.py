@@ -52,12 +52,3 @@ class DeletedUserOut(ApiModel):
 class UserDeletedResponse(ApiModel):
     message: str = "User deleted successfully"
     deleted_user: DeletedUserOut
-
-
-class UserUpdateRequest(ApiModel):
-    """All optional; `role` and `is_active` are admin-only; `username` is ignored."""
-
-    email: str | None = None
-    password: str | None = None
-    role: str | None = None
-    is_active: bool | None = None

@@ -606,6 +606,11 @@ def test_register_checks_password_before_role(api: ApiClient, admin: User, facto
     assert response.json() == {"error": "Password must be at least 6 characters long"}
 
 
+def test_register_checks_username_before_a_non_string_role(api: ApiClient, admin: User, factory: Factory) -> None:
+    response = register(api, factory.token(admin), username="ab", email="abc@example.com", password="pass1234", role=7)
+    assert response.json() == {"error": "Username must be at least 3 characters long"}
+
+
 def test_register_duplicate_username_is_409(api: ApiClient, admin: User, user: User, factory: Factory) -> None:
     response = register(api, factory.token(admin), username=user.username, email="other@example.com",
                         password="pass1234")

@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from src.core.cron import BLANK_REASON, FIELD_COUNT_REASON, check_cron, cron_problem, next_fire, next_runs
-from src.core.errors import Invalid
+from src.core.cron import BLANK_REASON, FIELD_COUNT_REASON, cron_problem, next_fire, next_runs
+from src.schemas.contract_errors import Refused, field_value
+from src.schemas.job_bodies import JobCreateRequest
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 # Monday 2025-12-22 00:00 JST
@@ -84,14 +85,14 @@ def test_out_of_range_or_garbage_fields_report_the_parser_reason(expression: str
     assert problem and problem not in (BLANK_REASON, FIELD_COUNT_REASON)
 
 
-def test_check_cron_normalizes_whitespace() -> None:
-    assert check_cron("  0   2 * *\t* ") == "0 2 * * *"
+def test_the_job_body_cron_rule_normalizes_whitespace() -> None:
+    assert field_value(JobCreateRequest, "cron_expression", "  0   2 * *\t* ") == "0 2 * * *"
 
 
-def test_check_cron_raises_the_reason() -> None:
-    with pytest.raises(Invalid) as raised:
-        check_cron("0 2 * *")
-    assert raised.value.body() == {"error": "Invalid cron expression", "message": FIELD_COUNT_REASON}
+def test_the_job_body_cron_rule_refuses_with_the_reason() -> None:
+    with pytest.raises(Refused) as raised:
+        field_value(JobCreateRequest, "cron_expression", "0 2 * *")
+    assert raised.value.body == {"error": "Invalid cron expression", "message": FIELD_COUNT_REASON}
 
 
 def test_next_runs_are_consecutive_and_aware() -> None:

@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
 from src.config import Settings
 from src.core import users
 from src.core.client_address import client_address
 from src.core.login_throttle import LoginThrottle
 from src.core.request_parsing import parse_lenient_json_object
-from src.fastapi_app.dependencies import AdminUser, CurrentUser, JsonBodyDep, RefreshUser, SessionDep, SettingsDep
-from src.fastapi_app.dependencies.body import read_raw_body
+from src.fastapi_app.dependencies import AdminUser, CurrentUser, RefreshUser, SessionDep, SettingsDep
+from src.fastapi_app.dependencies.body import body_model, read_raw_body
 from src.fastapi_app.openapi_docs import error_responses, form_body, json_body
-from src.schemas.auth import (
-    LoginForm,
-    LoginRequest,
-    LoginResponse,
-    LogoutRequest,
-    LogoutResponse,
-    MeResponse,
-    RefreshResponse,
-    RegisterRequest,
-    VerifyResponse,
-)
+from src.schemas.auth import LoginResponse, LogoutResponse, MeResponse, RefreshResponse, VerifyResponse
+from src.schemas.user_bodies import LoginForm, LoginRequest, LogoutRequest, RegisterRequest
 from src.schemas.users import RegisterResponse, UserOut
 
 router = APIRouter(tags=["auth"])
@@ -51,21 +42,30 @@ def _login_response(result: users.LoginResult) -> LoginResponse:
 
 
 @router.post("/auth/login", responses=error_responses(400, 401, 429), openapi_extra=json_body(LoginRequest))
-async def login(request: Request, body: JsonBodyDep, session: SessionDep, settings: SettingsDep) -> LoginResponse:
+async def login(
+    request: Request, body: Annotated[LoginRequest, Depends(body_model(LoginRequest))], session: SessionDep,
+    settings: SettingsDep,
+) -> LoginResponse:
     throttle, client = _throttle(request), _client(request)
     result = await session.run_sync(lambda s: users.login(s, settings, body, throttle=throttle, client=client))
     return _login_response(result)
 
 
-@router.post("/auth/login/form", responses=error_responses(400, 401, 429), openapi_extra=form_body(LoginForm))
-async def login_form(request: Request, session: SessionDep, settings: SettingsDep) -> LoginResponse:
+async def _login_form_body(request: Request) -> LoginForm:
+    """The password form read by `LoginForm`; another content type is an empty form (the "required" 400)."""
     form: dict[str, Any] = {}
     content_type = (request.headers.get("content-type") or "").lower()
     if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        parsed = await request.form(max_files=8, max_fields=32)
-        form = {key: value for key, value in parsed.items() if isinstance(value, str)}
+        form = dict((await request.form(max_files=8, max_fields=32)).items())
+    return users.read_login_form(form)
+
+
+@router.post("/auth/login/form", responses=error_responses(400, 401, 429), openapi_extra=form_body(LoginForm))
+async def login_form(
+    request: Request, body: Annotated[LoginForm, Depends(_login_form_body)], session: SessionDep, settings: SettingsDep
+) -> LoginResponse:
     throttle, client = _throttle(request), _client(request)
-    result = await session.run_sync(lambda s: users.login_form(s, settings, form, throttle=throttle, client=client))
+    result = await session.run_sync(lambda s: users.login_form(s, settings, body, throttle=throttle, client=client))
     return _login_response(result)
 
 
@@ -97,6 +97,8 @@ async def me(user: CurrentUser) -> MeResponse:
     "/auth/register", status_code=201, responses=error_responses(400, 401, 403, 409),
     openapi_extra=json_body(RegisterRequest),
 )
-async def register(user: AdminUser, body: JsonBodyDep, session: SessionDep) -> RegisterResponse:
+async def register(
+    user: AdminUser, body: Annotated[RegisterRequest, Depends(body_model(RegisterRequest))], session: SessionDep
+) -> RegisterResponse:
     created = await session.run_sync(lambda s: users.register(s, body))
     return RegisterResponse(user=UserOut.model_validate(created))

@@ -15,6 +15,7 @@ from src.schemas.preferences import (
     UiPreferencesResponse,
     UiPreferencesUpdateRequest,
 )
+from src.schemas.user_bodies import UserUpdateRequest
 from src.schemas.users import (
     DeletedUserOut,
     UserDeletedResponse,
@@ -22,7 +23,6 @@ from src.schemas.users import (
     UserOut,
     UserResponse,
     UserUpdatedResponse,
-    UserUpdateRequest,
 )
 
 router = APIRouter(tags=["users"])

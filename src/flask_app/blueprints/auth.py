@@ -13,11 +13,12 @@ from src.flask_app.door import (
     current_claims,
     current_user,
     db_session,
-    json_body,
+    json_model,
     render,
     settings,
 )
 from src.schemas.auth import LoginResponse, LogoutResponse, MeResponse, RefreshResponse, VerifyResponse
+from src.schemas.user_bodies import LoginRequest, RegisterRequest
 from src.schemas.users import RegisterResponse, UserOut
 
 bp = Blueprint("auth", __name__)
@@ -41,15 +42,16 @@ def _login_response(result: users.LoginResult) -> Response:
 
 @bp.post("/auth/login")
 def login() -> Response:
-    result = users.login(db_session(), settings(), json_body(), throttle=_throttle(), client=request.remote_addr)
+    body = json_model(LoginRequest)
+    result = users.login(db_session(), settings(), body, throttle=_throttle(), client=request.remote_addr)
     return _login_response(result)
 
 
 @bp.post("/auth/login/form")
 def login_form() -> Response:
     # request.form is empty for any other content type, which gives the same "required" 400.
-    result = users.login_form(db_session(), settings(), request.form, throttle=_throttle(),
-                              client=request.remote_addr)
+    result = users.login_form(db_session(), settings(), users.read_login_form(request.form),
+                              throttle=_throttle(), client=request.remote_addr)
     return _login_response(result)
 
 
@@ -84,5 +86,5 @@ def me() -> Response:
 @bp.post("/auth/register")
 @auth_required(roles=ADMIN)
 def register() -> Response:
-    user = users.register(db_session(), json_body())
+    user = users.register(db_session(), json_model(RegisterRequest))
     return render(RegisterResponse(user=UserOut.model_validate(user)), 201)
