@@ -45,7 +45,7 @@ rehearse-removal:
 	scripts/rehearse_removal.sh
 
 # Benchmarks (issue 6, docs/PERFORMANCE.md): run on a quiet machine; figures are printed, never asserted.
-# BENCH_ARGS=--postgres adds the API benchmark on PostgreSQL.
+# BENCH_ARGS=--postgres adds the API benchmark on PostgreSQL, --shadow the shadow-read benchmark.
 BENCH_ARGS ?=
 bench: venv bench-tools
 	$(PY) -m bench.run $(BENCH_ARGS)

@@ -5,7 +5,8 @@
 Quick (under 5 minutes): the API benchmark on SQLite (1 round, 3 s per case) and the scheduler
 benchmark (1,000 and 10,000 fires, few sync samples). Full (about 25 minutes): the API benchmark
 on SQLite (3 A/B rounds, 15 s per case) and the full scheduler benchmark; `--postgres` adds the
-API benchmark on PostgreSQL (another 20 minutes). Each part prints its own tables; this collects
+API benchmark on PostgreSQL (another 20 minutes); `--shadow` adds the shadow-read benchmark
+(bench.api.shadow: about 8 minutes, quick under 3). Each part prints its own tables; this collects
 their `GOAL` lines, naming the database where there are two.
 """
 
@@ -21,12 +22,14 @@ from src.config import PROJECT_ROOT
 GOAL_PREFIX = "GOAL "
 
 
-def parts(quick: bool, postgres: bool) -> list[tuple[str, list[str]]]:
+def parts(quick: bool, postgres: bool, shadow: bool = False) -> list[tuple[str, list[str]]]:
     """(label, module arguments) of each benchmark to run, in order."""
     speed = ["--quick"] if quick else []
     api = [("api-sqlite", ["bench.api.run", "--database", "sqlite", *speed])]
     if postgres:
         api.append(("api-postgres", ["bench.api.run", "--database", "postgres", *speed]))
+    if shadow:
+        api.append(("shadow", ["bench.api.shadow", *speed]))
     return [*api, ("scheduler", ["bench.scheduler.run", *speed])]
 
 
@@ -59,10 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the under-5-minute run")
     parser.add_argument("--postgres", action="store_true", help="also the API benchmark on PostgreSQL")
+    parser.add_argument("--shadow", action="store_true", help="also the shadow-read benchmark (mirror on/off p99)")
     args = parser.parse_args(argv)
     started = time.monotonic()
     failures, goal_lines = [], []
-    for label, module_args in parts(args.quick, args.postgres):
+    for label, module_args in parts(args.quick, args.postgres, args.shadow):
         code, goals = run_part(label, module_args)
         if code != 0 and not goals:
             failures.append(f"{label} exited {code} without results")

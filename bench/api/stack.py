@@ -163,6 +163,8 @@ class Stack:
     idle_probe_seconds: dict[str, float] = field(default_factory=dict)
     # Settings for the deployment beyond bench_environment's (bench.api.shadow turns SHADOW_READS on).
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Labels of the nginx instances started with start_nginx (bench.api.shadow: mirror off and on).
+    extra_nginx: list[str] = field(default_factory=list)
     # One client for every probe: a new httpx client per call costs an SSL context (tens of ms).
     client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=DRAIN_TIMEOUT_SECONDS))
 
@@ -213,6 +215,30 @@ class Stack:
         nginx = NginxInstance(binary, self.folder / "nginx-hello")
         nginx.install(render("side-by-side", settings))
         self._spawn("hello-nginx", nginx.foreground_command(), env)
+
+    def start_nginx(self, label: str, **settings: object) -> str:
+        """Another nginx in front of the same doors, side-by-side config rendered with `settings`; its URL.
+
+        Measured (cpu, memory) and stopped as `label`, like the stack's own servers.
+        """
+        binary = find_nginx()
+        assert binary is not None, "the stack started without nginx"
+        port = free_port()
+        config = Settings(_env_file=None, HTTP_PORT=port, FLASK_PORT=self.ports["flask"],  # type: ignore[call-arg]  # pydantic-settings' _env_file is no declared field
+                          FASTAPI_PORT=self.ports["fastapi"], **settings)
+        nginx = NginxInstance(binary, self.folder / label)
+        nginx.install(render("side-by-side", config, http_host="127.0.0.1"))
+        self.extra_nginx.append(label)
+        self._spawn(label, nginx.foreground_command(), dict(os.environ))
+        self.ports[label] = port
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not self._answers(f"{url}/api/health", "flask"):
+            if self.processes[label].poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{label} did not answer:\n{self.log_tail(label)}")
+            time.sleep(0.2)
+        self.servers[label] = self.processes[label].pid
+        return url
 
     def _ready_probes(self) -> dict[str, str | None]:
         """URL -> the X-Served-By it must answer with (None: any), for every started server."""
@@ -349,8 +375,9 @@ class Stack:
             return ""
 
     def stop(self) -> None:
-        """nginx and the apps stop through the supervisor (nginx first); the rest directly."""
-        order = [("serve", signal.SIGTERM), ("hello-nginx", signal.SIGQUIT), ("hello", signal.SIGTERM),
+        """nginx and the apps stop through the supervisor (nginx first); the rest directly, extra nginx first."""
+        order = [*((label, signal.SIGQUIT) for label in self.extra_nginx), ("serve", signal.SIGTERM),
+                 ("hello-nginx", signal.SIGQUIT), ("hello", signal.SIGTERM),
                  ("receiver", signal.SIGTERM)]
         for label, stop_signal in order:
             process = self.processes.get(label)

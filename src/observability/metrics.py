@@ -76,7 +76,8 @@ class Metrics:
         )
         self.shadow_reads = Counter(
             "shadow_reads", "Mirrored /api reads by route template and outcome: matched, mismatched, raced "
-            "(a write landed between the replays), error, shed (too many in flight), busy (clients being served).",
+            "(a write landed between the replays), error, shed (too many in flight or over the per-second budget), "
+            "busy (clients being served).",
             ["route", "outcome"], registry=registry,
         )
         self.read_cache = Counter(

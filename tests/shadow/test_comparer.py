@@ -173,3 +173,18 @@ def test_while_clients_are_served_one_read_a_second_is_compared(doors: tuple[Rec
 
     assert asyncio.run(scenario()) == ["accepted", "busy", "busy", "accepted", "accepted"]
     assert 'shadow_reads_total{outcome="busy",route="GET /api/jobs"} 2.0' in comparer.metrics.render().decode()
+
+
+def test_reads_beyond_the_per_second_budget_are_shed(doors: tuple[Receiver, Receiver]) -> None:
+    legacy, v2 = doors
+    answer(legacy, "/api/jobs", {}, "flask")
+    answer(v2, "/api/v2/jobs", {}, "fastapi")
+    comparer = comparer_for(legacy, v2, [], SHADOW_MAX_IN_FLIGHT=64, SHADOW_MAX_PER_SECOND=3)
+
+    async def scenario() -> list[str]:
+        offered = [comparer.offer("GET", "/api/jobs", TOKEN) for _ in range(5)]
+        await comparer.close()
+        return offered
+
+    assert asyncio.run(scenario()) == ["accepted", "accepted", "accepted", "shed", "shed"]
+    assert 'shadow_reads_total{outcome="shed",route="GET /api/jobs"} 2.0' in comparer.metrics.render().decode()

@@ -29,7 +29,8 @@ class CountingApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.calls += 1
-        await send({"type": "http.response.start", "status": self.status, "headers": [(b"content-type", b"text/plain")]})
+        start = {"type": "http.response.start", "status": self.status, "headers": [(b"content-type", b"text/plain")]}
+        await send(start)
         await send({"type": "http.response.body", "body": str(self.calls).encode()})
 
 
