@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from src.config import Settings
 from src.core.end_dates import auto_pause
-from src.core.errors import Forbidden, Invalid, read_field
+from src.core.errors import Forbidden, Invalid, read_field, read_model
 from src.core.job_fields import is_expired, json_object
 from src.core.jobs import can_modify, get_job
 from src.core.request_settings import RequestSettings, settings_of
@@ -86,19 +86,18 @@ def _expired_error() -> Invalid:
     return error
 
 
-def _github_overrides(job: Job, body: dict[str, Any]) -> GithubTarget:
+def _github_overrides(job: Job, overrides: ExecuteRequest) -> GithubTarget:
     """Step 8 and the GitHub rows of the override table: dispatch_url, then explicit fields."""
     owner, repo, workflow = job.github_owner or "", job.github_repo or "", job.github_workflow_name or ""
-    dispatch_url = read_field(ExecuteRequest, body, "dispatch_url")
-    if dispatch_url:
+    if overrides.dispatch_url:
         try:
-            parsed = parse_dispatch_url(dispatch_url)
+            parsed = parse_dispatch_url(overrides.dispatch_url)
         except Invalid as exc:
             raise Invalid("Invalid payload", exc.message) from None
         owner, repo, workflow = parsed.owner, parsed.repo, parsed.workflow
-    owner = read_field(ExecuteRequest, body, "github_owner") or owner
-    repo = read_field(ExecuteRequest, body, "github_repo") or repo
-    workflow = read_field(ExecuteRequest, body, "github_workflow_name") or workflow
+    owner = overrides.github_owner or owner
+    repo = overrides.github_repo or repo
+    workflow = overrides.github_workflow_name or workflow
     return GithubTarget(owner, repo, workflow)
 
 
@@ -118,14 +117,14 @@ def prepare_manual_run(
         raise _expired_error()
     if not job.is_active:
         raise Invalid("Job inactive", "Job is disabled. Enable it before running it manually.")
-    body = read_body()
-    override = read_field(ExecuteRequest, body, "metadata")
-    metadata = override if override is not None else job_metadata(job)
+    # Every override is type-checked (1.2), the other kind's too: the document states each type.
+    overrides = read_model(ExecuteRequest, read_body())
+    metadata = overrides.metadata if overrides.metadata is not None else job_metadata(job)
     if is_github_job(job):
-        github = _github_overrides(job, body)
-        token = read_field(ExecuteRequest, body, "github_token")
-        return ExecutionPlan(job.id, job.name, metadata, github=github, github_token=token, request=settings_of(job))
-    url = read_field(ExecuteRequest, body, "target_url") or job.target_url
+        github = _github_overrides(job, overrides)
+        return ExecutionPlan(job.id, job.name, metadata, github=github, github_token=overrides.github_token,
+                             request=settings_of(job))
+    url = overrides.target_url or job.target_url
     if not url or not is_webhook_url(url):
         raise Invalid("Missing target configuration", "Job has no valid target configuration to execute.")
     return ExecutionPlan(job.id, job.name, metadata, webhook_url=url, request=settings_of(job))

@@ -27,7 +27,13 @@ from src.models import ParityCount, ParityDifference
 Outcome = Literal["matched", "mismatched", "raced"]
 OUTCOMES: tuple[Outcome, ...] = ("matched", "mismatched", "raced")
 DEFAULT_WINDOW = "24h"
-_WINDOW = re.compile(r"^\s*(\d{1,6})\s*([mhd])\s*$")
+# 6.12's window: n (1..999999, leading zeros allowed, six digits at most) then m, h or d, with
+# whitespace around; in ASCII classes so the document (the route's `since` pattern) and this
+# parser read it alike.
+_SPACE = r"[ \t\n\r\f\v]*"
+_POSITIVE = r"(?:[1-9][0-9]{0,5}|0[1-9][0-9]{0,4}|00[1-9][0-9]{0,3}|000[1-9][0-9]{0,2}|0000[1-9][0-9]?|00000[1-9])"
+WINDOW_PATTERN = f"^{_SPACE}({_POSITIVE}){_SPACE}([mhd]){_SPACE}$"
+_WINDOW = re.compile(WINDOW_PATTERN)
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
 _INDEX = re.compile(r"\[\d+\]")
 # Longest text kept of one sampled value: a sample shows the difference, not the whole resource.
@@ -36,8 +42,8 @@ MAX_SAMPLE_VALUE_CHARS = 200
 
 def parse_window(text: str | None) -> timedelta:
     """`30m`, `24h`, `7d` as a timedelta; anything else is a 400."""
-    match = _WINDOW.match(text if text is not None else DEFAULT_WINDOW)
-    if match is None or int(match.group(1)) == 0:
+    match = _WINDOW.fullmatch(text if text is not None else DEFAULT_WINDOW)
+    if match is None:
         raise Invalid("Invalid since", "since must be a positive whole number followed by m, h or d (e.g. 24h).")
     return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
 
@@ -188,7 +194,9 @@ def _difference_out(row: ParityDifference) -> dict[str, Any]:
 
 def parity_report(session: Session, since: timedelta, now: datetime | None = None) -> dict[str, Any]:
     """Per-route counts of the window (whole hours: counts are kept per hour) and its differences."""
-    start = hour_of((now or utcnow()) - since)
+    now = now or utcnow()
+    # A window longer than the calendar behind now (999999d) starts at its beginning.
+    start = hour_of(now - since) if since < now - datetime.min else datetime.min
     totals = session.execute(
         select(ParityCount.route, func.sum(ParityCount.compared), func.sum(ParityCount.matched),
                func.sum(ParityCount.mismatched), func.sum(ParityCount.raced),
@@ -223,7 +231,9 @@ def unexplained_differences(
     session: Session, since: timedelta, now: datetime | None = None
 ) -> list[UnexplainedDifference]:
     """Differences seen in the window that no operator has explained: what blocks a cutover."""
-    start = hour_of((now or utcnow()) - since)
+    now = now or utcnow()
+    # A window longer than the calendar behind now (999999d) starts at its beginning.
+    start = hour_of(now - since) if since < now - datetime.min else datetime.min
     rows = session.execute(
         select(ParityDifference).where(ParityDifference.last_seen >= start, ParityDifference.explanation.is_(None))
         .order_by(ParityDifference.route, ParityDifference.id)).scalars()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import (
@@ -99,25 +100,60 @@ class Instant:
     date_only: bool
 
 
+# 1.7's accepted forms as one pattern, shared by the document and the parser so the two cannot
+# drift: a calendar date (real days only, years 0001-9999), optionally followed by a time
+# (`T`, `t` or a space; seconds, a fraction, and `Z` or an offset optional), surrounded by
+# whitespace (trimmed, 1.1); only whitespace means absent. Spelled in ASCII classes so every
+# engine (Python, the document's readers) reads it alike.
+_SPACE = r"[ \t\n\r\f\v]*"
+_YEAR = r"(?:000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+_MONTH_DAY = (r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+              r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+              r"|02-(?:0[1-9]|1[0-9]|2[0-8]))")
+_LEAP_DAY = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29"
+_TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::(?:[0-5][0-9]|60)(?:\.[0-9]+)?)?"
+_OFFSET = r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+INSTANT_PATTERN = (f"^{_SPACE}(?:(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_DAY})"
+                   f"(?:[Tt ]{_TIME}{_OFFSET}?)?)?{_SPACE}$")
+_INSTANT = re.compile(
+    r"[ \t\n\r\f\v]*(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})"
+    r"(?:[Tt ](?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2})(?:\.(?P<fraction>[0-9]+))?)?"
+    r"(?P<offset>[Zz]|(?P<sign>[+-])(?P<off_hour>[0-9]{2}):(?P<off_minute>[0-9]{2}))?)?"
+    r"[ \t\n\r\f\v]*"
+)
+_INSTANT_SHAPE = re.compile(INSTANT_PATTERN)
+
+
 def _instant(raw: Any) -> Instant | None:
-    """1.7: `YYYY-MM-DD`, or an ISO 8601 date-time (`Z`, an offset, or naive = UTC); blank → None."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
+    """1.7: `YYYY-MM-DD`, or a date-time (`Z`, an offset, or naive = UTC); blank → None.
+
+    An instant past what a datetime holds (an offset carrying 0001-01-01 before the calendar, a
+    leap second on 9999-12-31) is the calendar's first or last instant: as a bound it selects
+    the same rows.
+    """
+    if raw is None:
         return None
-    if not isinstance(raw, str):
+    if not isinstance(raw, str) or _INSTANT_SHAPE.fullmatch(raw) is None:
         raise refusal(INVALID_DATE, INVALID_DATE_MESSAGE)
-    text = raw.strip()
+    parts = _INSTANT.fullmatch(raw)
+    if parts is None:  # only whitespace
+        return None
+    day = date.fromisoformat(parts["date"])
+    if parts["hour"] is None:
+        return Instant(datetime(day.year, day.month, day.day), True)
+    fraction = (parts["fraction"] or "")[:6].ljust(6, "0")
+    local = timedelta(hours=int(parts["hour"]), minutes=int(parts["minute"]), seconds=int(parts["second"] or 0),
+                      microseconds=int(fraction))
+    if parts["sign"]:
+        offset = timedelta(hours=int(parts["off_hour"]), minutes=int(parts["off_minute"]))
+        local -= offset if parts["sign"] == "+" else -offset
     try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            return Instant(datetime(day.year, day.month, day.day), True)
-        value = datetime.fromisoformat(text.replace("z", "Z"))
-        # An offset can carry an instant past the calendar's ends (0001-01-01T00:00+09:00).
-        return Instant(value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value, False)
-    except (ValueError, OverflowError):
-        raise refusal(INVALID_DATE, INVALID_DATE_MESSAGE) from None
+        return Instant(datetime(day.year, day.month, day.day) + local, False)
+    except OverflowError:
+        return Instant(datetime.min if local < timedelta(0) else datetime.max, False)
 
 
-_INSTANT_SCHEMA = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
+_INSTANT_SCHEMA = {"type": "string", "pattern": INSTANT_PATTERN}
 QueryInstant = Annotated[Instant | None, BeforeValidator(_instant)]
 
 
@@ -127,15 +163,17 @@ class DateRangeQuery(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     date_from: Annotated[QueryInstant, WithJsonSchema({
-        **_INSTANT_SCHEMA, "description": "YYYY-MM-DD or ISO 8601 date-time, inclusive (a naive time is UTC)",
+        **_INSTANT_SCHEMA,
+        "description": "YYYY-MM-DD or ISO 8601 date-time, inclusive (a naive time is UTC); blank: no bound",
     })] = Field(None, alias="from")
     date_to: Annotated[QueryInstant, WithJsonSchema({
-        **_INSTANT_SCHEMA, "description": "YYYY-MM-DD (that day included) or ISO 8601 date-time, exclusive",
+        **_INSTANT_SCHEMA,
+        "description": "YYYY-MM-DD (that day included) or ISO 8601 date-time, exclusive; blank: no bound",
     })] = Field(None, alias="to")
 
     @model_validator(mode="after")
     def _ordered(self) -> DateRangeQuery:
-        self.range()  # refuses an empty or past-the-calendar range while the request is parsed
+        self.range()  # refuses an empty range while the request is parsed
         return self
 
     def range(self) -> DateRange:
@@ -145,7 +183,7 @@ class DateRangeQuery(BaseModel):
             try:
                 end += timedelta(days=1)
             except OverflowError:  # 9999-12-31: its day's end is past what a datetime holds
-                raise refusal(INVALID_DATE, INVALID_DATE_MESSAGE) from None
+                end = datetime.max
         if start is not None and end is not None and start >= end:
             raise refusal("Invalid date range", '"from" must be earlier than "to".')
         return DateRange(start, end)

@@ -168,6 +168,13 @@ def test_metadata_that_is_not_an_object_is_refused(api: ApiClient, factory: Fact
     assert response.json() == {"error": "Invalid payload", "message": '"metadata" must be a JSON object.'}
 
 
+def test_an_override_of_the_other_kind_is_still_type_checked(api: ApiClient, factory: Factory, user: User) -> None:
+    job = _github_job(factory, user)
+    response = api.post(f"/jobs/{job.id}/execute", token=factory.token(user), json={"target_url": {}})
+    assert response.status_code == 400
+    assert response.json() == {"error": "Invalid payload", "message": '"target_url" must be a string.'}
+
+
 def test_unparseable_dispatch_url_is_refused_for_github_jobs(api: ApiClient, factory: Factory, user: User) -> None:
     job = _github_job(factory, user)
     response = api.post(f"/jobs/{job.id}/execute", token=factory.token(user), json={"dispatch_url": "not-a-url"})

@@ -296,6 +296,19 @@ def test_list_executions_naive_datetime_is_utc(api: ApiClient, factory: Factory,
     assert _ids(api.get("/executions?from=2025-06-01T12:00:00", token=token).json()["executions"]) == [inside.id]
 
 
+def test_list_executions_blank_bounds_mean_no_bound(api: ApiClient, factory: Factory, job: Job, token: str) -> None:
+    run = _run(factory, job, 0)
+    assert _ids(api.get("/executions?from=&to=%20", token=token).json()["executions"]) == [run.id]
+
+
+def test_list_executions_leap_second_is_the_next_minutes_start(
+    api: ApiClient, factory: Factory, job: Job, token: str
+) -> None:
+    factory.execution(job, started_at=datetime(2025, 6, 1, 0, 0, 0))
+    assert api.get("/executions?from=2025-05-31T23:59:60Z", token=token).json()["total"] == 1
+    assert api.get("/executions?to=2025-05-31T23:59:60Z", token=token).json()["total"] == 0
+
+
 @pytest.mark.parametrize(("query", "expected"), [
     ("from=not-a-date", INVALID_DATE),
     ("to=2025-02-30", INVALID_DATE),

@@ -2,8 +2,9 @@
 
 A fresh access token per case, minted from the caller's current row (role, email, token_version),
 so a case that logs out or edits its own account never revokes the token of the next one (a
-refresh token for the refresh operation). Every status a schema-valid case got is appended to
-FUZZ_STATUS_LOG, so the runner can tell which operations ever answered something but 401/403.
+refresh token for the refresh operation); a caller a case deactivated or demoted is restored first.
+Every status a schema-valid case got is appended to FUZZ_STATUS_LOG, so the runner can tell
+which operations ever answered something but 401/403.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ class FreshToken:
         with Session(_engine) as session:
             user = session.get(User, os.environ["FUZZ_USER_ID"])
             assert user is not None, "the fuzzing caller's row was deleted"
+            # An admin case may deactivate or demote its own caller (3.11 allows it while another
+            # admin remains): every later case would then be a 401/403 and test nothing else.
+            if not user.is_active or user.role != os.environ["FUZZ_ROLE"]:
+                user.is_active, user.role = True, os.environ["FUZZ_ROLE"]
+                session.commit()
             return mint_token(_settings, user, token_type, fresh=token_type == "access",
                               session_id=new_session_id()).token
 

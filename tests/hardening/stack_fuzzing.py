@@ -109,17 +109,23 @@ class ServedStack:
         """A new active user of `role` (an earlier run may have deleted or disabled its own).
 
         The example login's admin is made usable again too: an earlier run may have changed its
-        password, disabled it or locked it out with invented passwords.
+        password, disabled it, locked it out with invented passwords or deleted it (an admin case
+        deleting a listed user), and the login operations would then only ever answer 401.
         """
         engine = create_sync_engine_from_settings(self.settings)
         try:
             with make_session_factory(engine)() as session:
-                session.execute(update(User).where(User.username == ADMIN["username"]).values(
+                factory = Factory(session, self.settings)
+                restored = session.execute(update(User).where(User.username == ADMIN["username"]).values(
                     password_hash=hash_password(ADMIN["password"]), is_active=True))
+                if restored.rowcount == 0:  # type: ignore[attr-defined]  # an UPDATE's CursorResult
+                    # Its email may have been taken meanwhile; the example logs in by username.
+                    factory.user("admin", username=ADMIN["username"], password=ADMIN["password"],
+                                 email=f"admin-{uuid.uuid4().hex[:8]}@example.com")
                 session.execute(delete(LoginFailure))
                 session.commit()
                 name = f"fuzz-{role}-{uuid.uuid4().hex[:8]}"
-                return str(Factory(session, self.settings).user(role, username=name, email=f"{name}@example.com").id)
+                return str(factory.user(role, username=name, email=f"{name}@example.com").id)
         finally:
             engine.dispose()
 
@@ -214,6 +220,7 @@ def run_schemathesis(stack: ServedStack, folder: Path, door: str, role: str, *, 
         *(["--max-time", str(max_time)] if max_time else []),
     ]
     env = {**stack.env, "SCHEMATHESIS_HOOKS": "tests.hardening.fuzz_hooks", "FUZZ_USER_ID": stack.fresh_caller(role),
+           "FUZZ_ROLE": role,
            "FUZZ_STATUS_LOG": str(status_log), "PYTHONPATH": str(PROJECT_ROOT)}
     started = time.monotonic()
     done = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
