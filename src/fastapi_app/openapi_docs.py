@@ -69,14 +69,20 @@ def body_schema(model: type[BaseModel]) -> dict[str, Any]:
     return inline(schema)
 
 
-def json_body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
-    """`openapi_extra=` documenting a JSON request body with `model`'s schema."""
-    return {
-        "requestBody": {
-            "required": required,
-            "content": {"application/json": {"schema": body_schema(model)}},
-        }
-    }
+def json_body(model: type[BaseModel], *, required: bool = True, others_ignored: bool = False) -> dict[str, Any]:
+    """`openapi_extra=` documenting a JSON request body with `model`'s schema.
+
+    `others_ignored`: any other JSON is accepted and ignored (logout, 3.5), so the document says
+    "this shape, or anything" rather than refusing what the route takes.
+    """
+    schema = body_schema(model)
+    if others_ignored:
+        # No types: the named keys are shown, and no body or value is one the route would refuse.
+        untyped = ("type", "anyOf", "pattern", "minLength", "maxLength")
+        schema = {key: value for key, value in schema.items() if key not in untyped}
+        schema["properties"] = {name: {key: value for key, value in field.items() if key not in untyped}
+                                for name, field in schema.get("properties", {}).items()}
+    return {"requestBody": {"required": required, "content": {"application/json": {"schema": schema}}}}
 
 
 def form_body(model: type[BaseModel], media_type: str = "application/x-www-form-urlencoded") -> dict[str, Any]:

@@ -223,7 +223,8 @@ class LogoutRequest(BaseModel):
     """
 
     refresh_token: Annotated[str | None, BeforeValidator(_text_or_nothing), WithJsonSchema({
-        "type": "string", "description": "The refresh token of this login (ended by the logout anyway).",
+        "type": "string", "description": "The refresh token of this login (ended by the logout anyway); a value "
+        "that is not a string, or a body that is no object, is ignored.",
     })] = None
 
 

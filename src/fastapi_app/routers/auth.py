@@ -75,7 +75,10 @@ async def refresh(request: Request, user: RefreshUser, settings: SettingsDep) ->
     return RefreshResponse(access_token=issued.token, expires_in=issued.expires_in)
 
 
-@router.post("/auth/logout", responses=error_responses(401), openapi_extra=json_body(LogoutRequest, required=False))
+@router.post(
+    "/auth/logout", responses=error_responses(401),
+    openapi_extra=json_body(LogoutRequest, required=False, others_ignored=True),
+)
 async def logout(request: Request, user: CurrentUser, session: SessionDep, settings: SettingsDep) -> LogoutResponse:
     body = parse_lenient_json_object(await read_raw_body(request, settings.MAX_JSON_BODY_BYTES))
     claims = request.state.token_claims
