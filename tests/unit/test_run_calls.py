@@ -1,10 +1,9 @@
-"""The runs' HTTP/1.1 client against real loopback servers: framing, the read cap, reuse, the address guard."""
+"""The runs' webhook client (aiohttp) against real loopback servers: framing, the read cap, reuse, the address guard."""
 
 from __future__ import annotations
 
 import asyncio
 import gzip
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,8 +11,8 @@ import httpx
 import pytest
 
 from src.config import Settings
-from src.integrations.http1 import KEEPALIVE_SECONDS, Http1Client, create_http1_client, parse_target
-from src.integrations.http_client import MAX_READ_BYTES, CappedResponse
+from src.integrations.http_client import MAX_READ_BYTES, USER_AGENT, CappedResponse, is_transient
+from src.integrations.run_calls import RunCallClient, create_run_call_client, request_url
 
 Answer = Callable[[bytes], bytes]
 
@@ -53,11 +52,12 @@ class RawServer:
             writer.close()
 
 
-def _run(server: RawServer, calls: Callable[[Http1Client, str], Awaitable[Any]], *, allow_private: bool = True) -> Any:
+def _run(server: RawServer, calls: Callable[[RunCallClient, str], Awaitable[Any]], *,
+         allow_private: bool = True) -> Any:
     async def main() -> Any:
         listening = await asyncio.start_server(server.handle, "127.0.0.1", 0)
         port = listening.sockets[0].getsockname()[1]
-        client = create_http1_client(_settings(allow_private))
+        client = create_run_call_client(_settings(allow_private))
         try:
             return await calls(client, f"http://127.0.0.1:{port}")
         finally:
@@ -67,11 +67,11 @@ def _run(server: RawServer, calls: Callable[[Http1Client, str], Awaitable[Any]],
     return asyncio.run(main())
 
 
-def _post(client: Http1Client, url: str) -> Awaitable[CappedResponse]:
+def _post(client: RunCallClient, url: str) -> Awaitable[CappedResponse]:
     return client.send_capped("POST", url, headers={"Content-Type": "application/json"}, content=b'{"a":1}')
 
 
-def _twice(client: Http1Client, base: str) -> Awaitable[list[CappedResponse]]:
+def _twice(client: RunCallClient, base: str) -> Awaitable[list[CappedResponse]]:
     async def calls() -> list[CappedResponse]:
         return [await _post(client, base + "/one"), await _post(client, base + "/two")]
 
@@ -89,7 +89,7 @@ def test_a_content_length_answer_is_read_and_its_connection_reused() -> None:
 def test_the_request_carries_host_length_body_and_the_jobs_headers() -> None:
     server = RawServer(lambda _head: b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
 
-    async def call(client: Http1Client, base: str) -> CappedResponse:
+    async def call(client: RunCallClient, base: str) -> CappedResponse:
         return await client.send_capped("PUT", base + "/p?q=1", headers={"X-Token": "t"}, content=b"body")
 
     _run(server, call)
@@ -97,6 +97,8 @@ def test_the_request_carries_host_length_body_and_the_jobs_headers() -> None:
     assert head.startswith("PUT /p?q=1 HTTP/1.1\r\n")
     assert "Host: 127.0.0.1:" in head and "Content-Length: 4\r\n" in head and "X-Token: t\r\n" in head
     assert server.bodies == [b"body"]
+    assert f"User-Agent: {USER_AGENT}\r\n" in head and "Accept-Encoding: gzip, deflate\r\n" in head
+    assert "content-type" not in head.lower() and "cookie" not in head.lower()
 
 
 def test_a_chunked_answer_is_read_whole_and_its_connection_reused() -> None:
@@ -108,7 +110,9 @@ def test_a_chunked_answer_is_read_whole_and_its_connection_reused() -> None:
 
 
 def test_a_body_larger_than_the_cap_is_cut_and_its_connection_not_reused() -> None:
-    size = MAX_READ_BYTES * 3
+    """A body still arriving when the cap is reached is not read on: its connection is closed (one that had
+    arrived whole may be reused, its framing is intact)."""
+    size = 8 * 1024 * 1024
     server = RawServer(lambda _head: b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size + b"x" * size)
     first, second = _run(server, _twice)
     assert len(first.text) <= MAX_READ_BYTES and first.text.startswith("x")
@@ -153,7 +157,7 @@ def test_loopback_is_refused_when_private_targets_are_off() -> None:
 def test_a_header_value_with_a_line_break_is_refused_before_sending() -> None:
     server = RawServer(lambda _head: b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
 
-    async def call(client: Http1Client, base: str) -> CappedResponse:
+    async def call(client: RunCallClient, base: str) -> CappedResponse:
         return await client.send_capped("GET", base + "/", headers={"X-A": "1\r\nX-B: 2"}, content=None)
 
     with pytest.raises(httpx.LocalProtocolError):
@@ -164,7 +168,7 @@ def test_a_header_value_with_a_line_break_is_refused_before_sending() -> None:
 def test_a_silent_server_times_out_as_a_read_timeout() -> None:
     server = RawServer(lambda _head: b"")
 
-    async def call(client: Http1Client, base: str) -> CappedResponse:
+    async def call(client: RunCallClient, base: str) -> CappedResponse:
         return await client.send_capped("GET", base + "/", headers={}, content=None, timeout=0.3)
 
     with pytest.raises(httpx.ReadTimeout):
@@ -172,14 +176,14 @@ def test_a_silent_server_times_out_as_a_read_timeout() -> None:
 
 
 def test_a_refused_connection_is_a_connect_error() -> None:
-    async def call(client: Http1Client, _base: str) -> CappedResponse:
+    async def call(client: RunCallClient, _base: str) -> CappedResponse:
         return await client.send_capped("GET", "http://127.0.0.1:1/", headers={}, content=None)
 
     with pytest.raises(httpx.ConnectError):
         _run(RawServer(lambda _head: b""), call)
 
 
-def _post_one(client: Http1Client, base: str) -> Awaitable[CappedResponse]:
+def _post_one(client: RunCallClient, base: str) -> Awaitable[CappedResponse]:
     return _post(client, base + "/")
 
 
@@ -187,18 +191,35 @@ def _post_one(client: Http1Client, base: str) -> Awaitable[CappedResponse]:
     "http://127.0.0.1:8080/hook/1", "https://Example.COM/a-b_c.d~e?x=1&y=two", "http://example.com",
     "https://example.com:443/p", "http://example.com:80/", "http://example.com/a b?c=d e", "http://example.com/%41?q=%20",
     "https://bücher.example/straße", "http://[::1]:9000/x", "https://user:pa%20ss@example.com/x#frag",
-    "http://example.com/p;x=(1)?a=b/c?d", "HTTP://EXAMPLE.com:08080/Path",
+    "http://example.com/p;x=(1)?a=b/c?d", "HTTP://EXAMPLE.com:08080/Path", "http://example.com/a%2Fb?x=%2F&y=a+b",
 ])
 def test_a_url_is_sent_as_httpx_sends_it(url: str) -> None:
-    scheme, host, port, path, _authorization = parse_target(url)
+    target, _authorization = request_url(url)
     parsed = httpx.URL(url)
     default_port = {"http": 80, "https": 443}[parsed.scheme]
-    assert (scheme, host, port, path) == (parsed.scheme, parsed.raw_host.decode(), parsed.port or default_port,
-                                          parsed.raw_path.decode())
+    assert (target.scheme, target.raw_host, target.port, target.raw_path_qs) == (
+        parsed.scheme, parsed.raw_host.decode(), parsed.port or default_port, parsed.raw_path.decode())
 
 
-def test_the_user_info_of_a_url_becomes_basic_authorization() -> None:
-    assert parse_target("https://user:secret@example.com/x")[4] == "Basic dXNlcjpzZWNyZXQ="
+def test_the_user_info_of_a_url_is_sent_as_basic_authorization() -> None:
+    server = RawServer(lambda _head: b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    async def call(client: RunCallClient, base: str) -> CappedResponse:
+        return await client.send_capped("GET", base.replace("//", "//user:secret@") + "/", headers={}, content=None)
+
+    _run(server, call)
+    assert b"\r\nAuthorization: Basic dXNlcjpzZWNyZXQ=\r\n" in server.heads[0]
+
+
+def test_a_jobs_authorization_header_wins_over_the_urls_user_info() -> None:
+    server = RawServer(lambda _head: b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    async def call(client: RunCallClient, base: str) -> CappedResponse:
+        return await client.send_capped("GET", base.replace("//", "//user:secret@") + "/",
+                                         headers={"Authorization": "Bearer t"}, content=None)
+
+    _run(server, call)
+    assert b"\r\nAuthorization: Bearer t\r\n" in server.heads[0] and b"Basic" not in server.heads[0]
 
 
 def test_an_idle_connection_the_server_answered_and_closed_is_not_reused() -> None:
@@ -215,7 +236,7 @@ def test_an_idle_connection_the_server_answered_and_closed_is_not_reused() -> No
             await writer.drain()
             writer.close()
 
-    async def calls(client: Http1Client, base: str) -> list[CappedResponse]:
+    async def calls(client: RunCallClient, base: str) -> list[CappedResponse]:
         first = await _post(client, base + "/")
         await asyncio.sleep(0.2)
         return [first, await _post(client, base + "/")]
@@ -226,13 +247,61 @@ def test_an_idle_connection_the_server_answered_and_closed_is_not_reused() -> No
     assert server.connections == 2
 
 
-def test_a_sweep_closes_the_idle_connections_past_their_keepalive() -> None:
-    server = RawServer(lambda _head: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+def test_an_idle_connection_past_its_keepalive_is_closed_by_the_client() -> None:
+    """An origin not called again keeps no socket open: the server sees the idle connection end."""
+    closed = asyncio.Event()
 
-    async def calls(client: Http1Client, base: str) -> tuple[int, int]:
-        await _post(client, base + "/")
-        before = len(client._open)  # noqa: SLF001 - the test looks at the open connections
-        client.sweep(time.monotonic() + KEEPALIVE_SECONDS + 1)
-        return before, len(client._open)  # noqa: SLF001
+    class NoticesClose(RawServer):
+        async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await super().handle(reader, writer)
+            closed.set()
 
-    assert _run(server, calls) == (1, 0)
+    async def main() -> bool:
+        server = NoticesClose(lambda _head: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        listening = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+        port = listening.sockets[0].getsockname()[1]
+        client = RunCallClient(ssl_context=httpx.create_ssl_context(), guarded=False, timeout=5, max_connections=4,
+                               keepalive_seconds=0.2)
+        try:
+            await _post(client, f"http://127.0.0.1:{port}/")
+            await asyncio.wait_for(closed.wait(), 5)
+            return closed.is_set()
+        finally:
+            await client.aclose()
+            listening.close()
+
+    assert asyncio.run(main())
+
+
+def test_a_name_resolving_to_loopback_is_refused_and_not_retried() -> None:
+    """The guard runs on the addresses a name resolves to (aiohttp's resolver), not only on IP literals."""
+    server = RawServer(lambda _head: b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    async def call(client: RunCallClient, base: str) -> CappedResponse:
+        return await client.send_capped("GET", base.replace("127.0.0.1", "localhost") + "/", headers={}, content=None)
+
+    with pytest.raises(httpx.ConnectError, match="Blocked outbound address") as refused:
+        _run(server, call, allow_private=False)
+    assert server.connections == 0
+    assert not is_transient(refused.value)
+
+
+def test_a_refused_connection_is_transient() -> None:
+    async def call(client: RunCallClient, _base: str) -> CappedResponse:
+        return await client.send_capped("GET", "http://127.0.0.1:1/", headers={}, content=None)
+
+    with pytest.raises(httpx.ConnectError) as refused:
+        _run(RawServer(lambda _head: b""), call)
+    assert is_transient(refused.value)
+
+
+def test_a_malformed_answer_is_a_remote_protocol_error() -> None:
+    server = RawServer(lambda _head: b"NOT HTTP AT ALL\r\n\r\n")
+    with pytest.raises(httpx.RemoteProtocolError):
+        _run(server, _post_one)
+
+
+def test_a_server_closing_without_an_answer_is_a_remote_protocol_error() -> None:
+    server = RawServer(lambda _head: b"", close_after=True)
+    with pytest.raises(httpx.RemoteProtocolError):
+        _run(server, _post_one)
