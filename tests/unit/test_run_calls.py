@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -175,6 +176,23 @@ def test_a_silent_server_times_out_as_a_read_timeout() -> None:
         _run(server, call)
 
 
+def test_a_server_that_stops_reading_the_body_times_out_as_a_write_timeout() -> None:
+    """aiohttp has no write timeout of its own; the total bound ends a write the server never takes."""
+
+    class NeverReads(RawServer):
+        async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.connections += 1
+            await asyncio.sleep(10)
+            writer.close()
+
+    async def call(client: RunCallClient, base: str) -> CappedResponse:
+        return await client.send_capped("POST", base + "/", headers={}, content=b"x" * (64 * 1024 * 1024),
+                                        timeout=0.3)
+
+    with pytest.raises(httpx.WriteTimeout):
+        _run(NeverReads(lambda _head: b""), call)
+
+
 def test_a_refused_connection_is_a_connect_error() -> None:
     async def call(client: RunCallClient, _base: str) -> CappedResponse:
         return await client.send_capped("GET", "http://127.0.0.1:1/", headers={}, content=None)
@@ -271,6 +289,26 @@ def test_an_idle_connection_past_its_keepalive_is_closed_by_the_client() -> None
             listening.close()
 
     assert asyncio.run(main())
+
+
+@pytest.mark.parametrize("host", ["localhost", "[::ffff:127.0.0.1]", "2130706433", "127.1"])
+def test_other_spellings_of_loopback_are_refused_when_private_targets_are_off(host: str) -> None:
+    server = RawServer(lambda _head: b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    async def call(client: RunCallClient, base: str) -> CappedResponse:
+        return await client.send_capped("GET", base.replace("127.0.0.1", host) + "/", headers={}, content=None)
+
+    with pytest.raises((httpx.ConnectError, httpx.InvalidURL)):
+        _run(server, call, allow_private=False)
+    assert server.connections == 0
+
+
+@pytest.mark.parametrize("packed", [zlib.compress(b"deflated"), zlib.compress(b"deflated")[2:-4]],
+                         ids=["zlib-wrapped", "raw"])
+def test_a_deflate_answer_is_decoded_with_or_without_its_zlib_wrapper(packed: bytes) -> None:
+    server = RawServer(lambda _head: b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Encoding: deflate\r\n"
+                                     b"Content-Length: %d\r\n\r\n" % len(packed) + packed)
+    assert _run(server, _post_one).text == "deflated"
 
 
 def test_a_name_resolving_to_loopback_is_refused_and_not_retried() -> None:
