@@ -19,12 +19,14 @@ import ipaddress
 import re
 import socket
 import ssl
+import weakref
 from typing import Any
 
 import aiohttp
 import httpcore
 import httpx
 from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.client_proto import ResponseHandler
 from httpcore._utils import is_socket_readable  # the check httpcore's own pool uses
 from yarl import URL
 
@@ -74,30 +76,35 @@ def _refuse_private_literal(host: str) -> None:
 
 
 class FreshConnector(aiohttp.TCPConnector):
-    """Hands out an idle connection only if the server has not closed it or written to it since.
+    """Hands out an idle connection again only if the server has not closed it or written to it since.
 
     aiohttp drops an idle connection once the event loop has seen it close, but not one whose close (or
     a `408` before it) is still in the socket: a POST on it would fail ("Can not write request body"),
-    and aiohttp retries only idempotent methods. httpx's pool made the same check before reuse.
+    and aiohttp retries only idempotent methods. httpx's pool made the same check before reuse. A new
+    connection is not checked (a TLS 1.3 session ticket may be waiting in it).
     """
 
-    # A server closing every connection at once is refused as it is (the call fails), not connected forever.
-    ATTEMPTS = 3
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._handed_out: weakref.WeakSet[ResponseHandler] = weakref.WeakSet()
 
     async def connect(self, req: aiohttp.ClientRequest, traces: list[Any],
                       timeout: aiohttp.ClientTimeout) -> aiohttp.connector.Connection:
-        for _ in range(self.ATTEMPTS - 1):
+        while True:  # ends at the first fresh idle connection, else a new one
             connection = await super().connect(req, traces, timeout)
-            if not _stale(connection):
+            protocol = connection.protocol
+            if protocol is None or protocol not in self._handed_out:
+                if protocol is not None:
+                    self._handed_out.add(protocol)
+                return connection
+            if not _stale(protocol):
                 return connection
             connection.close()
-        return await super().connect(req, traces, timeout)
 
 
-def _stale(connection: aiohttp.connector.Connection) -> bool:
-    protocol = connection.protocol
-    transport = connection.transport
-    if protocol is None or transport is None or protocol.should_close:
+def _stale(protocol: ResponseHandler) -> bool:
+    transport = protocol.transport
+    if transport is None or protocol.should_close:
         return True
     sock = transport.get_extra_info("socket")
     return sock is not None and is_socket_readable(sock)
