@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import ssl
+import subprocess
 import zlib
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -343,3 +346,47 @@ def test_a_server_closing_without_an_answer_is_a_remote_protocol_error() -> None
     server = RawServer(lambda _head: b"", close_after=True)
     with pytest.raises(httpx.RemoteProtocolError):
         _run(server, _post_one)
+
+
+@pytest.fixture(scope="module")
+def localhost_certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for the name `localhost` only (openssl), and its key."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+def _tls_call(certificate: tuple[Path, Path], host: str, trusted: bool) -> CappedResponse:
+    async def main() -> CappedResponse:
+        server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server_context.load_cert_chain(*certificate)
+        server = RawServer(lambda _head: b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntls")
+        listening = await asyncio.start_server(server.handle, "127.0.0.1", 0, ssl=server_context)
+        port = listening.sockets[0].getsockname()[1]
+        context = ssl.create_default_context(cafile=str(certificate[0])) if trusted else ssl.create_default_context()
+        client = RunCallClient(ssl_context=context, guarded=False, timeout=5, max_connections=4)
+        try:
+            return await client.send_capped("GET", f"https://{host}:{port}/", headers={}, content=None)
+        finally:
+            await client.aclose()
+            listening.close()
+
+    return asyncio.run(main())
+
+
+def test_an_https_call_verifies_the_certificate_against_the_urls_hostname(
+        localhost_certificate: tuple[Path, Path]) -> None:
+    assert _tls_call(localhost_certificate, "localhost", trusted=True).text == "tls"
+
+
+@pytest.mark.parametrize(("host", "trusted"), [("127.0.0.1", True), ("localhost", False)],
+                         ids=["another-name", "untrusted"])
+def test_an_https_call_with_a_certificate_not_for_it_is_a_connect_error(
+        localhost_certificate: tuple[Path, Path], host: str, trusted: bool) -> None:
+    with pytest.raises(httpx.ConnectError):
+        _tls_call(localhost_certificate, host, trusted)
