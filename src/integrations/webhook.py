@@ -10,9 +10,9 @@ import httpx
 
 from src.core.request_settings import RequestSettings
 from src.core.retry_policy import is_retryable_status, retry_after_seconds
-from src.integrations.http1 import Http1Client
 from src.integrations.http_client import CappedResponse, describe_error, is_transient, send_capped
 from src.integrations.results import DispatchResult
+from src.integrations.run_calls import RunCallClient
 from src.integrations.signing import signature_headers
 from src.integrations.url_guard import url_problem
 
@@ -43,7 +43,7 @@ def _request_parts(metadata: dict[str, Any], settings: RequestSettings) -> tuple
 
 
 async def call(
-    http: httpx.AsyncClient | Http1Client,
+    http: httpx.AsyncClient | RunCallClient,
     url: str,
     metadata: dict[str, Any],
     settings: RequestSettings = NO_SETTINGS,
@@ -75,11 +75,11 @@ async def call(
 
 
 async def _send(
-    http: httpx.AsyncClient | Http1Client, method: str, url: str, *, headers: dict[str, str], content: bytes | None,
+    http: httpx.AsyncClient | RunCallClient, method: str, url: str, *, headers: dict[str, str], content: bytes | None,
     timeout: float | None,
 ) -> CappedResponse:
     _refuse_bad_url(url)
-    if isinstance(http, Http1Client):
+    if isinstance(http, RunCallClient):
         return await http.send_capped(method, url, headers=headers, content=content, timeout=timeout)
     return await send_capped(http, method, url, content=content, headers=headers, timeout=timeout)
 

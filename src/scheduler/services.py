@@ -14,8 +14,8 @@ from src.core.unit_of_work import async_unit_of_work
 from src.database.engines import create_async_engine_from_settings, make_async_session_factory
 from src.integrations.delivery import deliver
 from src.integrations.email import Mailer
-from src.integrations.http1 import Http1Client, create_http1_client
 from src.integrations.http_client import create_http_client
+from src.integrations.run_calls import RunCallClient, create_run_call_client
 from src.observability.metrics import Metrics
 
 
@@ -26,7 +26,7 @@ class ExecutionServices:
     session_factory: async_sessionmaker[AsyncSession]
     http: httpx.AsyncClient
     # The runs' webhook calls (the scheduler's hot path); every other outbound call goes through `http`.
-    calls: Http1Client
+    calls: RunCallClient
     mailer: Mailer
     # The registry of the process's /metrics (fires, lease, failed notifications count there).
     metrics: Metrics = field(default_factory=Metrics)
@@ -43,7 +43,7 @@ async def open_execution_services(settings: Settings, metrics: Metrics | None = 
         engine=engine,
         session_factory=make_async_session_factory(engine),
         http=create_http_client(settings),
-        calls=create_http1_client(settings),
+        calls=create_run_call_client(settings),
         mailer=Mailer(settings),
         metrics=metrics or Metrics(),
     )
