@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import ssl
-import subprocess
 import zlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from src.config import Settings
 from src.integrations.http_client import MAX_READ_BYTES, USER_AGENT, CappedResponse, is_transient
 from src.integrations.run_calls import RunCallClient, create_run_call_client, request_url
+from tests.certificates import self_signed_certificate
 
 Answer = Callable[[bytes], bytes]
 
@@ -351,14 +351,7 @@ def test_a_server_closing_without_an_answer_is_a_remote_protocol_error() -> None
 @pytest.fixture(scope="module")
 def localhost_certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for the name `localhost` only (openssl), and its key."""
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )
-    return cert, key
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"), "localhost")
 
 
 def _tls_call(certificate: tuple[Path, Path], host: str, trusted: bool) -> CappedResponse:
