@@ -140,7 +140,7 @@ class Settings(BaseSettings):
     SHADOW_SAMPLE_RATE: float = Field(default=1.0, ge=0.0, le=1.0)
     # Comparisons running at once in one process; a mirrored read beyond it is dropped (shed).
     SHADOW_MAX_IN_FLIGHT: int = Field(default=2, ge=1, le=256)
-    # Comparisons started per second at most, whatever the traffic; the rest are dropped (shed).
+    # Comparisons of one route started per second at most, whatever the traffic; the rest are shed.
     SHADOW_MAX_PER_SECOND: float = Field(default=5.0, gt=0, le=10_000)
     # Where the comparer reaches each door directly (never through nginx, which would send the
     # replay again); empty means this host's FLASK_PORT / FASTAPI_PORT.

@@ -3,8 +3,8 @@
 nginx hands over only the client's request (src/shadow/intake.py: a datagram after the answer,
 already sampled), so the comparer fetches Flask's answer itself: legacy, then v2, and when they
 differ legacy again. Two legacy answers that differ mean a write landed in between: the read is
-counted as `raced`, not as a mismatch. `offer` never waits: beyond the in-flight cap or the
-per-second budget a read is dropped (`shed`), never queued, and while clients are being served it
+counted as `raced`, not as a mismatch. `offer` never waits: beyond the in-flight cap or its
+route's per-second budget a read is dropped (`shed`), never queued, and while clients are being served it
 is mostly dropped too (`busy`), so replays use the doors' idle time rather than compete with
 clients for it, and cost a bounded share of it however much traffic there is.
 """
@@ -120,12 +120,12 @@ class Comparer:
         self._flusher: asyncio.Task[None] | None = None
         # When a read may next be compared while the doors serve others (monotonic seconds).
         self._next_busy_comparison = 0.0
-        # Comparisons left in this second's budget (a token bucket refilled continuously): below
+        # Each route's comparisons left in its budget (a token bucket refilled continuously): below
         # saturation nginx is mostly idle and would hand over nearly every read, and each
         # comparison replays it on both doors (docs/PERFORMANCE.md, the open-loop shadow bench).
+        # Per route, so a busy route never starves the others of evidence.
         self.per_second = settings.SHADOW_MAX_PER_SECOND
-        self._budget = max(1.0, self.per_second)
-        self._budget_at = time.monotonic()
+        self._budgets: dict[str, tuple[float, float]] = {}  # route -> (comparisons left, when counted)
 
     # --- intake --------------------------------------------------------------------------------
 
@@ -145,7 +145,7 @@ class Comparer:
         if others_in_flight > 0 and now < self._next_busy_comparison:
             self.metrics.shadow_read(route, "busy")
             return "busy"
-        if len(self._tasks) >= self.max_in_flight or not self._take_budget(now):
+        if len(self._tasks) >= self.max_in_flight or not self._take_budget(route, now):
             self.metrics.shadow_read(route, "shed")
             return "shed"
         if others_in_flight > 0:
@@ -155,13 +155,15 @@ class Comparer:
         task.add_done_callback(self._tasks.discard)
         return "accepted"
 
-    def _take_budget(self, now: float) -> bool:
-        """One comparison out of SHADOW_MAX_PER_SECOND's budget, or False when it is spent."""
-        self._budget = min(max(1.0, self.per_second), self._budget + (now - self._budget_at) * self.per_second)
-        self._budget_at = now
-        if self._budget < 1.0:
+    def _take_budget(self, route: str, now: float) -> bool:
+        """One comparison out of the route's SHADOW_MAX_PER_SECOND budget, or False when it is spent."""
+        full = max(1.0, self.per_second)
+        left, counted_at = self._budgets.get(route, (full, now))
+        left = min(full, left + (now - counted_at) * self.per_second)
+        if left < 1.0:
+            self._budgets[route] = (left, now)
             return False
-        self._budget -= 1.0
+        self._budgets[route] = (left - 1.0, now)
         return True
 
     def route_of(self, read: MirroredRead) -> str:

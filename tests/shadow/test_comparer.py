@@ -175,7 +175,7 @@ def test_while_clients_are_served_one_read_a_second_is_compared(doors: tuple[Rec
     assert 'shadow_reads_total{outcome="busy",route="GET /api/jobs"} 2.0' in comparer.metrics.render().decode()
 
 
-def test_reads_beyond_the_per_second_budget_are_shed(doors: tuple[Receiver, Receiver]) -> None:
+def test_reads_of_a_route_beyond_its_per_second_budget_are_shed(doors: tuple[Receiver, Receiver]) -> None:
     legacy, v2 = doors
     answer(legacy, "/api/jobs", {}, "flask")
     answer(v2, "/api/v2/jobs", {}, "fastapi")
@@ -188,3 +188,19 @@ def test_reads_beyond_the_per_second_budget_are_shed(doors: tuple[Receiver, Rece
 
     assert asyncio.run(scenario()) == ["accepted", "accepted", "accepted", "shed", "shed"]
     assert 'shadow_reads_total{outcome="shed",route="GET /api/jobs"} 2.0' in comparer.metrics.render().decode()
+
+
+def test_a_busy_route_does_not_spend_another_routes_budget(doors: tuple[Receiver, Receiver]) -> None:
+    legacy, v2 = doors
+    for path in ("/jobs", "/jobs/abc"):
+        answer(legacy, f"/api{path}", {}, "flask")
+        answer(v2, f"/api/v2{path}", {}, "fastapi")
+    comparer = comparer_for(legacy, v2, [], SHADOW_MAX_IN_FLIGHT=64, SHADOW_MAX_PER_SECOND=2)
+
+    async def scenario() -> list[str]:
+        offered = [comparer.offer("GET", "/api/jobs", TOKEN) for _ in range(4)]
+        offered.append(comparer.offer("GET", "/api/jobs/abc", TOKEN))
+        await comparer.close()
+        return offered
+
+    assert asyncio.run(scenario()) == ["accepted", "accepted", "shed", "shed", "accepted"]
