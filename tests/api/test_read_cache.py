@@ -14,6 +14,7 @@ import pytest
 
 from src.config import Settings
 from src.models import User
+from tests import pg_databases
 from tests.api.conftest import DOORS, ApiClient, fastapi_http
 from tests.conftest import Factory
 from tests.observability.exposition import Scrape
@@ -36,7 +37,7 @@ def hits(v2: ApiClient) -> float:
     return Scrape(v2.http.get("/metrics").text).value("read_cache_total", outcome="hit") or 0.0
 
 
-def test_a_repeated_read_is_answered_from_memory_with_the_same_body(
+def test_a_repeated_read_is_answered_from_memory_on_sqlite_and_afresh_on_postgresql(
         v2: ApiClient, admin: User, factory: Factory) -> None:
     token = factory.token(admin)
     job = factory.job(admin)
@@ -45,7 +46,8 @@ def test_a_repeated_read_is_answered_from_memory_with_the_same_body(
     again = v2.get(f"/jobs/{job.id}", token=token)
     assert again.status_code == first.status_code == 200
     assert again.content == first.content
-    assert hits(v2) == before + 1
+    # PostgreSQL has no data_version: there the cache stays off (docs/API_CONTRACT.md, READ_CACHE_MB).
+    assert hits(v2) == before + (0 if pg_databases.requested_url() else 1)
 
 
 def test_a_write_through_either_door_is_seen_by_the_next_read(
