@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from fastapi_mail import ConnectionConfig, FastMail, MessageSchema, MessageType
-from fastapi_mail.schemas import MultipartSubtypeEnum
 from pydantic import NameEmail, SecretStr
 
 from src.config import Settings
 from src.integrations.results import DeliveryFailed, without_secrets
+
+if TYPE_CHECKING:
+    from fastapi_mail import ConnectionConfig
 
 SMTP_TIMEOUT_SECONDS = 30
 
@@ -25,6 +27,10 @@ class Mailer:
         return bool(self.settings.MAIL_ENABLED and self.settings.MAIL_USERNAME)
 
     def _config(self) -> ConnectionConfig:
+        # Imported on first use: fastapi-mail and what it loads (jinja2, aiosmtplib) take ~7 MB
+        # in every worker, most of which never send an email (RSS goal, docs/PERFORMANCE.md).
+        from fastapi_mail import ConnectionConfig
+
         s = self.settings
         # model_construct: fastapi-mail types MAIL_FROM as EmailStr, whose validator refuses
         # special-use domains such as the default sender's `.local`. The SMTP server decides.
@@ -52,6 +58,9 @@ class Mailer:
         off or nobody is to receive it; raises DeliveryFailed when the server is down or refuses."""
         if not self.enabled or not recipients:
             return False
+        from fastapi_mail import FastMail, MessageSchema, MessageType  # on first use, as in _config
+        from fastapi_mail.schemas import MultipartSubtypeEnum
+
         # model_construct for the same reason as above: recipient addresses are not re-validated.
         message = MessageSchema.model_construct(
             recipients=[NameEmail(address, address) for address in recipients],
