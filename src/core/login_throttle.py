@@ -266,9 +266,9 @@ class LoginThrottle:
         )
 
     def prune(self, session: Session, now: datetime | None = None) -> int:
-        """Delete rows no window still counts; returns how many went."""
+        """Delete rows no window still counts (failures and trust); returns how many went."""
         now = now or self._clock()
-        result = session.execute(
+        failures = session.execute(
             delete(LoginFailure).where(
                 or_(
                     (LoginFailure.scope == ACCOUNT)
@@ -277,7 +277,12 @@ class LoginThrottle:
                 )
             )
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]  # rowcount is on CursorResult, typed Result
+        # Trust past its window exempts nothing; the row would only ever be rewritten by a success.
+        trust = session.execute(
+            delete(TrustedLoginClient).where(TrustedLoginClient.last_success_at <= now - self.limits.trust)
+        )
+        gone = int(failures.rowcount or 0)  # type: ignore[attr-defined]  # rowcount is on CursorResult, typed Result
+        return gone + int(trust.rowcount or 0)  # type: ignore[attr-defined]  # the same
 
 
 __all__ = [

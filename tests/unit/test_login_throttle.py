@@ -242,6 +242,17 @@ def test_stale_rows_are_pruned_on_the_next_failure(session: Session, throttle: L
     assert session.scalar(select(func.count()).select_from(LoginFailure)) == 3  # pair, client, account of "new"
 
 
+def test_trust_rows_past_the_trust_window_are_pruned_on_the_next_failure(
+    session: Session, throttle: LoginThrottle, clock: FakeClock
+) -> None:
+    succeed(session, throttle, client="9.9.9.9")
+    clock.advance(86400 - 1)
+    succeed(session, throttle, client="8.8.8.8")
+    clock.advance(1)
+    fail(session, throttle, 1, identifier="someone")
+    assert session.scalar(select(func.count()).select_from(TrustedLoginClient)) == 1  # 8.8.8.8's
+
+
 def test_one_row_per_counter_however_many_failures(session: Session, throttle: LoginThrottle) -> None:
     fail(session, throttle, 7)
     counts = dict(session.execute(select(LoginFailure.scope, LoginFailure.failures)).all())
