@@ -29,6 +29,22 @@ digests, so typed identifiers and addresses are never stored readable.
 
 Writes happen in the caller's session: the failed login's `Unauthorized` carries
 `keep_changes`, so the door commits the count although it answers 401.
+
+A success writes only what changes the policy's state, so the common login (a client trusted
+lately, no failures on its pair) is a read-only transaction: on SQLite a write takes the one
+database-wide write lock and a commit, which would serialise every login of both doors and
+invalidate every reader's cache (`PRAGMA data_version`). `check` reads the attempt's keys, trust
+and counters once and hands them (an `Attempt`) to `record_success` / `record_failure`, which
+therefore do not work the keys out again:
+
+- the pair's failure row is deleted only when `check` saw one. A failure of the same pair that
+  commits between this attempt's check and its success stays counted, as it would had it come
+  just after the success: concurrent attempts have no order to keep.
+- the trust row is written only when it is missing or its `last_success_at` is `TRUST_REFRESH`
+  (an hour) old or older. Trust is still judged as `last_success_at` within `TRUST_WINDOW`, so a
+  client stays trusted from 30 days minus at most an hour to 30 days after its last success: the
+  window may end up to an hour early, never late (an hour is 0.14% of 30 days; the refresh is
+  what lets a client logging in every few minutes cost one write an hour, not one a login).
 """
 
 from __future__ import annotations
@@ -56,6 +72,9 @@ ACCOUNT_WINDOW = timedelta(hours=1)
 ACCOUNT_BACKOFF_CAP = timedelta(minutes=5)
 # How long a successful login keeps its (account, address) pair trusted.
 TRUST_WINDOW = timedelta(days=30)
+# A success moves the pair's trust row forward only once it is this old (module docstring): the
+# window then ends at most this much early, and repeated logins are reads, not writes.
+TRUST_REFRESH = timedelta(hours=1)
 # Kept for callers that speak of "the" limit: the one a single client meets on one account.
 MAX_FAILURES = PAIR_LIMIT
 WINDOW_SECONDS = int(WINDOW.total_seconds())
@@ -74,6 +93,17 @@ class Limits:
     account_window: timedelta = ACCOUNT_WINDOW
     backoff_cap: timedelta = ACCOUNT_BACKOFF_CAP
     trust: timedelta = TRUST_WINDOW
+    trust_refresh: timedelta = TRUST_REFRESH
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What `check` read for one login attempt, so recording its outcome reads nothing again."""
+
+    keys: dict[str, str]  # every counter's key, whether or not trust exempted it from the check
+    trusted_at: datetime | None  # the pair's trust row (`last_success_at`), whatever its age
+    pair_failures: bool  # the pair had a failure row (stale or not) when checked
+    retry_after: int | None  # seconds until admitted; None: admitted now
 
 
 def _digest(*parts: str) -> str:
@@ -120,11 +150,10 @@ class LoginThrottle:
             keys[CLIENT] = _digest(CLIENT, address)
         return keys
 
-    def _is_trusted(self, session: Session, pair_key: str, now: datetime) -> bool:
-        last_success = session.scalar(
+    def _trusted_at(self, session: Session, pair_key: str) -> datetime | None:
+        return session.scalar(
             select(TrustedLoginClient.last_success_at).where(TrustedLoginClient.key_hash == pair_key)
         )
-        return last_success is not None and last_success > now - self.limits.trust
 
     def _decay(self, scope: str) -> timedelta:
         return self.limits.account_window if scope == ACCOUNT else self.limits.window
@@ -144,45 +173,60 @@ class LoginThrottle:
         limit = self.limits.pair if scope == PAIR else self.limits.client
         return last_failure_at + self.limits.window if failures >= limit else None
 
-    def retry_after(self, session: Session, identifier: str, client: str | None) -> int | None:
-        """Seconds until this attempt would be admitted, or None when it is admitted now."""
+    def assess(self, session: Session, identifier: str, client: str | None) -> Attempt:
+        """Everything the check reads: keys, the pair's trust, the counters and the wait."""
         now = self._clock()
         keys = self._keys(session, identifier, client)
-        if self._is_trusted(session, keys[PAIR], now):
+        trusted_at = self._trusted_at(session, keys[PAIR])
+        checked = keys
+        if trusted_at is not None and trusted_at > now - self.limits.trust:
             # Where this account logged in lately only its own pair counter applies.
-            keys = {PAIR: keys[PAIR]}
+            checked = {PAIR: keys[PAIR]}
         rows = session.execute(
             select(LoginFailure.scope, LoginFailure.failures, LoginFailure.last_failure_at).where(
-                or_(*[(LoginFailure.scope == scope) & (LoginFailure.key_hash == key) for scope, key in keys.items()])
+                or_(*[(LoginFailure.scope == scope) & (LoginFailure.key_hash == key) for scope, key in checked.items()])
             )
         ).all()
         waits = []
+        pair_failures = False
         for scope, failures, last_failure_at in rows:
+            pair_failures = pair_failures or scope == PAIR
             if last_failure_at <= now - self._decay(scope):
                 continue
             locked_until = self._locked_until(scope, failures, last_failure_at)
             if locked_until is not None and locked_until > now:
                 waits.append(locked_until - now)
-        if not waits:
-            return None
-        return max(1, math.ceil(max(waits).total_seconds()))
+        retry_after = max(1, math.ceil(max(waits).total_seconds())) if waits else None
+        return Attempt(keys=keys, trusted_at=trusted_at, pair_failures=pair_failures, retry_after=retry_after)
 
-    def check(self, session: Session, identifier: str, client: str | None) -> None:
-        """429 `Too many attempts` with `retry_after` seconds while any counter is locked."""
-        retry_after = self.retry_after(session, identifier, client)
-        if retry_after is None:
-            return
+    def retry_after(self, session: Session, identifier: str, client: str | None) -> int | None:
+        """Seconds until this attempt would be admitted, or None when it is admitted now."""
+        return self.assess(session, identifier, client).retry_after
+
+    def check(self, session: Session, identifier: str, client: str | None) -> Attempt:
+        """429 `Too many attempts` with `retry_after` seconds while any counter is locked.
+
+        Admitted, the attempt's reads: pass them to `record_success` / `record_failure`.
+        """
+        attempt = self.assess(session, identifier, client)
+        if attempt.retry_after is None:
+            return attempt
         error = TooManyAttempts(
-            "Too many attempts", f"Too many failed login attempts. Try again in {retry_after} seconds."
+            "Too many attempts", f"Too many failed login attempts. Try again in {attempt.retry_after} seconds."
         )
-        error.retry_after = retry_after
+        error.retry_after = attempt.retry_after
         raise error
 
-    def record_failure(self, session: Session, identifier: str, client: str | None) -> None:
-        """Count one failure on every counter (one atomic upsert each), then drop stale rows."""
+    def record_failure(self, session: Session, identifier: str, client: str | None,
+                       attempt: Attempt | None = None) -> None:
+        """Count one failure on every counter (one atomic upsert each), then drop stale rows.
+
+        `attempt`: what `check` read for this attempt (its keys are not worked out again).
+        """
         now = self._clock()
         insert = _upsert_dialect(session)
-        for scope, key in self._keys(session, identifier, client).items():
+        keys = attempt.keys if attempt is not None else self._keys(session, identifier, client)
+        for scope, key in keys.items():
             statement = insert(LoginFailure).values(scope=scope, key_hash=key, failures=1, last_failure_at=now)
             statement = statement.on_conflict_do_update(
                 index_elements=[LoginFailure.scope, LoginFailure.key_hash],
@@ -197,13 +241,24 @@ class LoginThrottle:
             session.execute(statement)
         self.prune(session, now)
 
-    def record_success(self, session: Session, identifier: str, client: str | None) -> None:
-        """A success clears its pair's counter and trusts the pair; account and client counters decay."""
-        pair_key = self._keys(session, identifier, client)[PAIR]
-        session.execute(delete(LoginFailure).where(LoginFailure.scope == PAIR, LoginFailure.key_hash == pair_key))
+    def record_success(self, session: Session, identifier: str, client: str | None,
+                       attempt: Attempt | None = None) -> None:
+        """A success clears its pair's counter and trusts the pair; account and client counters decay.
+
+        Only what changes is written (module docstring): the pair's failures when `check` saw
+        some, the trust row when it is missing or `trust_refresh` old. `attempt`: what `check`
+        read for this attempt; without it, it is read now.
+        """
+        if attempt is None:
+            attempt = self.assess(session, identifier, client)
+        pair_key = attempt.keys[PAIR]
+        if attempt.pair_failures:
+            session.execute(delete(LoginFailure).where(LoginFailure.scope == PAIR, LoginFailure.key_hash == pair_key))
         if not client:
             return
         now = self._clock()
+        if attempt.trusted_at is not None and attempt.trusted_at > now - self.limits.trust_refresh:
+            return
         insert = _upsert_dialect(session)
         session.execute(
             insert(TrustedLoginClient).values(key_hash=pair_key, last_success_at=now)
@@ -211,9 +266,9 @@ class LoginThrottle:
         )
 
     def prune(self, session: Session, now: datetime | None = None) -> int:
-        """Delete rows no window still counts; returns how many went."""
+        """Delete rows no window still counts (failures and trust); returns how many went."""
         now = now or self._clock()
-        result = session.execute(
+        failures = session.execute(
             delete(LoginFailure).where(
                 or_(
                     (LoginFailure.scope == ACCOUNT)
@@ -222,10 +277,15 @@ class LoginThrottle:
                 )
             )
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]  # rowcount is on CursorResult, typed Result
+        # Trust past its window exempts nothing; the row would only ever be rewritten by a success.
+        trust = session.execute(
+            delete(TrustedLoginClient).where(TrustedLoginClient.last_success_at <= now - self.limits.trust)
+        )
+        gone = int(failures.rowcount or 0)  # type: ignore[attr-defined]  # rowcount is on CursorResult, typed Result
+        return gone + int(trust.rowcount or 0)  # type: ignore[attr-defined]  # the same
 
 
 __all__ = [
-    "ACCOUNT_LIMIT", "CLIENT_LIMIT", "Limits", "LoginThrottle", "MAX_FAILURES", "PAIR_LIMIT", "TRUST_WINDOW",
-    "WINDOW_SECONDS", "account_key",
+    "ACCOUNT_LIMIT", "CLIENT_LIMIT", "Attempt", "Limits", "LoginThrottle", "MAX_FAILURES", "PAIR_LIMIT",
+    "TRUST_REFRESH", "TRUST_WINDOW", "WINDOW_SECONDS", "account_key",
 ]

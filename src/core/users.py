@@ -101,15 +101,17 @@ def authenticate_credentials(session: Session, settings: Settings, identifier: s
         raise Invalid(CREDENTIALS_REQUIRED)
     if throttle is None:
         return _verify_credentials(session, settings, identifier, password)
-    throttle.check(session, identifier, client)
+    # The check's reads (keys, trust, counters) serve the outcome too: a success from a client
+    # trusted lately with no failures then writes nothing (src/core/login_throttle.py).
+    attempt = throttle.check(session, identifier, client)
     try:
         result = _verify_credentials(session, settings, identifier, password)
     except Unauthorized as error:
-        throttle.record_failure(session, identifier, client)
+        throttle.record_failure(session, identifier, client, attempt)
         # The count must outlive the 401: the door commits this error's changes.
         error.keep_changes = True
         raise
-    throttle.record_success(session, identifier, client)
+    throttle.record_success(session, identifier, client, attempt)
     return result
 
 

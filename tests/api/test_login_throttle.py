@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from src.config import Settings
-from src.core.login_throttle import ACCOUNT_LIMIT, CLIENT_LIMIT, MAX_FAILURES, WINDOW, LoginThrottle
-from src.models import LoginFailure, User
+from src.core.login_throttle import ACCOUNT_LIMIT, CLIENT_LIMIT, MAX_FAILURES, TRUST_REFRESH, WINDOW, LoginThrottle
+from src.models import LoginFailure, TrustedLoginClient, User
 from tests.api.conftest import ApiClient
 from tests.conftest import PASSWORD, legacy_door
 
@@ -92,6 +92,38 @@ def test_a_success_writes_no_failure_row(api: ApiClient, user: User, db: Session
     assert login(api, user.username, PASSWORD).status_code == 200
     db.expire_all()
     assert db.scalars(select(LoginFailure)).all() == []
+
+
+def trust_row(db: Session) -> TrustedLoginClient:
+    db.expire_all()
+    return db.scalars(select(TrustedLoginClient)).one()
+
+
+def test_a_second_login_within_the_refresh_interval_leaves_the_trust_row_as_it_was(
+    api: ApiClient, user: User, db: Session
+) -> None:
+    assert login(api, user.username, PASSWORD).status_code == 200
+    first = trust_row(db).last_success_at
+    assert login(api, user.username, PASSWORD).status_code == 200
+    assert trust_row(db).last_success_at == first
+
+
+def test_a_login_after_the_refresh_interval_moves_the_trust_row(api: ApiClient, user: User, db: Session) -> None:
+    assert login(api, user.username, PASSWORD).status_code == 200
+    row = trust_row(db)
+    row.last_success_at -= TRUST_REFRESH
+    db.commit()
+    rewound = row.last_success_at
+    assert login(api, user.username, PASSWORD).status_code == 200
+    assert trust_row(db).last_success_at > rewound
+
+
+def test_a_trusted_clients_success_after_failures_clears_its_pair(api: ApiClient, user: User, db: Session) -> None:
+    assert login(api, user.username, PASSWORD).status_code == 200
+    fail_times(api, user.username, 2)
+    assert login(api, user.username, PASSWORD).status_code == 200
+    db.expire_all()
+    assert db.scalars(select(LoginFailure).where(LoginFailure.scope == "pair")).all() == []
 
 
 def test_another_client_locked_out_of_the_account_does_not_block_this_client(

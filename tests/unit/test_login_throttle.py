@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.orm import Session
 
 from src.core.errors import TooManyAttempts
@@ -15,7 +16,8 @@ from src.core.login_throttle import Limits, LoginThrottle
 from src.models import LoginFailure, TrustedLoginClient, User
 
 LIMITS = Limits(pair=3, client=5, account=4, window=timedelta(seconds=60),
-                account_window=timedelta(seconds=600), backoff_cap=timedelta(seconds=10))
+                account_window=timedelta(seconds=600), backoff_cap=timedelta(seconds=10),
+                trust=timedelta(days=1), trust_refresh=timedelta(seconds=300))
 
 
 class FakeClock:
@@ -99,6 +101,87 @@ def test_pair_lock_leaves_other_clients_and_accounts_alone(session: Session, thr
     throttle.check(session, "alice", "5.6.7.8")
 
 
+def succeed(session: Session, throttle: LoginThrottle, identifier: str = "alice", client: str = "1.2.3.4") -> None:
+    """A success as `authenticate_credentials` records one: the check's reads passed on."""
+    attempt = throttle.check(session, identifier, client)
+    throttle.record_success(session, identifier, client, attempt)
+    session.commit()
+
+
+def trusted_at(session: Session) -> datetime | None:
+    session.expire_all()
+    return session.scalar(select(TrustedLoginClient.last_success_at))
+
+
+def test_a_success_within_the_refresh_interval_writes_nothing(session: Session, throttle: LoginThrottle,
+                                                              clock: FakeClock) -> None:
+    succeed(session, throttle)
+    clock.advance(299)
+    written: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip().upper().startswith("SELECT"):
+            written.append(statement)
+
+    event.listen(session.get_bind(), "before_cursor_execute", note)
+    succeed(session, throttle)
+    assert written == []
+    assert trusted_at(session) == clock.now - timedelta(seconds=299)
+
+
+def test_a_success_after_the_refresh_interval_moves_the_trust_row(session: Session, throttle: LoginThrottle,
+                                                                  clock: FakeClock) -> None:
+    succeed(session, throttle)
+    clock.advance(300)
+    succeed(session, throttle)
+    assert trusted_at(session) == clock.now
+
+
+def test_a_success_after_the_trust_window_trusts_again(session: Session, throttle: LoginThrottle,
+                                                       clock: FakeClock) -> None:
+    succeed(session, throttle)
+    clock.advance(2 * 86400)
+    for n in range(5):
+        fail(session, throttle, 1, identifier=f"sprayed-{n}")
+    assert retry_after(session, throttle) == 60  # no longer trusted: the address's lock applies
+    clock.advance(60)
+    succeed(session, throttle)
+    fail(session, throttle, 5, identifier="sprayed-again")
+    throttle.check(session, "alice", "1.2.3.4")  # trusted again: only its own pair counts
+
+
+def test_trust_ends_at_most_a_refresh_interval_early(session: Session, throttle: LoginThrottle,
+                                                     clock: FakeClock) -> None:
+    succeed(session, throttle)
+    clock.advance(299)
+    succeed(session, throttle)  # not written: the window still runs from the first success
+    clock.advance(86400 - 299 - 1)
+    fail(session, throttle, 5, identifier="sprayed")
+    throttle.check(session, "alice", "1.2.3.4")  # a day less 1 s after the first success: trusted
+    clock.advance(1)
+    # A day after the first success, 299 s (under the refresh interval) early for the last one.
+    assert retry_after(session, throttle) == 59
+
+
+def test_a_success_of_a_trusted_client_after_failures_clears_the_pair(session: Session, throttle: LoginThrottle,
+                                                                      clock: FakeClock) -> None:
+    succeed(session, throttle)
+    clock.advance(10)
+    fail(session, throttle, 2)
+    succeed(session, throttle)
+    assert sorted(session.scalars(select(LoginFailure.scope))) == ["account", "client"]
+    fail(session, throttle, 2)
+    throttle.check(session, "alice", "1.2.3.4")
+
+
+def test_a_success_without_failures_deletes_nothing(session: Session, throttle: LoginThrottle) -> None:
+    fail(session, throttle, 1, identifier="bob")
+    attempt = throttle.check(session, "alice", "1.2.3.4")
+    assert not attempt.pair_failures
+    throttle.record_success(session, "alice", "1.2.3.4", attempt)
+    assert session.scalar(select(func.count()).select_from(LoginFailure)) == 3  # bob's pair, client, account
+
+
 def test_success_clears_the_pair(session: Session, throttle: LoginThrottle) -> None:
     fail(session, throttle, 2)
     throttle.record_success(session, "alice", "1.2.3.4")
@@ -157,6 +240,17 @@ def test_stale_rows_are_pruned_on_the_next_failure(session: Session, throttle: L
     clock.advance(601)
     fail(session, throttle, 1, identifier="new", client="8.8.8.8")
     assert session.scalar(select(func.count()).select_from(LoginFailure)) == 3  # pair, client, account of "new"
+
+
+def test_trust_rows_past_the_trust_window_are_pruned_on_the_next_failure(
+    session: Session, throttle: LoginThrottle, clock: FakeClock
+) -> None:
+    succeed(session, throttle, client="9.9.9.9")
+    clock.advance(86400 - 1)
+    succeed(session, throttle, client="8.8.8.8")
+    clock.advance(1)
+    fail(session, throttle, 1, identifier="someone")
+    assert session.scalar(select(func.count()).select_from(TrustedLoginClient)) == 1  # 8.8.8.8's
 
 
 def test_one_row_per_counter_however_many_failures(session: Session, throttle: LoginThrottle) -> None:
