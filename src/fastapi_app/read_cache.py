@@ -13,9 +13,10 @@ are kept: an error is always worked out again, in the contract's order; a condit
 (If-None-Match, the job list's ETag) always goes through, so its 304 is decided as before.
 
 A kept JSON answer of 1 KB or more is also kept gzipped, made once (on the first hit from a client
-that accepts gzip, so an answer nobody asks for again costs nothing more) and given to every such
-client after it: nginx would otherwise compress the same bytes again for each request (its gzip
-filter leaves an answer that already has a Content-Encoding alone). The copy carries what nginx's
+that accepts gzip, so an answer nobody asks for again costs nothing more; kept over to the next
+minute's answer when its bytes are the same) and given to every such client after it: nginx
+would otherwise compress the same bytes again for each request (its gzip filter leaves an answer
+that already has a Content-Encoding alone). The copy carries what nginx's
 own compression would: `Content-Encoding: gzip`, `Vary: Accept-Encoding`, a weak ETag.
 """
 
@@ -282,6 +283,10 @@ class ReadCache:
         old = self._kept.pop(key, None)
         if old is not None:
             self._bytes -= old.size
+            # The next minute's answer is mostly the same bytes (the job list: unless a next fire
+            # moved): its copy is still right, and comparing costs far less than compressing.
+            if old.gzipped is not None and old.start == answer.start and old.body == answer.body:
+                answer.gzipped = old.gzipped
         self._kept[key] = answer
         self._bytes += answer.size
         self._trim()

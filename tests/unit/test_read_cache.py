@@ -238,20 +238,39 @@ def test_a_kept_json_answer_is_given_gzipped_as_nginx_would_have_sent_it(
     assert app.calls == 1
 
 
-def test_the_gzipped_copy_is_made_once(
-        probe: DataVersion, settings: Settings, clock: Clock, token: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    compressions: list[int] = []
+@pytest.fixture
+def compressions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the bodies the read cache compresses, in order."""
+    sizes: list[int] = []
     compress = gzip.compress
 
     def counting(data: bytes, *args: object, **kwargs: Any) -> bytes:
-        compressions.append(len(data))
+        sizes.append(len(data))
         return compress(data, *args, **kwargs)
 
     monkeypatch.setattr(read_cache.gzip, "compress", counting)
+    return sizes
+
+
+def test_the_gzipped_copy_is_made_once(
+        probe: DataVersion, settings: Settings, clock: Clock, token: str, compressions: list[int]) -> None:
     cache = json_cache(JsonApp(json_body(4_000)), probe, settings, clock)
     for _ in range(4):
         answer(cache, f"{PREFIX}/jobs", token, "gzip")
     assert len(compressions) == 1
+
+
+def test_an_answer_worked_out_again_to_the_same_bytes_keeps_its_gzipped_copy(
+        probe: DataVersion, settings: Settings, clock: Clock, token: str, compressions: list[int]) -> None:
+    app = JsonApp(json_body(4_000))
+    cache = json_cache(app, probe, settings, clock)
+    answer(cache, f"{PREFIX}/jobs", token, "gzip")
+    answer(cache, f"{PREFIX}/jobs", token, "gzip")
+    clock.now += 60  # the next minute: worked out again, the same bytes
+    answer(cache, f"{PREFIX}/jobs", token, "gzip")
+    _, body = answer(cache, f"{PREFIX}/jobs", token, "gzip")
+    assert (app.calls, len(compressions)) == (2, 1)
+    assert gzip.decompress(body) == app.body
 
 
 @pytest.mark.parametrize("accept_encoding", [None, "identity", "gzip;q=0"])
