@@ -11,6 +11,8 @@ of the clock (a 5-field cron's next fire) moves only at minute boundaries: hence
 Only routes whose answer depends on nothing else are listed (CACHED_READS). Only 200 answers
 are kept: an error is always worked out again, in the contract's order; a conditional request
 (If-None-Match, the job list's ETag) always goes through, so its 304 is decided as before.
+A read that arrives while the same answer (same key, state and minute) is being worked out waits
+for it instead of working it out again: at a minute boundary every connection misses at once.
 
 A kept JSON answer of 1 KB or more is also kept gzipped, made once (on the first hit from a client
 that accepts gzip, so an answer nobody asks for again costs nothing more; kept over to the next
@@ -141,6 +143,21 @@ def _gzip_start(start: Message, size: int) -> Message:
     return {**start, "headers": headers}
 
 
+def _current(kept: KeptAnswer | None, probe: DataVersion, version: int, minute: int) -> bool:
+    """Whether a kept answer is still the answer: the same database state, the same minute."""
+    return kept is not None and kept.probe is probe and kept.version == version and kept.minute == minute
+
+
+@dataclass(frozen=True)
+class _Flight:
+    """An answer being worked out now, for the state and minute it will be kept under."""
+
+    probe: DataVersion
+    version: int
+    minute: int
+    done: asyncio.Event
+
+
 @dataclass
 class KeptAnswer:
     probe: DataVersion  # each connection numbers its versions itself: a new probe matches nothing old
@@ -178,6 +195,7 @@ class ReadCache:
         self._count = count
         self._clock = clock
         self._kept: OrderedDict[tuple[bytes, str, bytes], KeptAnswer] = OrderedDict()
+        self._flights: dict[tuple[bytes, str, bytes], _Flight] = {}
         self._bytes = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -202,8 +220,15 @@ class ReadCache:
         key = (authorization, scope["path"], scope["query_string"])
         version, minute = probe.read(), int(now // 60)
         kept = self._kept.get(key)
-        if (kept is not None and kept.probe is probe and kept.version == version and kept.minute == minute
-                and self._token_current(authorization)):
+        if not _current(kept, probe, version, minute):
+            flight = self._flights.get(key)
+            if flight is not None and flight.probe is probe and flight.version == version and flight.minute == minute:
+                # The same answer is being worked out now (at a minute boundary under load, every
+                # connection asks at once): working it out again would only repeat it. If it is not
+                # kept after all (an error, a commit meanwhile), this request works it out itself.
+                await flight.done.wait()
+                kept = self._kept.get(key)
+        if kept is not None and _current(kept, probe, version, minute) and self._token_current(authorization):
             self._kept.move_to_end(key)
             self._count("hit")
             scope["route"] = kept.route
@@ -229,17 +254,24 @@ class ReadCache:
                 parts.append(message.get("body", b""))
             await send(message)
 
-        await self.app(scope, receive, send_watched)
-        # Kept only if nothing committed while it was worked out: otherwise the answer may show
-        # a newer state than `version` names (or an older one than the next reader should see).
-        if (start is not None and start["status"] == 200 and probe.read() == version
-                and int(self._clock() // 60) == minute):
-            self._count("miss")
-            body = b"".join(parts)
-            self._keep(key, KeptAnswer(probe, version, minute, start, body, scope.get("route"),
-                                       compressible=_compressible(start, body)))
-        else:
-            self._count("bypass")
+        flight = self._flights[key] = _Flight(probe, version, minute, asyncio.Event())
+        try:
+            await self.app(scope, receive, send_watched)
+            # Kept only if nothing committed while it was worked out: otherwise the answer may show
+            # a newer state than `version` names (or an older one than the next reader should see).
+            if (start is not None and start["status"] == 200 and probe.read() == version
+                    and int(self._clock() // 60) == minute):
+                self._count("miss")
+                body = b"".join(parts)
+                self._keep(key, KeptAnswer(probe, version, minute, start, body, scope.get("route"),
+                                           compressible=_compressible(start, body)))
+            else:
+                self._count("bypass")
+        finally:
+            # Whoever waited on this flight now finds the answer kept, or works it out itself.
+            if self._flights.get(key) is flight:
+                del self._flights[key]
+            flight.done.set()
 
     async def _gzipped(self, key: tuple[bytes, str, bytes], kept: KeptAnswer) -> tuple[Message, bytes]:
         """The kept answer's gzipped copy, made by the first hit that wants it; the others wait for it."""

@@ -304,3 +304,62 @@ def test_the_gzipped_copies_count_in_the_byte_budget(
     answer(cache, f"{PREFIX}/jobs/j-7", token, "gzip")  # its copy pushes out the oldest answer
     answer(cache, f"{PREFIX}/jobs/j-0", token)
     assert app.calls == 9
+
+
+class GatedApp:
+    """Answers only once `gate` is open, with the number of requests it has answered."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.calls = 0
+        self.status = status
+        self.gate = asyncio.Event()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.calls += 1
+        await self.gate.wait()
+        await send({"type": "http.response.start", "status": self.status, "headers": []})
+        await send({"type": "http.response.body", "body": str(self.calls).encode()})
+
+
+def at_once(cache: ReadCache, app: GatedApp, path: str, token: str, requests: int) -> list[bytes]:
+    """`requests` GETs of `path` that all arrive before the first is answered; their bodies."""
+    async def one() -> bytes:
+        bodies: list[bytes] = []
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: Message) -> None:
+            bodies.append(message.get("body", b""))
+
+        scope = {"type": "http", "method": "GET", "path": path, "query_string": b"",
+                 "headers": [(b"authorization", f"Bearer {token}".encode())]}
+        await cache(scope, receive, send)
+        return b"".join(bodies)
+
+    async def all_of_them() -> list[bytes]:
+        tasks = [asyncio.create_task(one()) for _ in range(requests)]
+        for _ in range(3):
+            await asyncio.sleep(0)  # every request reaches the cache (the first one the app)
+        app.gate.set()
+        return list(await asyncio.gather(*tasks))
+
+    return asyncio.run(all_of_them())
+
+
+def test_reads_arriving_while_the_same_answer_is_worked_out_wait_for_it(
+        probe: DataVersion, settings: Settings, clock: Clock, token: str) -> None:
+    app = GatedApp()
+    cache = ReadCache(app, paths=cached_paths(PREFIX), max_bytes=1 << 20, data_version=lambda: probe,
+                      settings=settings, count=lambda outcome: None, clock=clock)
+    assert at_once(cache, app, f"{PREFIX}/jobs", token, 5) == [b"1"] * 5
+    assert app.calls == 1
+
+
+def test_reads_that_waited_for_an_answer_not_kept_work_it_out_themselves(
+        probe: DataVersion, settings: Settings, clock: Clock, token: str) -> None:
+    app = GatedApp(status=404)
+    cache = ReadCache(app, paths=cached_paths(PREFIX), max_bytes=1 << 20, data_version=lambda: probe,
+                      settings=settings, count=lambda outcome: None, clock=clock)
+    at_once(cache, app, f"{PREFIX}/jobs/missing", token, 3)
+    assert app.calls == 3
