@@ -21,6 +21,9 @@ DOORS = {"legacy": "/api", "v2": "/api/v2"}
 # The hello-world ceiling the issue's absolute targets were set against.
 REFERENCE_CEILING = 53_000.0
 ROTATED_IDS = 50
+# What a browser (the SPA) sends with every request: reads are measured as it asks for them, so a
+# large answer travels compressed (nginx, or the v2 read cache's gzipped copy) on both doors alike.
+BROWSER_ACCEPT_ENCODING = "gzip, deflate, br, zstd"
 
 
 @dataclass(frozen=True)
@@ -47,11 +50,16 @@ class Endpoint:
             else "dynamic"
         )
 
+    @property
+    def accept_encoding(self) -> str:
+        """The Accept-Encoding of this case's requests: a browser's for reads, none for writes."""
+        return BROWSER_ACCEPT_ENCODING if self.read else ""
+
     def wrk_env(self, prefix: str, token: str | None, unique: str) -> dict[str, str]:
         """The Lua scripts' inputs; `unique` keeps created names apart between runs."""
         paths = [prefix + path for path in self.paths]
         bodies = [body.replace("__N__", f"{unique}-__N__") for body in self.bodies]
-        env = {"BENCH_METHOD": self.method, "BENCH_TOKEN": token or ""}
+        env = {"BENCH_METHOD": self.method, "BENCH_TOKEN": token or "", "BENCH_ACCEPT_ENCODING": self.accept_encoding}
         if self.script == "static":
             env.update(BENCH_PATH=paths[0], BENCH_BODY=bodies[0] if bodies else "")
         else:

@@ -70,9 +70,13 @@ class Bench:
                 body = case.bodies[0].replace("__N__", f"preflight-{door}") if case.bodies else None
                 if body is not None:
                     headers["Content-Type"] = "application/json"
+                # As wrk will ask (a read: a browser's Accept-Encoding); httpx decodes what comes back.
+                headers["Accept-Encoding"] = case.accept_encoding or "identity"
                 response = self.stack.client.request(
                     case.method, self.stack.url + prefix + case.paths[0], headers=headers, content=body, timeout=30)
                 problem = None if response.is_success else f"status {response.status_code}: {response.text[:300]}"
+                if problem is None and case.read:
+                    problem = _json_problem(response)
                 if problem is None and case.check is not None:
                     problem = case.check(response)
                 if problem:
@@ -145,6 +149,15 @@ class Bench:
             token = self.tokens[door] if case.auth else None
             self.measure(case.name, door, round_number, self.stack.url, case.script,
                          case.wrk_env(prefix, token, "__RUN__"), case.connections)
+
+
+def _json_problem(response: httpx.Response) -> str | None:
+    """A read's answer must decode (httpx undoes its Content-Encoding) to JSON: wrk never looks."""
+    try:
+        json.loads(response.content)
+    except ValueError as exc:
+        return f"{response.headers.get('content-encoding', 'plain')} answer is no JSON after decoding: {exc}"
+    return None
 
 
 def login(client: httpx.Client, base: str) -> str:

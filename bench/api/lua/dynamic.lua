@@ -5,6 +5,7 @@
 --                 path gets them in turn (an update alternates a field on every job);
 --                 "__N__" in a body becomes a number unique over all threads (unique job names)
 --   BENCH_TOKEN   bearer token
+--   BENCH_ACCEPT_ENCODING  reads: the Accept-Encoding a browser sends (wrk never decodes bodies)
 local function split(value, pattern)
   local items = {}
   for item in string.gmatch(value or "", pattern) do
@@ -20,6 +21,10 @@ local headers = {}
 local token = os.getenv("BENCH_TOKEN")
 if token and token ~= "" then
   headers["Authorization"] = "Bearer " .. token
+end
+local accept_encoding = os.getenv("BENCH_ACCEPT_ENCODING")
+if accept_encoding and accept_encoding ~= "" then
+  headers["Accept-Encoding"] = accept_encoding
 end
 if #bodies > 0 then
   headers["Content-Type"] = "application/json"
