@@ -170,3 +170,47 @@ def test_a_lookup_runs_on_the_loop_and_its_objects_stay_readable(
     assert elsewhere[0] != loop_thread and elsewhere[1] == "looked up"
     on_sqlite.close()
     without_loop_reads.close()
+
+
+@pytest.mark.parametrize(("one_writer", "most_at_once"), [(True, 1), (False, 4)], ids=["sqlite", "postgresql"])
+def test_write_units_run_one_at_a_time_only_with_one_writer(
+    engine: Engine, one_writer: bool, most_at_once: int
+) -> None:
+    units = ThreadedUnitOfWork(sessionmaker(bind=engine), 4, [].append, one_writer=one_writer)
+    inside: list[int] = []
+    all_in = threading.Barrier(most_at_once, timeout=5)
+
+    def write(session: Session, body: str) -> None:
+        inside.append(1)
+        seen = len(inside)
+        if most_at_once > 1:
+            all_in.wait()  # without one_writer the four units are inside together
+        else:
+            time.sleep(0.02)  # room for another unit to come in, were they not queued
+        inside.pop()
+        assert seen <= most_at_once
+        _insert(session, body)
+
+    async def scenario() -> None:
+        await asyncio.gather(*(units.run_write(write, f"note {n}") for n in range(4)))
+
+    asyncio.run(scenario())
+    assert sorted(_notes(engine)) == [f"note {n}" for n in range(4)]
+    units.close()
+
+
+def test_a_failed_write_unit_is_rolled_back_alone_and_the_next_one_runs(engine: Engine) -> None:
+    units = ThreadedUnitOfWork(sessionmaker(bind=engine), 4, [].append, one_writer=True)
+
+    def insert_then_fail(session: Session) -> None:
+        _insert(session, "half done")
+        raise RuntimeError("failed after writing")
+
+    async def scenario() -> list[BaseException | None]:
+        return await asyncio.gather(units.run_write(insert_then_fail), units.run_write(_insert, "whole"),
+                                    return_exceptions=True)
+
+    failed, written = asyncio.run(scenario())
+    assert isinstance(failed, RuntimeError) and written is None
+    assert _notes(engine) == ["whole"]
+    units.close()
