@@ -70,15 +70,13 @@ class ThreadedUnitOfWork:
     """
 
     def __init__(self, factory: sessionmaker[Session], sessions: int, send: Callable[[Messages], None],
-                 loop_reads: sessionmaker[Session] | None = None, *, one_writer: bool = False) -> None:
-        """`send` gets, on the loop, the messages a committed unit queued; `loop_reads`: see `lookup`;
-        `one_writer`: see `run_write`."""
+                 loop_reads: sessionmaker[Session] | None = None) -> None:
+        """`send` gets, on the loop, the messages a committed unit queued; `loop_reads`: see `lookup`."""
         self._factory = factory
         self._send = send
         self._loop_reads = loop_reads
         self._executor = ThreadPoolExecutor(max_workers=sessions, thread_name_prefix="request-db")
         self._slots = asyncio.Semaphore(sessions)
-        self._writer = asyncio.Lock() if one_writer else None
 
     async def run_sync(self, operation: Callable[..., T], *args: Any) -> T:
         """`operation(session, *args)` in a unit of work of its own, in a worker thread."""
@@ -90,23 +88,6 @@ class ThreadedUnitOfWork:
             self._slots.release()
             if queued:
                 self._send(queued)
-
-    async def run_write(self, operation: Callable[..., T], *args: Any) -> T:
-        """`run_sync` for a unit that writes; with `one_writer` (SQLite) one such unit at a time.
-
-        SQLite lets one connection write at a time; the others wait in its busy handler, which
-        sleeps in steps of 1 to 100 ms and so leaves the lock idle part of the time it is
-        contended, and the colliding threads cost GIL hand-overs and retries (four threads per
-        worker on every job create). Queued here, the writes of a process follow one another
-        on the event loop, so at most one per process meets the busy handler (another
-        process's writer); reads go on beside them (docs/PERFORMANCE.md, sixth pass).
-        Each is still a unit of work of its own: a failed one is rolled back alone. PostgreSQL
-        locks rows, not the database, so there writes run as many at once as `run_sync` allows.
-        """
-        if self._writer is None:
-            return await self.run_sync(operation, *args)
-        async with self._writer:
-            return await self.run_sync(operation, *args)
 
     def _unit(self, queued: Messages, operation: Callable[..., T], args: tuple[Any, ...]) -> T:
         with unit_of_work(self._factory, queued.extend) as session:
