@@ -74,6 +74,11 @@ def one_job_view(session: Session, settings: Settings, job: Job) -> JobView:
     return job_view(job, last_execution_times(session, [job.id]).get(job.id), settings)
 
 
+def new_job_view(settings: Settings, job: Job) -> JobView:
+    """A job created in the caller's own transaction: it has no execution yet, so no query for one."""
+    return job_view(job, None, settings)
+
+
 def job_views(session: Session, settings: Settings, jobs: Sequence[Job | Any], now: datetime | None = None,
               *, every_job: bool = False) -> list[JobView]:
     """Several jobs plus one grouped max(started_at): two statements whatever the count.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -82,10 +82,25 @@ def sync_engine_options(database_url: str) -> dict[str, Any]:
             "connect_args": _postgres_connect_args(database_url)}
 
 
+def _begin_before_savepoint(connection: Connection, _name: str | None) -> None:
+    # pysqlite opens a transaction only before an INSERT/UPDATE/DELETE. A SAVEPOINT issued before
+    # the unit's first one (a create's duplicate-safe insert) then opens SQLite's transaction
+    # itself, and its RELEASE commits it: the job row was committed on its own and the broadcast
+    # after it went in a second write transaction (a second turn for the write lock, and a
+    # failure in between left the job without its notifications). BEGIN first keeps the
+    # savepoint nested in the unit's one transaction, committed or rolled back whole.
+    dbapi_connection = connection.connection.dbapi_connection
+    if dbapi_connection is not None and not dbapi_connection.in_transaction:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("BEGIN")
+        cursor.close()
+
+
 def install_sqlite_pragmas(engine: Engine) -> None:
-    """Apply the SQLite pragmas on every new connection of a sync engine."""
+    """Apply the SQLite pragmas on every new connection of a sync engine; savepoints nest in a transaction."""
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "savepoint", _begin_before_savepoint)
 
 
 def create_sync_engine_from_settings(settings: Settings) -> Engine:

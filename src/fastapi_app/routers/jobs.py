@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from src.core import jobs
 from src.core.job_list_cache import etag_matches, job_list_headers, render_job_query
 from src.core.job_queries import job_query
-from src.core.job_views import one_job_view
+from src.core.job_views import new_job_view, one_job_view
 from src.fastapi_app.dependencies import (
     BodyReaderDep,
     CurrentUser,
@@ -59,7 +59,7 @@ async def create_job(
     user: WriterUser, body: JsonBodyDep, session: SessionDep, settings: SettingsDep
 ) -> JobCreatedResponse:
     def create(s):
-        return JobCreatedResponse.of(one_job_view(s, settings, jobs.create_job(s, settings, user, body)))
+        return JobCreatedResponse.of(new_job_view(settings, jobs.create_job(s, settings, user, body)))
 
     return await session.run_sync(create)
 

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, request
 from src.core import jobs
 from src.core.job_list_cache import etag_matches, job_list_headers, render_job_query
 from src.core.job_queries import job_query
-from src.core.job_views import one_job_view
+from src.core.job_views import new_job_view, one_job_view
 from src.core.roles import ADMIN_OR_USER
 from src.flask_app.door import (
     auth_required,
@@ -50,7 +50,7 @@ def list_jobs() -> Response:
 def create_job() -> Response:
     session = db_session()
     job = jobs.create_job(session, settings(), current_user(), json_body())
-    return render(JobCreatedResponse.of(one_job_view(session, settings(), job)), 201)
+    return render(JobCreatedResponse.of(new_job_view(settings(), job)), 201)
 
 
 @bp.get("/jobs/<job_id>")
