@@ -206,7 +206,7 @@ async def trial_run(services: ExecutionServices, plan: TrialRunPlan) -> TrialRun
     try:
         if plan.webhook_url:
             response = await webhook.request(
-                services.http, plan.webhook_url, plan.metadata or {}, timeout=plan.timeout_seconds
+                services.calls, plan.webhook_url, plan.metadata or {}, timeout=plan.timeout_seconds
             )
             ok = 200 <= response.status_code < 300
             message = "Webhook test run succeeded." if ok else "Webhook test run failed."
