@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -12,20 +11,11 @@ from src.core.request_settings import RequestSettings
 from src.core.retry_policy import is_retryable_status, retry_after_seconds
 from src.integrations.http_client import CappedResponse, describe_error, is_transient, send_capped
 from src.integrations.results import DispatchResult
-from src.integrations.run_calls import RunCallClient
+from src.integrations.run_calls import RunCallClient, encode_json
 from src.integrations.signing import signature_headers
 from src.integrations.url_guard import url_problem
 
 NO_SETTINGS = RequestSettings()
-
-
-# Built once: `json.dumps` with options builds an encoder per call.
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
-def encode_json(value: Any) -> bytes:
-    """JSON bytes exactly as httpx sends a `json=` body (so a signed body is the one sent)."""
-    return _JSON.encode(value).encode()
 
 
 def _request_parts(metadata: dict[str, Any], settings: RequestSettings) -> tuple[str, dict[str, str], bytes | None]:
@@ -102,12 +92,9 @@ async def request(
 
     Through the runs' aiohttp client, whose rules are the httpx client's (guard, no redirects, the
     read cap): a loopback call costs a fraction of httpx's CPU (docs/PERFORMANCE.md, "Test-runs
-    through aiohttp"). The body is the JSON httpx's `json=` would send, with its Content-Type.
+    through aiohttp").
     """
-    headers: dict[str, str] = {}
-    content: bytes | None = None
-    if body is not None:
-        content = encode_json(body)
-        headers["Content-Type"] = "application/json"
     _refuse_bad_url(url)
-    return await calls.send_capped(method, url, headers=headers, content=content, timeout=timeout)
+    if body is None:
+        return await calls.send_capped(method, url, headers={}, content=None, timeout=timeout)
+    return await calls.send_json(method, url, body, timeout=timeout)
