@@ -9,7 +9,7 @@ import httpx
 
 from src.core.request_settings import RequestSettings
 from src.core.retry_policy import is_retryable_status, retry_after_seconds
-from src.integrations.http_client import CappedResponse, describe_error, is_transient, send_capped
+from src.integrations.http_client import CappedResponse, describe_error, is_transient
 from src.integrations.results import DispatchResult
 from src.integrations.run_calls import RunCallClient, encode_json
 from src.integrations.signing import signature_headers
@@ -33,7 +33,7 @@ def _request_parts(metadata: dict[str, Any], settings: RequestSettings) -> tuple
 
 
 async def call(
-    http: httpx.AsyncClient | RunCallClient,
+    calls: RunCallClient,
     url: str,
     metadata: dict[str, Any],
     settings: RequestSettings = NO_SETTINGS,
@@ -45,8 +45,9 @@ async def call(
     if settings.signing_secret and message_id:
         headers.update(signature_headers(settings.signing_secret, message_id, int(time.time()), body or b""))
     try:
-        response = await _send(http, method, url, headers=headers, content=body,
-                               timeout=settings.timeout_seconds)
+        _refuse_bad_url(url)
+        response = await calls.send_capped(method, url, headers=headers, content=body,
+                                           timeout=settings.timeout_seconds)
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         return DispatchResult(False, error_message=f"Webhook call failed: {describe_error(exc)}",
                               retryable=is_transient(exc))
@@ -62,16 +63,6 @@ async def call(
         retryable=is_retryable_status(response.status_code),
         retry_after=retry_after_seconds(response.retry_after),
     )
-
-
-async def _send(
-    http: httpx.AsyncClient | RunCallClient, method: str, url: str, *, headers: dict[str, str], content: bytes | None,
-    timeout: float | None,
-) -> CappedResponse:
-    _refuse_bad_url(url)
-    if isinstance(http, RunCallClient):
-        return await http.send_capped(method, url, headers=headers, content=content, timeout=timeout)
-    return await send_capped(http, method, url, content=content, headers=headers, timeout=timeout)
 
 
 def _refuse_bad_url(url: str) -> None:
