@@ -1,10 +1,11 @@
-"""The runs' webhook calls through aiohttp: keep-alive connections, bounded reads, the address guard.
+"""Every outbound HTTP call through aiohttp (runs' and test-runs' webhook calls, GitHub dispatches, Slack
+posts): keep-alive connections, bounded reads, the address guard.
 
 A scheduled burst spends most of its event-loop time in the outbound call: through httpx and
 httpcore a loopback webhook call cost about 0.8 ms of CPU, through aiohttp (C-accelerated HTTP
 parser) about 0.13 ms (docs/PERFORMANCE.md, "Runs' calls through aiohttp").
 
-It keeps the outbound rules of `http_client`: the URL sent as httpx sends it, the address guard
+It keeps the outbound rules the httpx client had before it: the URL sent as httpx sends it, the address guard
 (`url_guard.resolve_public` as the connector's resolver, so the socket opens to a checked IP and
 TLS verifies the hostname), no redirects followed, at most MAX_READ_BYTES read, a bounded number
 of connections, no cookies kept between calls, and httpx's exception types, so callers classify
