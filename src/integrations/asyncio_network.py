@@ -1,10 +1,10 @@
-"""httpcore's network layer on plain asyncio streams, for the outbound client.
+"""httpcore's network layer on plain asyncio streams, for the shadow-read comparer's pool.
 
 httpcore's default backend goes through anyio: a cancel scope per read and write, and a fresh
 attribute table each time the pool asks whether an idle connection is still usable. Under a
-burst of webhook calls that was a large share of each call's CPU on the event loop that also
-fires the schedule (py-spy, scheduler benchmark). Same contract as httpcore's backends: timeouts
-and socket errors come out as httpcore's exceptions, which httpx maps to its own.
+burst of webhook calls (when they still went through httpx) that was a large share of each
+call's CPU on the event loop that also fires the schedule (py-spy, scheduler benchmark). Same
+contract as httpcore's backends: timeouts and socket errors come out as httpcore's exceptions.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ def channel_of(message: SlackMessage | EmailMessage) -> str:
 async def _send(services: ExecutionServices, message: SlackMessage | EmailMessage) -> bool:
     """True once delivered, False when nothing was due (email switched off); raises when it failed."""
     if isinstance(message, SlackMessage):
-        await slack.post(services.http, services.settings, message.webhook_url, message.text, message.channel)
+        await slack.post(services.calls, services.settings, message.webhook_url, message.text, message.channel)
         return True
     return await services.mailer.send(message.recipients, message.subject, message.html, message.text)
 

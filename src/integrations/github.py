@@ -10,8 +10,9 @@ import httpx
 
 from src.config import Settings
 from src.core.retry_policy import is_retryable_status, retry_after_seconds
-from src.integrations.http_client import describe_error, is_transient, send_capped
+from src.integrations.http_client import describe_error, is_transient
 from src.integrations.results import DispatchResult
+from src.integrations.run_calls import RunCallClient
 
 API_VERSION = "2022-11-28"
 TEST_RUN_OK_STATUSES = (201, 204)
@@ -56,7 +57,7 @@ def _ref(metadata: dict[str, Any]) -> Any:
 
 
 async def dispatch(
-    http: httpx.AsyncClient,
+    calls: RunCallClient,
     settings: Settings,
     workflow: Workflow,
     metadata: dict[str, Any],
@@ -77,9 +78,8 @@ async def dispatch(
     try:
         for name in workflow_candidates(workflow.workflow):
             used = Workflow(workflow.owner, workflow.repo, name)
-            response = await send_capped(
-                http, "POST", dispatch_url(settings, used), json=body, headers=dispatch_headers(token),
-                timeout=timeout,
+            response = await calls.send_json(
+                "POST", dispatch_url(settings, used), body, headers=dispatch_headers(token), timeout=timeout,
             )
             if response.status_code != 404:
                 break
@@ -120,7 +120,7 @@ class TrialDispatch:
 
 
 async def trial_dispatch(
-    http: httpx.AsyncClient,
+    calls: RunCallClient,
     settings: Settings,
     workflow: Workflow,
     metadata: dict[str, Any],
@@ -136,7 +136,7 @@ async def trial_dispatch(
     body: dict[str, Any] = {"ref": ref}
     if metadata:
         body["inputs"] = metadata
-    response = await send_capped(
-        http, "POST", dispatch_url(settings, workflow), json=body, headers=dispatch_headers(token), timeout=timeout
+    response = await calls.send_json(
+        "POST", dispatch_url(settings, workflow), body, headers=dispatch_headers(token), timeout=timeout
     )
     return TrialDispatch(response.status_code)

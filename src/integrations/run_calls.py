@@ -1,10 +1,11 @@
-"""The runs' webhook calls through aiohttp: keep-alive connections, bounded reads, the address guard.
+"""Every outbound HTTP call through aiohttp (runs' and test-runs' webhook calls, GitHub dispatches, Slack
+posts): keep-alive connections, bounded reads, the address guard.
 
 A scheduled burst spends most of its event-loop time in the outbound call: through httpx and
 httpcore a loopback webhook call cost about 0.8 ms of CPU, through aiohttp (C-accelerated HTTP
 parser) about 0.13 ms (docs/PERFORMANCE.md, "Runs' calls through aiohttp").
 
-It keeps the outbound rules of `http_client`: the URL sent as httpx sends it, the address guard
+It keeps the outbound rules the httpx client had before it: the URL sent as httpx sends it, the address guard
 (`url_guard.resolve_public` as the connector's resolver, so the socket opens to a checked IP and
 TLS verifies the hostname), no redirects followed, at most MAX_READ_BYTES read, a bounded number
 of connections, no cookies kept between calls, and httpx's exception types, so callers classify
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import ipaddress
+import json
 import re
 import socket
 import ssl
@@ -39,6 +41,15 @@ from src.integrations.http_client import (
     total_connections,
 )
 from src.integrations.url_guard import BlockedAddress, blocked_message, is_public_address, resolve_public
+
+# Built once: `json.dumps` with options builds an encoder per call.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def encode_json(value: Any) -> bytes:
+    """JSON bytes exactly as httpx sends a `json=` body (so a signed body is the one sent)."""
+    return _JSON.encode(value).encode()
+
 
 # Idle connections older than this are closed, swept by aiohttp even for an origin not called again.
 KEEPALIVE_SECONDS = 30.0
@@ -231,6 +242,15 @@ class RunCallClient:
             return await self._exchange(method, target, headers, content, seconds)
         finally:
             self._slots.release()
+
+    async def send_json(self, method: str, url: str, body: object, *, headers: dict[str, str] | None = None,
+                        timeout: float | None = None) -> CappedResponse:
+        """`send_capped` with `body` as httpx's `json=` sends it: compact UTF-8 JSON, `Content-Type:
+        application/json` unless `headers` name one."""
+        sent = dict(headers or {})
+        if not any(name.lower() == "content-type" for name in sent):
+            sent["Content-Type"] = "application/json"
+        return await self.send_capped(method, url, headers=sent, content=encode_json(body), timeout=timeout)
 
     async def _exchange(self, method: str, target: URL, headers: dict[str, str], content: bytes | None,
                         seconds: float) -> CappedResponse:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 
 from src.config import Settings
-from src.integrations.http_client import describe_error, send_capped
+from src.integrations.http_client import describe_error
 from src.integrations.results import DeliveryFailed, without_secrets
+from src.integrations.run_calls import RunCallClient
 from src.integrations.url_guard import url_problem
 
 SLACK_TIMEOUT_SECONDS = 10.0
@@ -29,7 +30,7 @@ def _secret_parts(webhook_url: str) -> tuple[str, str | None]:
 
 
 async def post(
-    http: httpx.AsyncClient, settings: Settings, webhook_url: str, text: str, channel: str | None = None
+    calls: RunCallClient, settings: Settings, webhook_url: str, text: str, channel: str | None = None
 ) -> None:
     """Post one message; raises DeliveryFailed unless Slack answered 2xx (never anything else)."""
     if not callable_url(settings, webhook_url):
@@ -38,7 +39,7 @@ async def post(
     if channel:
         payload["channel"] = channel
     try:
-        response = await send_capped(http, "POST", webhook_url, json=payload, timeout=SLACK_TIMEOUT_SECONDS)
+        response = await calls.send_json("POST", webhook_url, payload, timeout=SLACK_TIMEOUT_SECONDS)
     except Exception as exc:  # noqa: BLE001 - a Slack outage must never break a run
         raise DeliveryFailed(without_secrets(describe_error(exc), *_secret_parts(webhook_url))) from exc
     if not 200 <= response.status_code < 300:

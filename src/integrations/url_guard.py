@@ -1,16 +1,16 @@
 """Outbound URL guard: only http(s), and (unless private targets are allowed) only public addresses.
 
-The address check runs inside the HTTP transport, on the addresses the host resolves to at
-connect time, and the socket is opened to the checked IP itself. A URL that passes a check
-earlier but resolves differently later (DNS rebinding) therefore cannot reach a private address.
-TLS still verifies the original hostname: httpcore passes it as the SNI/server name.
+The address check runs inside the HTTP client, on the addresses the host resolves to at connect
+time (`resolve_public` is the aiohttp connector's resolver, src.integrations.run_calls), and the
+socket is opened to the checked IP itself. A URL that passes a check earlier but resolves
+differently later (DNS rebinding) therefore cannot reach a private address. TLS still verifies
+the original hostname.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-import typing
 from urllib.parse import urlsplit
 
 import anyio
@@ -96,41 +96,3 @@ async def resolve_public(host: str, port: int, timeout: float | None = None) -> 
     if not addresses:
         raise httpcore.ConnectError(f"Cannot resolve {host}")
     return addresses
-
-
-class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
-    """Resolves the host itself, refuses non-public addresses, connects to a checked IP."""
-
-    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
-        self._inner = inner
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: typing.Iterable[typing.Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = await resolve_public(host, port, timeout)
-        last_error: Exception | None = None
-        for address in addresses:
-            try:
-                return await self._inner.connect_tcp(
-                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last_error = exc
-        assert last_error is not None
-        raise last_error
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: typing.Iterable[typing.Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise BlockedAddress("Blocked outbound address: unix sockets are not allowed")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -10,22 +9,13 @@ import httpx
 
 from src.core.request_settings import RequestSettings
 from src.core.retry_policy import is_retryable_status, retry_after_seconds
-from src.integrations.http_client import CappedResponse, describe_error, is_transient, send_capped
+from src.integrations.http_client import CappedResponse, describe_error, is_transient
 from src.integrations.results import DispatchResult
-from src.integrations.run_calls import RunCallClient
+from src.integrations.run_calls import RunCallClient, encode_json
 from src.integrations.signing import signature_headers
 from src.integrations.url_guard import url_problem
 
 NO_SETTINGS = RequestSettings()
-
-
-# Built once: `json.dumps` with options builds an encoder per call.
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
-def encode_json(value: Any) -> bytes:
-    """JSON bytes exactly as httpx sends a `json=` body (so a signed body is the one sent)."""
-    return _JSON.encode(value).encode()
 
 
 def _request_parts(metadata: dict[str, Any], settings: RequestSettings) -> tuple[str, dict[str, str], bytes | None]:
@@ -43,7 +33,7 @@ def _request_parts(metadata: dict[str, Any], settings: RequestSettings) -> tuple
 
 
 async def call(
-    http: httpx.AsyncClient | RunCallClient,
+    calls: RunCallClient,
     url: str,
     metadata: dict[str, Any],
     settings: RequestSettings = NO_SETTINGS,
@@ -55,8 +45,9 @@ async def call(
     if settings.signing_secret and message_id:
         headers.update(signature_headers(settings.signing_secret, message_id, int(time.time()), body or b""))
     try:
-        response = await _send(http, method, url, headers=headers, content=body,
-                               timeout=settings.timeout_seconds)
+        _refuse_bad_url(url)
+        response = await calls.send_capped(method, url, headers=headers, content=body,
+                                           timeout=settings.timeout_seconds)
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         return DispatchResult(False, error_message=f"Webhook call failed: {describe_error(exc)}",
                               retryable=is_transient(exc))
@@ -74,16 +65,6 @@ async def call(
     )
 
 
-async def _send(
-    http: httpx.AsyncClient | RunCallClient, method: str, url: str, *, headers: dict[str, str], content: bytes | None,
-    timeout: float | None,
-) -> CappedResponse:
-    _refuse_bad_url(url)
-    if isinstance(http, RunCallClient):
-        return await http.send_capped(method, url, headers=headers, content=content, timeout=timeout)
-    return await send_capped(http, method, url, content=content, headers=headers, timeout=timeout)
-
-
 def _refuse_bad_url(url: str) -> None:
     problem = url_problem(url)
     if problem:
@@ -91,13 +72,20 @@ def _refuse_bad_url(url: str) -> None:
 
 
 async def request(
-    http: httpx.AsyncClient,
+    calls: RunCallClient,
     url: str,
     body: dict[str, Any] | None,
     *,
     method: str = "POST",
     timeout: float | None = None,
 ) -> CappedResponse:
-    """One webhook request with a bounded body read; raises httpx errors (refused URLs included)."""
+    """One webhook request (a test run's) with a bounded body read; raises httpx errors (refused URLs included).
+
+    Through the runs' aiohttp client, whose rules are the httpx client's (guard, no redirects, the
+    read cap): a loopback call costs a fraction of httpx's CPU (docs/PERFORMANCE.md, "Test-runs
+    through aiohttp").
+    """
     _refuse_bad_url(url)
-    return await send_capped(http, method, url, json=body, timeout=timeout)
+    if body is None:
+        return await calls.send_capped(method, url, headers={}, content=None, timeout=timeout)
+    return await calls.send_json(method, url, body, timeout=timeout)

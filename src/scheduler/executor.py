@@ -41,7 +41,7 @@ async def dispatch(
     if plan.github is not None:
         workflow = github.Workflow(plan.github.owner, plan.github.repo, plan.github.workflow)
         return await github.dispatch(
-            services.http, services.settings, workflow, plan.metadata,
+            services.calls, services.settings, workflow, plan.metadata,
             job_name=plan.job_name, token=plan.github_token, timeout=plan.request.timeout_seconds,
         )
     if plan.webhook_url:
@@ -206,7 +206,7 @@ async def trial_run(services: ExecutionServices, plan: TrialRunPlan) -> TrialRun
     try:
         if plan.webhook_url:
             response = await webhook.request(
-                services.http, plan.webhook_url, plan.metadata or {}, timeout=plan.timeout_seconds
+                services.calls, plan.webhook_url, plan.metadata or {}, timeout=plan.timeout_seconds
             )
             ok = 200 <= response.status_code < 300
             message = "Webhook test run succeeded." if ok else "Webhook test run failed."
@@ -220,7 +220,7 @@ async def trial_run(services: ExecutionServices, plan: TrialRunPlan) -> TrialRun
         assert plan.github is not None
         workflow = github.Workflow(plan.github.owner, plan.github.repo, plan.github.workflow)
         answer = await github.trial_dispatch(
-            services.http, services.settings, workflow, plan.metadata, token=token, timeout=plan.timeout_seconds
+            services.calls, services.settings, workflow, plan.metadata, token=token, timeout=plan.timeout_seconds
         )
         message = "GitHub workflow dispatch triggered." if answer.ok else "GitHub workflow dispatch failed."
         return TrialRunOutcome(answer.ok, kind, message, status_code=answer.status_code)

@@ -6,7 +6,6 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from functools import partial
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from src.config import Settings
@@ -14,7 +13,6 @@ from src.core.unit_of_work import async_unit_of_work
 from src.database.engines import create_async_engine_from_settings, make_async_session_factory
 from src.integrations.delivery import deliver
 from src.integrations.email import Mailer
-from src.integrations.http_client import create_http_client
 from src.integrations.run_calls import RunCallClient, create_run_call_client
 from src.observability.metrics import Metrics
 
@@ -24,8 +22,7 @@ class ExecutionServices:
     settings: Settings
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
-    http: httpx.AsyncClient
-    # The runs' webhook calls (the scheduler's hot path); every other outbound call goes through `http`.
+    # Every outbound HTTP call: runs' and test-runs' webhook calls, GitHub dispatches, Slack posts.
     calls: RunCallClient
     mailer: Mailer
     # The registry of the process's /metrics (fires, lease, failed notifications count there).
@@ -42,7 +39,6 @@ async def open_execution_services(settings: Settings, metrics: Metrics | None = 
         settings=settings,
         engine=engine,
         session_factory=make_async_session_factory(engine),
-        http=create_http_client(settings),
         calls=create_run_call_client(settings),
         mailer=Mailer(settings),
         metrics=metrics or Metrics(),
@@ -50,6 +46,5 @@ async def open_execution_services(settings: Settings, metrics: Metrics | None = 
 
 
 async def close_execution_services(services: ExecutionServices) -> None:
-    await services.http.aclose()
     await services.calls.aclose()
     await services.engine.dispose()

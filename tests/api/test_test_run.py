@@ -222,3 +222,21 @@ def test_github_network_error_is_reported_in_a_200(
     response = api.post("/jobs/test-run", token=factory.token(user), json=GITHUB_FIELDS)
     body = response.json()
     assert (response.status_code, body["ok"], body["type"], body["error"]) == (200, False, "github", "Request failed")
+
+
+class TestWithTheOutboundGuardOn:
+    @pytest.fixture
+    def settings_overrides(self, receiver: Receiver) -> dict[str, Any]:  # noqa: F811  # the imported pytest fixture, injected by name
+        return {"ALLOW_PRIVATE_TARGETS": False, "GITHUB_API_BASE_URL": receiver.url, "GITHUB_TOKEN": SERVER_TOKEN}
+
+    @pytest.mark.parametrize("kind", ["webhook", "github"])
+    def test_a_loopback_target_is_refused_and_reported_in_a_200(
+        self, api: ApiClient, factory: Factory, user: User, receiver: Receiver, kind: str  # noqa: F811  # the imported pytest fixture, injected by name
+    ) -> None:
+        target = {"target_url": f"{receiver.url}/hook"} if kind == "webhook" else GITHUB_FIELDS
+        response = api.post("/jobs/test-run", token=factory.token(user), json=target)
+        assert response.status_code == 200
+        body = response.json()
+        assert (body["ok"], body["type"], body["error"]) == (False, kind, "Request failed")
+        assert body["message"].startswith("Blocked outbound address 127.0.0.1")
+        assert receiver.requests == []

@@ -1,5 +1,5 @@
-"""The outbound client's asyncio network layer: TLS, certificate checks, reused and dropped
-connections, resets and timeouts, each against a real loopback server."""
+"""The asyncio network layer (the shadow-read comparer's): TLS, certificate checks, reused and dropped
+connections, resets and timeouts, each against a real loopback server, through an httpx client."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import ssl
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpcore
 import httpx
 import pytest
 
-from src.integrations.http_client import outbound_transport
+from src.integrations.asyncio_network import AsyncioBackend
 from tests.certificates import self_signed_certificate
 from tests.receivers import FaultyServer
 
@@ -88,8 +89,15 @@ def resetting() -> Iterator[FaultyServer]:
 
 
 def _client(context: ssl.SSLContext | None = None, timeout: float = 5.0) -> httpx.AsyncClient:
+    """httpx over a pool with our backend (httpx 0.28 takes no network backend, so its pool is replaced)."""
     context = context or ssl.create_default_context()
-    return httpx.AsyncClient(transport=outbound_transport(LIMITS, context, guarded=False), timeout=timeout)
+    transport = httpx.AsyncHTTPTransport(verify=context, trust_env=False, limits=LIMITS)
+    transport._pool = httpcore.AsyncConnectionPool(  # noqa: SLF001 - see docstring
+        ssl_context=context, max_connections=LIMITS.max_connections,
+        max_keepalive_connections=LIMITS.max_keepalive_connections, keepalive_expiry=LIMITS.keepalive_expiry,
+        network_backend=AsyncioBackend(),
+    )
+    return httpx.AsyncClient(transport=transport, timeout=timeout)
 
 
 async def test_an_https_target_is_called_over_tls_with_its_certificate_checked(

