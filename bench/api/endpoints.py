@@ -21,6 +21,8 @@ DOORS = {"legacy": "/api", "v2": "/api/v2"}
 # The hello-world ceiling the absolute targets were set against.
 REFERENCE_CEILING = 53_000.0
 ROTATED_IDS = 50
+# The latency-bound case: run.py also measures its receiver alone (the "receiver ceiling").
+TEST_RUN = "test-run"
 # What a browser (the SPA) sends with every request: reads are measured as it asks for them, so a
 # large answer travels compressed (nginx, or the v2 read cache's gzipped copy) on both doors alike.
 BROWSER_ACCEPT_ENCODING = "gzip, deflate, br, zstd"
@@ -123,7 +125,7 @@ def endpoints(data: BenchData, admin: dict[str, str], receiver_url: str) -> list
         Endpoint("job create", "POST", ("/jobs",), (create,)),
         Endpoint("job update", "PUT", tuple(f"/jobs/{job_id}" for job_id in data.update_ids),
                  (body({"cron_expression": "0 2 * * *"}), body({"cron_expression": "30 3 * * 1-5"}))),
-        Endpoint("test-run", "POST", ("/jobs/test-run",),
+        Endpoint(TEST_RUN, "POST", ("/jobs/test-run",),
                  (body({"target_url": f"{receiver_url}/hook", "github_owner": "", "github_repo": "",
                         "github_workflow_name": "", "metadata": {"suite": "bench"}}),),
                  connections=100, v2_target=400, scale_target=False, check=_test_run_reached),

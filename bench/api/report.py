@@ -11,7 +11,7 @@ from bench.api.wrk import WrkResult
 from bench.goals import Goal
 
 # Which measured process tree serves each door.
-SERVER_OF = {"legacy": "flask", "v2": "fastapi", "ceiling": "hello"}
+SERVER_OF = {"legacy": "flask", "v2": "fastapi", "ceiling": "hello", "receiver": "receiver"}
 RSS_IDLE_TARGET_MB = 120
 RSS_AFTER_TARGET_MB = 200
 # Issue 17: v2 at least twice the legacy door's req/s on every read, 1.2x on login and writes,
@@ -98,6 +98,18 @@ def table(cases: list[Endpoint], runs: list[Run]) -> str:
     return "\n".join(lines)
 
 
+def receiver_shares(runs: list[Run]) -> list[str]:
+    """test-run's req/s on each door as a share of its receiver alone (information, not a goal)."""
+    receiver = summarize(runs, "receiver ceiling", "receiver")
+    if not receiver.rounds:
+        return []
+    shares = ", ".join(
+        f"{door} {summarize(runs, 'test-run', door).ok_per_second / receiver.ok_per_second:.2f}"
+        for door in ("legacy", "v2"))
+    return [f"receiver alone (no door, same -c): {receiver.ok_per_second:.1f} req/s; "
+            f"test-run as a share of it: {shares}"]
+
+
 def _row(label: str, summary: Summary, ratio_text: str) -> str:
     return (f"{label:<20} {summary.door:<7} {summary.requests_per_second:>9.1f} {summary.p50_ms:>9.2f} "
             f"{summary.p99_ms:>9.2f} {summary.non_2xx:>8} {summary.socket_errors:>8} "
@@ -138,6 +150,8 @@ def goals(cases: list[Endpoint], runs: list[Run], idle: dict[str, float], after:
 
 def summaries_json(cases: list[Endpoint], runs: list[Run]) -> list[dict[str, Any]]:
     rows = [asdict(summarize(runs, "ceiling", "ceiling"))]
+    if summarize(runs, "receiver ceiling", "receiver").rounds:
+        rows.append(asdict(summarize(runs, "receiver ceiling", "receiver")))
     for case in cases:
         legacy, v2 = summarize(runs, case.name, "legacy"), summarize(runs, case.name, "v2")
         rows += [asdict(legacy), {**asdict(v2), "v2_over_legacy": ratio(v2, legacy)}]

@@ -28,7 +28,7 @@ import httpx
 from sqlalchemy import text
 
 from bench.api import report, wrk
-from bench.api.endpoints import DOORS, Endpoint, bench_data, endpoints
+from bench.api.endpoints import DOORS, TEST_RUN, Endpoint, bench_data, endpoints
 from bench.api.stack import Stack, running
 from bench.goals import print_goals
 from bench.seed import BENCH_ADMIN_PASSWORD, BENCH_ADMIN_USERNAME, bench_settings, seed
@@ -87,9 +87,9 @@ class Bench:
         print(f"  WARNING {text}", flush=True)
 
     def measure(self, case: str, door: str, round_number: int, url: str, script: str, env: dict[str, str],
-                connections: int = 50) -> None:
+                connections: int = 50, health: str | None = None) -> None:
         """A discarded warm-up run, then the measured one with each server's CPU around it."""
-        health = f"{url}{DOORS.get(door, '/api/v2')}/health"
+        health = health or f"{url}{DOORS.get(door, '/api/v2')}/health"
         options = wrk.WrkOptions(connections=connections, seconds=self.timing.warmup_seconds)
         wrk.run(url, script, self._fresh(env), options)
         self._drain(health, f"{case} {door} warm-up")
@@ -143,6 +143,13 @@ class Bench:
     def ceiling(self, round_number: int) -> None:
         self.measure("ceiling", "ceiling", round_number, self.stack.hello_url, "static",
                      {"BENCH_METHOD": "GET", "BENCH_PATH": "/api/v2/hello", "BENCH_TOKEN": "", "BENCH_BODY": ""})
+
+    def receiver_ceiling(self, case: Endpoint, round_number: int) -> None:
+        """test-run's body straight to the receiver, no door: what its delay allows at this concurrency."""
+        self.measure("receiver ceiling", "receiver", round_number, self.stack.receiver_url, "static",
+                     {"BENCH_METHOD": "POST", "BENCH_PATH": "/hook", "BENCH_TOKEN": "",
+                      "BENCH_BODY": case.bodies[0]},
+                     case.connections, health=f"{self.stack.receiver_url}/count")
 
     def case(self, case: Endpoint, round_number: int) -> None:
         for door, prefix in DOORS.items():
@@ -251,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         for case in cases:
             print(case.name, flush=True)
             for round_number in range(1, timing.rounds + 1):
+                if case.name == TEST_RUN:
+                    bench.receiver_ceiling(case, round_number)
                 bench.case(case, round_number)
         after = stack.memory()
         for error, count in stack.logged_errors().items():
@@ -260,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nmedians over {timing.rounds} round(s); {timing.measured_seconds:g} s measured after "
           f"{timing.warmup_seconds:g} s warm-up; wrk -t2 -c50 (test-run -c100); database {args.database}")
     print(report.table(cases, bench.runs))
+    for line in report.receiver_shares(bench.runs):
+        print(line)
     print()
     print(report.memory_table(idle, after))
     facts = environment_facts(database_url)
