@@ -143,8 +143,8 @@ def _gzip_start(start: Message, size: int) -> Message:
     return {**start, "headers": headers}
 
 
-def _current(kept: KeptAnswer | None, probe: DataVersion, version: int, minute: int) -> bool:
-    """Whether a kept answer is still the answer: the same database state, the same minute."""
+def _current(kept: KeptAnswer | _Flight | None, probe: DataVersion, version: int, minute: int) -> bool:
+    """Whether a kept answer (or one being worked out) is for this database state and minute."""
     return kept is not None and kept.probe is probe and kept.version == version and kept.minute == minute
 
 
@@ -222,7 +222,7 @@ class ReadCache:
         kept = self._kept.get(key)
         if not _current(kept, probe, version, minute):
             flight = self._flights.get(key)
-            if flight is not None and flight.probe is probe and flight.version == version and flight.minute == minute:
+            if flight is not None and _current(flight, probe, version, minute):
                 # The same answer is being worked out now (at a minute boundary under load, every
                 # connection asks at once): working it out again would only repeat it. If it is not
                 # kept after all (an error, a commit meanwhile), this request works it out itself.
