@@ -105,9 +105,11 @@ def test_the_job_list_a_browser_gets_is_compressed_once_and_varies_by_accept_enc
 
 
 def test_the_kept_v2_job_list_is_the_read_caches_gzipped_copy(stack: Stack, list_token: str) -> None:
-    # nginx's own compression streams (chunked); the kept copy says its length.
-    _, (headers, body) = _kept_list(stack, "/api/v2", list_token)
-    assert headers["content-length"] == str(len(body))
+    # nginx's own compression streams (chunked); the kept copy says its length. The stack's scheduler
+    # renews its lease every second, a commit after which the list is worked out (and compressed by
+    # nginx) once more: a try whose plain read straddled one finds no kept answer, so several tries.
+    answers = [_kept_list(stack, "/api/v2", list_token)[1] for _ in range(10)]
+    assert any(headers.get("content-length") == str(len(body)) for headers, body in answers)
 
 
 @pytest.mark.parametrize("prefix", DOORS)

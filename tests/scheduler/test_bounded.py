@@ -97,9 +97,11 @@ async def test_several_schedulers_racing_dispatch_each_fire_once(
     settings: Settings, db: Session, factory: Factory, owner: User, receiver: Receiver
 ) -> None:
     jobs = [factory.job(owner, target_url=f"{receiver.url}/hook/r{i}") for i in range(10)]
-    first = whole_second(1.0)
-    instants = [first, first + timedelta(seconds=1)]
     opened = [await open_execution_services(settings) for _ in range(3)]
+    # Fixed once the services are open (slow on a loaded machine) and far enough ahead that all three
+    # runtimes have started before the first: a fire that passed before a runtime started is not raced.
+    first = whole_second(2.0)
+    instants = [first, first + timedelta(seconds=1)]
     runtimes = [SchedulerRuntime(s, trigger_for=lambda _row: InstantsTrigger(instants)) for s in opened]
     try:
         for runtime in runtimes:
