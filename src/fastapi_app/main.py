@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
         app.state.unit_of_work = ThreadedUnitOfWork(
             app.state.sync_session_factory, request_db_threads(settings.DATABASE_URL), sender_in_background(services),
             loop_reads=make_session_factory(loop_reader_engine) if loop_reader_engine is not None else None,
+            group_writes=is_sqlite(settings.DATABASE_URL),
         )
         # Competes for the scheduler lease only when SCHEDULER_HOST=fastapi (cutover phase).
         app.state.scheduler_host = await start_scheduler_host(services, "fastapi")

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from src.core.unit_of_work import Messages, unit_of_work
+from src.fastapi_app.grouped_writes import GroupedWrites
 from src.integrations.delivery import deliver
 from src.scheduler.services import ExecutionServices
 
@@ -70,11 +71,13 @@ class ThreadedUnitOfWork:
     """
 
     def __init__(self, factory: sessionmaker[Session], sessions: int, send: Callable[[Messages], None],
-                 loop_reads: sessionmaker[Session] | None = None) -> None:
-        """`send` gets, on the loop, the messages a committed unit queued; `loop_reads`: see `lookup`."""
+                 loop_reads: sessionmaker[Session] | None = None, group_writes: bool = False) -> None:
+        """`send` gets, on the loop, the messages a committed unit queued; `loop_reads`: see `lookup`;
+        `group_writes`: see `run_write`."""
         self._factory = factory
         self._send = send
         self._loop_reads = loop_reads
+        self._grouped = GroupedWrites(factory, send) if group_writes else None
         self._executor = ThreadPoolExecutor(max_workers=sessions, thread_name_prefix="request-db")
         self._slots = asyncio.Semaphore(sessions)
 
@@ -88,6 +91,14 @@ class ThreadedUnitOfWork:
             self._slots.release()
             if queued:
                 self._send(queued)
+
+    async def run_write(self, operation: Callable[..., T], *args: Any) -> T:
+        """A unit of work that writes: on SQLite committed together with the writes queued beside it
+        (src/fastapi_app/grouped_writes.py), elsewhere as `run_sync`."""
+        if self._grouped is None:
+            return await self.run_sync(operation, *args)
+        result: T = await self._grouped.run(operation, *args)
+        return result
 
     def _unit(self, queued: Messages, operation: Callable[..., T], args: tuple[Any, ...]) -> T:
         with unit_of_work(self._factory, queued.extend) as session:
@@ -115,3 +126,5 @@ class ThreadedUnitOfWork:
     def close(self) -> None:
         """Let the threads end once their calls have (at shutdown)."""
         self._executor.shutdown(wait=False)
+        if self._grouped is not None:
+            self._grouped.close()

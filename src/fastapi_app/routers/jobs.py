@@ -61,7 +61,7 @@ async def create_job(
     def create(s):
         return JobCreatedResponse.of(new_job_view(settings, jobs.create_job(s, settings, user, body)))
 
-    return await session.run_sync(create)
+    return await session.run_write(create)
 
 
 @router.get("/jobs/{job_id}", responses=error_responses(401, 404))
@@ -78,10 +78,10 @@ async def update_job(
     def update(s):
         return JobUpdatedResponse.of(one_job_view(s, settings, jobs.update_job(s, settings, user, job_id, read_body)))
 
-    return await session.run_sync(update)
+    return await session.run_write(update)
 
 
 @router.delete("/jobs/{job_id}", responses=error_responses(401, 403, 404))
 async def delete_job(job_id: str, user: CurrentUser, session: SessionDep) -> JobDeletedResponse:
-    deleted = await session.run_sync(lambda s: jobs.delete_job(s, user, job_id))
+    deleted = await session.run_write(lambda s: jobs.delete_job(s, user, job_id))
     return JobDeletedResponse.of(deleted)

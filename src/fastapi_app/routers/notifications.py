@@ -42,7 +42,7 @@ async def unread_count(
 
 @router.put("/notifications/read-all", responses=error_responses(401))
 async def mark_all_read(user: CurrentUser, session: SessionDep) -> ReadAllResponse:
-    return ReadAllResponse(updated_count=await session.run_sync(lambda s: notifications.mark_all_read(s, user)))
+    return ReadAllResponse(updated_count=await session.run_write(lambda s: notifications.mark_all_read(s, user)))
 
 
 @router.delete("/notifications/delete-read", responses=error_responses(400, 401))
@@ -50,13 +50,13 @@ async def mark_all_read(user: CurrentUser, session: SessionDep) -> ReadAllRespon
 async def delete_read(
     user: CurrentUser, session: SessionDep, query: Annotated[DateRangeQuery, Query()]
 ) -> DeletedCountResponse:
-    deleted = await session.run_sync(lambda s: notifications.delete_read(s, user, query))
+    deleted = await session.run_write(lambda s: notifications.delete_read(s, user, query))
     return DeletedCountResponse(deleted_count=deleted)
 
 
 @router.put("/notifications/{notification_id}/read", responses=error_responses(401, 403, 404))
 async def mark_read(notification_id: str, user: CurrentUser, session: SessionDep) -> NotificationReadResponse:
-    notification = await session.run_sync(lambda s: notifications.mark_read(s, user, notification_id))
+    notification = await session.run_write(lambda s: notifications.mark_read(s, user, notification_id))
     return NotificationReadResponse(notification=NotificationOut.model_validate(notification))
 
 
@@ -64,5 +64,5 @@ async def mark_read(notification_id: str, user: CurrentUser, session: SessionDep
 async def delete_notification(
     notification_id: str, user: CurrentUser, session: SessionDep
 ) -> NotificationDeletedResponse:
-    await session.run_sync(lambda s: notifications.delete_notification(s, user, notification_id))
+    await session.run_write(lambda s: notifications.delete_notification(s, user, notification_id))
     return NotificationDeletedResponse()
