@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from sqlalchemy.engine import make_url
-
-from src.database.engines import SQLITE_BUSY_TIMEOUT_SECONDS, is_sqlite, sync_url
+from src.database.engines import SQLITE_BUSY_TIMEOUT_SECONDS, sqlite_file
 
 
 class DataVersion:
@@ -31,10 +29,5 @@ class DataVersion:
 
 def open_data_version(database_url: str) -> DataVersion | None:
     """The probe for a SQLite file; None for PostgreSQL and in-memory SQLite (no such number)."""
-    url = sync_url(database_url)
-    if not is_sqlite(url):
-        return None
-    database = make_url(url).database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return DataVersion(database)
+    database = sqlite_file(database_url)
+    return None if database is None else DataVersion(str(database))

@@ -45,10 +45,21 @@ def is_sqlite(database_url: str) -> bool:
     return make_url(database_url).get_backend_name() == "sqlite"
 
 
+def sqlite_file(database_url: str) -> Path | None:
+    """The file of a SQLite database; None for PostgreSQL, in-memory and URI-named ones."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return None
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
 def _ensure_sqlite_folder(database_url: str) -> None:
-    database = make_url(database_url).database
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    database = sqlite_file(database_url)
+    if database is not None:
+        database.parent.mkdir(parents=True, exist_ok=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

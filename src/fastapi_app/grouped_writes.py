@@ -15,15 +15,24 @@ a 2xx still means committed, and the messages a write queued are sent after that
 the group fail as a whole (its commit, or an error other than the core's, which may have broken the
 transaction), nothing of it was committed, and each of its writes runs again in a unit of work of
 its own, with the outcome it would have had alone.
+
+Each worker has such a thread. Between workers SQLite's busy handler would decide who writes
+next, and a worker starting its next group at once always beat one sleeping in it (seen: job
+update p99 2.3 s where the p50 was 0.1 s). So the threads also take an `flock` on a file beside the
+database for each transaction; the kernel wakes a waiting worker as soon as it is released. (The
+scheduler group-commits its runs' steps the same way: src/scheduler/execution_steps.py.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+import fcntl
+import os
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -57,10 +66,13 @@ class _GroupFailed(Exception):
 class GroupedWrites:
     """Runs `operation(session, *args)` units of work on one thread, committed in groups (SQLite)."""
 
-    def __init__(self, factory: sessionmaker[Session], send: Callable[[Messages], None]) -> None:
-        """`send` gets, on the loop, the messages each committed write queued."""
+    def __init__(self, factory: sessionmaker[Session], send: Callable[[Messages], None],
+                 lock_path: Path | None) -> None:
+        """`send` gets, on the loop, the messages each committed write queued; `lock_path`: the file
+        the workers' writer threads take turns on (None: this process is the only writer)."""
         self._factory = factory
         self._send = send
+        self._lock_fd = None if lock_path is None else os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grouped-writes")
         self._queue: list[_Write] = []
         self._writer: asyncio.Task[None] | None = None
@@ -100,12 +112,25 @@ class GroupedWrites:
             self._writer = None
 
     def _write_group(self, group: list[_Write]) -> list[_Outcome]:
-        if len(group) > 1:
-            try:
-                return self._together(group)
-            except Exception:  # noqa: BLE001 - nothing was committed: each write runs alone
-                pass
-        return [self._alone(write) for write in group]
+        with self._turn():
+            if len(group) > 1:
+                try:
+                    return self._together(group)
+                except Exception:  # noqa: BLE001 - nothing was committed: each write runs alone
+                    pass
+            return [self._alone(write) for write in group]
+
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[None]:
+        """This worker's turn to write, among the workers' writer threads."""
+        if self._lock_fd is None:
+            yield
+            return
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def _together(self, group: list[_Write]) -> list[_Outcome]:
         session = self._factory()
@@ -151,5 +176,8 @@ class GroupedWrites:
         return _Outcome(result=result, messages=messages)
 
     def close(self) -> None:
-        """Let the thread end once its group has (at shutdown)."""
-        self._executor.shutdown(wait=False)
+        """Let the thread end once its group has (at shutdown); the lock file's descriptor with it."""
+        self._executor.shutdown(wait=True)
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None

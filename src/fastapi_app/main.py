@@ -8,23 +8,27 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import BaseRoute
 
 from src import APP_VERSION
 from src.config import Settings, load_settings
 from src.core.job_list_cache import JobListCache
 from src.core.login_throttle import LoginThrottle
+from src.core.unit_of_work import Messages
 from src.database.data_version import open_data_version
 from src.database.engines import (
     create_loop_reader_engine,
     create_sync_engine_from_settings,
     is_sqlite,
     make_session_factory,
+    sqlite_file,
 )
 from src.fastapi_app.answered_errors import KeepAliveDoor
 from src.fastapi_app.dependencies.body import refuse_unstorable_url_text
 from src.fastapi_app.docs import mount_docs
 from src.fastapi_app.errors import register_error_handlers
+from src.fastapi_app.grouped_writes import GroupedWrites
 from src.fastapi_app.head_requests import HeadAsGet
 from src.fastapi_app.openapi_docs import finish_document
 from src.fastapi_app.read_cache import ReadCache, cached_paths
@@ -54,6 +58,16 @@ def request_db_threads(database_url: str) -> int:
     return REQUEST_DB_THREADS["sqlite" if is_sqlite(database_url) else "postgresql"]
 
 
+def grouped_writes(database_url: str, factory: sessionmaker[Session],
+                   send: Callable[[Messages], None]) -> GroupedWrites | None:
+    """On SQLite, writes committed in groups, the workers taking turns on a file beside the database."""
+    if not is_sqlite(database_url):
+        return None
+    database = sqlite_file(database_url)
+    lock_path = None if database is None else database.with_name(database.name + "-writers.lock")
+    return GroupedWrites(factory, send, lock_path)
+
+
 def create_app(settings: Settings | None = None, metrics: Metrics | None = None) -> FastAPI:
     """Build the new door; nothing connects until the lifespan starts.
 
@@ -73,10 +87,11 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
         app.state.sync_session_factory = make_session_factory(sync_engine)
         loop_reader_engine = create_loop_reader_engine(settings)
         app.state.data_version = open_data_version(settings.DATABASE_URL)
+        send = sender_in_background(services)
         app.state.unit_of_work = ThreadedUnitOfWork(
-            app.state.sync_session_factory, request_db_threads(settings.DATABASE_URL), sender_in_background(services),
+            app.state.sync_session_factory, request_db_threads(settings.DATABASE_URL), send,
             loop_reads=make_session_factory(loop_reader_engine) if loop_reader_engine is not None else None,
-            group_writes=is_sqlite(settings.DATABASE_URL),
+            grouped=grouped_writes(settings.DATABASE_URL, app.state.sync_session_factory, send),
         )
         # Competes for the scheduler lease only when SCHEDULER_HOST=fastapi (cutover phase).
         app.state.scheduler_host = await start_scheduler_host(services, "fastapi")

@@ -71,13 +71,13 @@ class ThreadedUnitOfWork:
     """
 
     def __init__(self, factory: sessionmaker[Session], sessions: int, send: Callable[[Messages], None],
-                 loop_reads: sessionmaker[Session] | None = None, group_writes: bool = False) -> None:
+                 loop_reads: sessionmaker[Session] | None = None, grouped: GroupedWrites | None = None) -> None:
         """`send` gets, on the loop, the messages a committed unit queued; `loop_reads`: see `lookup`;
-        `group_writes`: see `run_write`."""
+        `grouped`: see `run_write`."""
         self._factory = factory
         self._send = send
         self._loop_reads = loop_reads
-        self._grouped = GroupedWrites(factory, send) if group_writes else None
+        self._grouped = grouped
         self._executor = ThreadPoolExecutor(max_workers=sessions, thread_name_prefix="request-db")
         self._slots = asyncio.Semaphore(sessions)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -64,7 +66,7 @@ def sent() -> list[Messages]:
 
 @pytest.fixture
 async def writes(engine: Engine, sent: list[Messages]) -> AsyncIterator[GroupedWrites]:
-    grouped = GroupedWrites(make_session_factory(engine), sent.append)
+    grouped = GroupedWrites(make_session_factory(engine), sent.append, None)
     yield grouped
     grouped.close()
 
@@ -149,6 +151,24 @@ async def test_a_write_whose_caller_went_away_is_still_committed(writes: Grouped
     with pytest.raises(asyncio.CancelledError):
         await task
     assert _notes(engine) == ["abandoned"]
+
+
+async def test_a_group_waits_while_another_worker_holds_the_writers_lock(
+        engine: Engine, tmp_path: Path, sent: list[Messages]) -> None:
+    lock_path = tmp_path / "writers.lock"
+    grouped = GroupedWrites(make_session_factory(engine), sent.append, lock_path)
+    other_worker = os.open(lock_path, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(other_worker, fcntl.LOCK_EX)
+    try:
+        task = asyncio.create_task(grouped.run(note("after its turn")))
+        await asyncio.sleep(0.3)
+        assert not task.done()
+        assert _notes(engine) == []
+    finally:
+        fcntl.flock(other_worker, fcntl.LOCK_UN)
+        os.close(other_worker)
+    assert await task == "after its turn"
+    grouped.close()
 
 
 async def test_concurrent_job_creates_through_the_v2_door_each_commit_once(
