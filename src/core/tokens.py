@@ -101,6 +101,15 @@ def _times_still_valid(claims: dict[str, Any]) -> bool:
                 and claims.get("iat", now) <= now + LEEWAY_SECONDS)
 
 
+def token_current(settings: Settings, authorization: str) -> bool:
+    """Whether an Authorization header's token is signed by us and within its lifetime (cheap: remembered)."""
+    try:
+        decode_token(settings, bearer_token(authorization))
+    except Unauthorized:
+        return False
+    return True
+
+
 def decode_token(settings: Settings, token: str) -> dict[str, Any]:
     """Verified claims; signature before expiry, as the contract orders the checks."""
     try:

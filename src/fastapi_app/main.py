@@ -30,6 +30,7 @@ from src.fastapi_app.docs import mount_docs
 from src.fastapi_app.errors import register_error_handlers
 from src.fastapi_app.grouped_writes import GroupedWrites
 from src.fastapi_app.head_requests import HeadAsGet
+from src.fastapi_app.kept_authentications import KeptAuthentications
 from src.fastapi_app.openapi_docs import finish_document
 from src.fastapi_app.read_cache import ReadCache, cached_paths
 from src.fastapi_app.request_observer import RequestObserver
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
     app.state.metrics = metrics
     app.state.login_throttle = LoginThrottle()
     app.state.job_list_cache = JobListCache(job_list_body)
+    app.state.kept_authentications = KeptAuthentications(lambda: getattr(app.state, "data_version", None), settings)
 
     origins = settings.cors_origins or ["*"]
     # Innermost, inside HeadAsGet (a HEAD is answered from a kept GET) and inside everything that

@@ -36,8 +36,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from src.config import Settings
-from src.core.errors import Unauthorized
-from src.core.tokens import bearer_token, decode_token
+from src.core.tokens import token_current
 from src.database.data_version import DataVersion
 
 # Route templates under the API prefix whose 200 answer is a function of the caller's token, the
@@ -228,7 +227,8 @@ class ReadCache:
                 # kept after all (an error, a commit meanwhile), this request works it out itself.
                 await flight.done.wait()
                 kept = self._kept.get(key)
-        if kept is not None and _current(kept, probe, version, minute) and self._token_current(authorization):
+        if (kept is not None and _current(kept, probe, version, minute)
+                and token_current(self._settings, authorization.decode("latin-1"))):
             self._kept.move_to_end(key)
             self._count("hit")
             scope["route"] = kept.route
@@ -327,11 +327,3 @@ class ReadCache:
         while self._bytes > self._max_bytes:
             _, dropped = self._kept.popitem(last=False)
             self._bytes -= dropped.size
-
-    def _token_current(self, authorization: bytes) -> bool:
-        """The token's signature and lifetime, as authentication checks them (cached, cheap)."""
-        try:
-            decode_token(self._settings, bearer_token(authorization.decode("latin-1")))
-        except Unauthorized:
-            return False
-        return True

@@ -12,6 +12,7 @@ from src.core import tokens
 from src.core.roles import ADMIN, ADMIN_OR_USER
 from src.core.roles import require_role as check_role
 from src.fastapi_app.dependencies.database import SessionDep, SettingsDep
+from src.fastapi_app.kept_authentications import KeptAuthentications
 from src.models import User
 
 # Declares the bearer JWT scheme in OpenAPI so the docs' Authorize button works; the header itself
@@ -27,9 +28,10 @@ async def _authenticate(
     request: Request, session: SessionDep, settings: SettingsDep, expected: tokens.TokenType
 ) -> User:
     header = request.headers.get("Authorization")
-    user, claims = await session.lookup(
+    kept: KeptAuthentications = request.app.state.kept_authentications
+    user, claims = await kept.authenticate(header, expected, lambda: session.lookup(
         lambda sync_session: tokens.authenticate(sync_session, settings, header, expected)
-    )
+    ))
     request.state.token_claims = claims
     return user
 
