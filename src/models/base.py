@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -23,8 +25,18 @@ class Base(DeclarativeBase):
 
 
 def new_id() -> str:
-    """A new UUID4 primary key as a 36-character string."""
-    return str(uuid.uuid4())
+    """A new primary key: a time-ordered UUID (version 7, RFC 9562) as a 36-character string.
+
+    Its first 48 bits are the Unix time in milliseconds, so rows created later sort after earlier
+    ones (as text too) and an insert lands at the end of the primary-key index instead of on a
+    random page: a job create's 20 notification rows touched 20 random pages with random ids
+    (docs/PERFORMANCE.md). The other 74 bits are random.
+    """
+    milliseconds = time.time_ns() // 1_000_000
+    random_bits = int.from_bytes(os.urandom(10), "big")
+    rand_a, rand_b = random_bits >> 68, random_bits & ((1 << 62) - 1)
+    value = (milliseconds & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
+    return str(uuid.UUID(int=value))
 
 
 def utcnow() -> datetime:
