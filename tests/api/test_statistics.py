@@ -176,7 +176,7 @@ def _bulk_executions(db: Session, jobs: list[Job], count: int) -> None:
         ],
     )
     copied = [column for column in table.c if column.key != "id"]
-    # A uuid4 never has "-" at position 35, so "<first 34 chars>-<k>" stays unique and 36 long.
+    # A UUID never has "-" at position 35, so "<first 34 chars>-<k>" stays unique and 36 long.
     originals = func.substr(table.c.id, 35, 1) != "-"
     for k in range(1, 10):
         new_ids = (func.substr(table.c.id, 1, 34) + f"-{k}").label("id")
