@@ -6,7 +6,7 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bench.api.endpoints import REFERENCE_CEILING, Endpoint
+from bench.api.endpoints import REFERENCE_CEILING, TEST_RUN, Endpoint
 from bench.api.wrk import WrkResult
 from bench.goals import Goal
 
@@ -104,7 +104,7 @@ def receiver_shares(runs: list[Run]) -> list[str]:
     if not receiver.rounds:
         return []
     shares = ", ".join(
-        f"{door} {summarize(runs, 'test-run', door).ok_per_second / receiver.ok_per_second:.2f}"
+        f"{door} {summarize(runs, TEST_RUN, door).ok_per_second / receiver.ok_per_second:.2f}"
         for door in ("legacy", "v2"))
     return [f"receiver alone (no door, same -c): {receiver.ok_per_second:.1f} req/s; "
             f"test-run as a share of it: {shares}"]

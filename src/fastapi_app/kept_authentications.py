@@ -24,7 +24,7 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import make_transient_to_detached
 
 from src.config import Settings
-from src.core.tokens import token_current
+from src.core.tokens import TokenType, token_current
 from src.database.data_version import DataVersion
 from src.models import User
 
@@ -61,9 +61,9 @@ class KeptAuthentications:
         self._data_version = data_version
         self._settings = settings
         self._max_kept = max_kept
-        self._kept: OrderedDict[tuple[str, str], _Kept] = OrderedDict()
+        self._kept: OrderedDict[tuple[str, TokenType], _Kept] = OrderedDict()
 
-    async def authenticate(self, header: str | None, expected: str,
+    async def authenticate(self, header: str | None, expected: TokenType,
                            look_up: Callable[[], Awaitable[Authentication]]) -> Authentication:
         """The caller behind `header`: kept, or `look_up()`'s answer (kept when nothing committed meanwhile)."""
         probe = self._data_version()
@@ -72,8 +72,8 @@ class KeptAuthentications:
         key = (header, expected)
         version = probe.read()
         kept = self._kept.get(key)
-        current = kept is not None and kept.probe is probe and kept.version == version
-        if kept is not None and current and token_current(self._settings, header):
+        if (kept is not None and kept.probe is probe and kept.version == version
+                and token_current(self._settings, header)):
             self._kept.move_to_end(key)
             return _detached_user(kept.columns), dict(kept.claims)
         user, claims = await look_up()
