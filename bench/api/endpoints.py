@@ -23,6 +23,9 @@ REFERENCE_CEILING = 53_000.0
 ROTATED_IDS = 50
 # The latency-bound case: run.py also measures its receiver alone (the "receiver ceiling").
 TEST_RUN = "test-run"
+# The same call to a receiver that answers at once: what each door's own work allows.
+TEST_RUN_INSTANT = "test-run instant"
+RECEIVER_CASES = (TEST_RUN, TEST_RUN_INSTANT)
 # What a browser (the SPA) sends with every request: reads are measured as it asks for them, so a
 # large answer travels compressed (nginx, or the v2 read cache's gzipped copy) on both doors alike.
 BROWSER_ACCEPT_ENCODING = "gzip, deflate, br, zstd"
@@ -30,7 +33,10 @@ BROWSER_ACCEPT_ENCODING = "gzip, deflate, br, zstd"
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One case. `v2_target`: the issue's v2 req/s at the reference ceiling (None: no absolute goal)."""
+    """One case. `v2_target`: the issue's v2 req/s at the reference ceiling (None: no absolute goal).
+
+    `ratio_goal`: whether v2/legacy is a GOAL line (2x for reads, 1.2x otherwise) or only printed.
+    """
 
     name: str
     method: str
@@ -41,6 +47,7 @@ class Endpoint:
     connections: int = 50
     v2_target: float | None = None
     scale_target: bool = True  # test-run is latency-bound: its target does not follow the ceiling
+    ratio_goal: bool = True
     check: Callable[[httpx.Response], str | None] | None = field(default=None, compare=False)
 
     @property
@@ -106,6 +113,10 @@ def endpoints(data: BenchData, admin: dict[str, str], receiver_url: str) -> list
     def body(value: dict[str, object]) -> str:
         return json.dumps(value, separators=(",", ":"))
 
+    def test_run_body(target_url: str) -> str:
+        return body({"target_url": target_url, "github_owner": "", "github_repo": "",
+                     "github_workflow_name": "", "metadata": {"suite": "bench"}})
+
     # The SPA's job form payload (contract section 11).
     create = body({"name": "bench-new-__N__", "cron_expression": "*/10 * * * *", "github_owner": "",
                    "github_repo": "", "github_workflow_name": "", "end_date": data.end_date.isoformat(),
@@ -125,8 +136,12 @@ def endpoints(data: BenchData, admin: dict[str, str], receiver_url: str) -> list
         Endpoint("job create", "POST", ("/jobs",), (create,)),
         Endpoint("job update", "PUT", tuple(f"/jobs/{job_id}" for job_id in data.update_ids),
                  (body({"cron_expression": "0 2 * * *"}), body({"cron_expression": "30 3 * * 1-5"}))),
-        Endpoint(TEST_RUN, "POST", ("/jobs/test-run",),
-                 (body({"target_url": f"{receiver_url}/hook", "github_owner": "", "github_repo": "",
-                        "github_workflow_name": "", "metadata": {"suite": "bench"}}),),
-                 connections=100, v2_target=400, scale_target=False, check=_test_run_reached),
+        # Bound by the receiver's 200 ms at 100 connections (500 req/s at most, ~490 with no door),
+        # which legacy already nears: its ratio is printed, not judged. The issue's 1.2x is for login
+        # and writes; a test-run writes nothing (contract 4.10). Judged: req/s and p99.
+        Endpoint(TEST_RUN, "POST", ("/jobs/test-run",), (test_run_body(f"{receiver_url}/hook"),),
+                 connections=100, v2_target=400, scale_target=False, ratio_goal=False, check=_test_run_reached),
+        # What the doors' own work allows: the same call answered at once, judged by the 1.2x.
+        Endpoint(TEST_RUN_INSTANT, "POST", ("/jobs/test-run",), (test_run_body(f"{receiver_url}/instant/hook"),),
+                 check=_test_run_reached),
     ]

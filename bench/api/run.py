@@ -28,7 +28,7 @@ import httpx
 from sqlalchemy import text
 
 from bench.api import report, wrk
-from bench.api.endpoints import DOORS, TEST_RUN, Endpoint, bench_data, endpoints
+from bench.api.endpoints import DOORS, RECEIVER_CASES, TEST_RUN, Endpoint, bench_data, endpoints
 from bench.api.stack import Stack, running
 from bench.goals import print_goals
 from bench.seed import BENCH_ADMIN_PASSWORD, BENCH_ADMIN_USERNAME, bench_settings, seed
@@ -103,7 +103,8 @@ class Bench:
                  for outcome, count in self.stack.read_cache_counts().items()}
         cpu = {label: round(seconds - cpu_before.get(label, 0.0), 3) for label, seconds in self.stack.cpu().items()}
         drain = self._drain(health, f"{case} {door} round {round_number}")
-        self.runs.append(report.Run(case, door, round_number, result, cpu, hits if case == "test-run" else None, drain))
+        receiver_hits = hits if case in RECEIVER_CASES else None
+        self.runs.append(report.Run(case, door, round_number, result, cpu, receiver_hits, drain))
         self._show(self.runs[-1])
         answered = sum(cache.values())
         if answered:

@@ -1,8 +1,10 @@
-"""A loopback webhook receiver that answers every POST after a fixed delay, for the test-run case.
+"""A loopback webhook receiver that answers every POST after a fixed delay, for the test-run cases.
 
     .venv/bin/python -m bench.api.slow_receiver --port 9100 [--delay 0.2]
 
-Plain asyncio HTTP/1.1 with keep-alive, so its own cost stays far below the doors'. `GET /count`
+A POST to a path under `/instant` is answered at once: the test-run case that measures the doors'
+work rather than the delay. Plain asyncio HTTP/1.1 with keep-alive, so its own cost stays far
+below the doors'. `GET /count`
 answers at once with how many delayed requests were answered, so the benchmark can check that
 every test-run really reached it (a refused URL still answers 200 `{"ok": false}` on both doors).
 """
@@ -47,7 +49,8 @@ class Receiver:
         if request_line.startswith("GET /count"):
             body = json.dumps({"answered": self.answered}).encode()
         else:
-            await asyncio.sleep(self.delay)
+            if not request_line.startswith("POST /instant"):
+                await asyncio.sleep(self.delay)
             self.answered += 1
             body = b'{"received":true}'
         keep_alive = headers.get("connection", "").lower() != "close"
