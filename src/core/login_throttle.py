@@ -49,6 +49,7 @@ therefore do not work the keys out again:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Callable
@@ -56,7 +57,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, or_, select
+from sqlalchemy import Select, bindparam, case, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -119,6 +120,26 @@ def _normalized(identifier: str) -> str:
     return identifier.strip().lower()
 
 
+# Every login attempt runs these; built once, since building the expression cost more than
+# running it (as with authentication's statement in src/core/tokens.py).
+_ACCOUNT_ID = (
+    select(User.id)
+    .where((User.username == bindparam("name")) | (func.lower(User.username) == bindparam("folded"))
+           | (User.email == bindparam("folded")))
+    .order_by((User.username == bindparam("name")).desc(), (User.email == bindparam("folded")).desc(), User.id)
+    .limit(1)
+)
+_TRUSTED_AT = select(TrustedLoginClient.last_success_at).where(TrustedLoginClient.key_hash == bindparam("key"))
+
+
+@functools.cache
+def _failures_of(scopes: tuple[str, ...]) -> Select[str, int, datetime]:
+    """The counters of `scopes`, each key bound under its scope's name (one statement per set of scopes)."""
+    return select(LoginFailure.scope, LoginFailure.failures, LoginFailure.last_failure_at).where(
+        or_(*[(LoginFailure.scope == scope) & (LoginFailure.key_hash == bindparam(scope)) for scope in scopes])
+    )
+
+
 def account_key(session: Session, identifier: str) -> str:
     """One key per account whatever spelling names it; a name matching none keys by its text.
 
@@ -127,12 +148,7 @@ def account_key(session: Session, identifier: str) -> str:
     """
     name = identifier.strip()
     folded = name.lower()
-    user_id = session.scalars(
-        select(User.id)
-        .where((User.username == name) | (func.lower(User.username) == folded) | (User.email == folded))
-        .order_by((User.username == name).desc(), (User.email == folded).desc(), User.id)
-        .limit(1)
-    ).first()
+    user_id = session.scalars(_ACCOUNT_ID, {"name": name, "folded": folded}).first()
     return f"user:{user_id}" if user_id is not None else f"name:{folded}"
 
 
@@ -151,9 +167,7 @@ class LoginThrottle:
         return keys
 
     def _trusted_at(self, session: Session, pair_key: str) -> datetime | None:
-        return session.scalar(
-            select(TrustedLoginClient.last_success_at).where(TrustedLoginClient.key_hash == pair_key)
-        )
+        return session.scalar(_TRUSTED_AT, {"key": pair_key})
 
     def _decay(self, scope: str) -> timedelta:
         return self.limits.account_window if scope == ACCOUNT else self.limits.window
@@ -182,11 +196,7 @@ class LoginThrottle:
         if trusted_at is not None and trusted_at > now - self.limits.trust:
             # Where this account logged in lately only its own pair counter applies.
             checked = {PAIR: keys[PAIR]}
-        rows = session.execute(
-            select(LoginFailure.scope, LoginFailure.failures, LoginFailure.last_failure_at).where(
-                or_(*[(LoginFailure.scope == scope) & (LoginFailure.key_hash == key) for scope, key in checked.items()])
-            )
-        ).all()
+        rows = session.execute(_failures_of(tuple(checked)), checked).all()
         waits = []
         pair_failures = False
         for scope, failures, last_failure_at in rows:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -115,14 +115,18 @@ def authenticate_credentials(session: Session, settings: Settings, identifier: s
     return result
 
 
+# Built once, as the throttle's statements are (src/core/login_throttle.py). A username may look
+# like someone else's email; the username match wins.
+_USER_BY_IDENTIFIER = (
+    select(User)
+    .where((User.username == bindparam("identifier")) | (User.email == bindparam("identifier")))
+    .order_by((User.username == bindparam("identifier")).desc())
+    .limit(1)
+)
+
+
 def _verify_credentials(session: Session, settings: Settings, identifier: str, password: str) -> LoginResult:
-    user = session.scalars(
-        select(User)
-        .where((User.username == identifier) | (User.email == identifier))
-        # A username may look like someone else's email; the username match wins.
-        .order_by((User.username == identifier).desc())
-        .limit(1)
-    ).first()
+    user = session.scalars(_USER_BY_IDENTIFIER, {"identifier": identifier}).first()
     if user is None:
         verify_password(password, _TIMING_DECOY_HASH)
         raise _bad_credentials()
