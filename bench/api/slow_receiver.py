@@ -4,9 +4,9 @@
 
 A POST to a path under `/instant` is answered at once: the test-run case that measures the doors'
 work rather than the delay. Plain asyncio HTTP/1.1 with keep-alive, so its own cost stays far
-below the doors'. `GET /count`
-answers at once with how many delayed requests were answered, so the benchmark can check that
-every test-run really reached it (a refused URL still answers 200 `{"ok": false}` on both doors).
+below the doors'. `GET /count` answers at once with how many POSTs were answered, so the
+benchmark can check that every test-run really reached it (a refused URL still answers 200
+`{"ok": false}` on both doors).
 """
 
 from __future__ import annotations
