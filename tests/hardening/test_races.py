@@ -75,16 +75,16 @@ EDIT_ROUNDS = 8
 def test_concurrent_edits_leave_every_field_from_one_writer(deployment: Deployment, db: Session) -> None:  # noqa: F811  # the imported pytest fixture, injected by name
     mixed = []
     for _ in range(EDIT_ROUNDS):
-        name = unique("edit")
-        created = deployment.doors["fastapi"].call("POST", "/jobs", deployment.admin_token, json=job_body(name))
+        job_name = unique("edit")
+        created = deployment.doors["fastapi"].call("POST", "/jobs", deployment.admin_token, json=job_body(job_name))
         assert created.status_code == 201, created.text
         job_id = created.json()["job"]["id"]
         # Each writer sends a consistent (name, cron, target) triple. Half of them send the
         # original cron: an UPDATE of changed columns only, computed from a row read before
         # another writer committed, would keep that writer's cron under this writer's name.
         # (Names from the job's own: ids made in one minute share their first characters.)
-        writers = {f"{name}-{n}": f"{n} 2 * * *" for n in range(1, 6)}
-        writers.update({f"{name}-orig{n}": "0 2 * * *" for n in range(5)})
+        writers = {f"{job_name}-{n}": f"{n} 2 * * *" for n in range(1, 6)}
+        writers.update({f"{job_name}-orig{n}": "0 2 * * *" for n in range(5)})
         calls = [("flask" if n % 2 else "fastapi",
                   {"name": name, "cron_expression": cron, "target_url": f"http://127.0.0.1:9/{name}"})
                  for n, (name, cron) in enumerate(writers.items())]
