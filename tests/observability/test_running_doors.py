@@ -9,7 +9,6 @@ Slack webhook that is down.
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 import uuid
@@ -29,6 +28,7 @@ from src.database.migrate import upgrade_to_head
 from src.models import SchedulerLease, SlackSettings, utcnow
 from tests.conftest import Factory, legacy_door, make_settings
 from tests.door_servers import SECRET, Door, start_doors, stop_processes
+from tests.json_logs import json_lines, wait_for_json_line
 from tests.observability.exposition import Scrape
 from tests.receivers import Receiver, closed_port_url
 
@@ -60,9 +60,8 @@ class Running:
         return Scrape(response.text)
 
     def log_lines(self, door: str) -> list[dict[str, Any]]:
-        """Every line the process wrote, each parsed as JSON (fails on a line that is not)."""
-        text = (self.folder / f"{door}.log").read_text()
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+        """Every line the process has finished writing, each parsed as JSON (fails on one that is not)."""
+        return json_lines(self.folder / f"{door}.log")
 
 
 @pytest.fixture(scope="module")
@@ -166,6 +165,10 @@ def test_each_log_line_is_one_json_object_and_request_lines_carry_the_request_id
     generated = httpx.get(f"{base}/jobs/{running.job_id}", timeout=10,
                           headers={"Authorization": f"Bearer {running.token}"})
     assert echoed.headers["X-Request-ID"] == given
+    # The door logs a request once its answer has left: wait for both lines.
+    for request_id in (given, generated.headers["X-Request-ID"]):
+        assert wait_for_json_line(running.folder / f"{door}.log",
+                                  lambda e, wanted=request_id: e.get("request_id") == wanted)
     lines = running.log_lines(door)  # every line parses, or this fails
     assert all({"ts", "level", "logger", "message", "pid"} <= line.keys() for line in lines)
     [line] = [line for line in lines if line.get("request_id") == given]

@@ -176,9 +176,6 @@ class Stack:
         done = self.cli("phase", name)
         assert done.returncode == 0, done.stdout + done.stderr
 
-    def log(self, label: str) -> str:
-        return self.log_path(label).read_text(errors="replace")
-
     # --- client helpers --------------------------------------------------------------------
 
     def client(self) -> httpx.Client:

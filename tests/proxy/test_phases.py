@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import legacy_door
+from tests.json_logs import wait_for_json_line
 from tests.proxy.conftest import Stack, process_tree, wait_for
 
 # Side-by-side and the switches between phases need the Flask door.
@@ -38,11 +39,11 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def request_line(log: str, request_id: str) -> dict[str, Any]:
+def request_line(stack: Stack, door: str, request_id: str) -> dict[str, Any]:
     """The app's one JSON request line with this id (tests/observability checks every line is JSON)."""
-    entries = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
-    [line] = [e for e in entries if e.get("logger") == "src.request" and e.get("request_id") == request_id]
-    return line  # type: ignore[no-any-return]  # the log line is JSON, untyped
+    [line] = wait_for_json_line(
+        stack.log_path(door), lambda e: e.get("logger") == "src.request" and e.get("request_id") == request_id)
+    return line
 
 
 def access_log_names(stack: Stack, request_id: str, timeout: float = 10.0) -> bool:
@@ -84,7 +85,7 @@ def test_request_id_given_by_the_client_reaches_both_apps_logs(stack: Stack) -> 
             response = client.get(path, headers={"X-Request-ID": ids[door]})
             assert response.headers["X-Request-ID"] == ids[door]
     for door, path in (("flask", "/api/health"), ("fastapi", "/api/v2/health")):
-        line = request_line(stack.log(door), ids[door])
+        line = request_line(stack, door, ids[door])
         assert (line["door"], line["method"], line["path"], line["status"]) == (door, "GET", path, 200)
 
 
@@ -94,8 +95,8 @@ def test_request_id_generated_by_nginx_reaches_both_apps_logs(stack: Stack) -> N
         fastapi_id = client.get("/api/v2/health").headers["X-Request-ID"]
     # nginx's $request_id: 32 hex digits.
     assert len(flask_id) == len(fastapi_id) == 32 and flask_id != fastapi_id
-    assert request_line(stack.log("flask"), flask_id)["door"] == "flask"
-    assert request_line(stack.log("fastapi"), fastapi_id)["door"] == "fastapi"
+    assert request_line(stack, "flask", flask_id)["door"] == "flask"
+    assert request_line(stack, "fastapi", fastapi_id)["door"] == "fastapi"
     assert access_log_names(stack, flask_id) and access_log_names(stack, fastapi_id)
 
 
