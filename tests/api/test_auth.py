@@ -543,6 +543,14 @@ def test_register_creates_a_viewer_by_default(api: ApiClient, admin: User, facto
     assert verify_password("pass1234", stored.password_hash)
 
 
+def test_a_password_of_5000_characters_is_registered_and_logs_in(api: ApiClient, admin: User, factory: Factory) -> None:
+    # No maximum length in 3.8: a long password is hashed at the cost of a short one.
+    response = register(api, factory.token(admin), username="longpass", email="long@example.com", password="x" * 5000)
+    assert response.status_code == 201
+    assert login(api, username="longpass", password="x" * 5000).status_code == 200
+    assert login(api, username="longpass", password="x" * 4999).json() == BAD_CREDENTIALS
+
+
 def test_registered_user_can_log_in(api: ApiClient, admin: User, factory: Factory) -> None:
     register(api, factory.token(admin), username="carol", email="carol@example.com", password="pass1234")
     assert login(api, username="carol", password="pass1234").status_code == 200
