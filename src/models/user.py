@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Integer, String
+from sqlalchemy import Boolean, DateTime, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from src.models.base import Base, new_id, utcnow
@@ -22,3 +22,9 @@ class User(Base):
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+# Login's throttle keys an attempt by the account its name matches ignoring case
+# (src/core/login_throttle.py): without this index every attempt, an unknown name's too, read the
+# whole table (29 ms at 100,000 users, on SQLite, before the password is even checked).
+Index("ix_users_username_lower", func.lower(User.username))
