@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from sqlalchemy import text
 
-from bench.seed import _insert, bench_settings, recreate_database
+from bench.seed import bench_settings, insert_rows, recreate_database
 from src.core.login_throttle import LoginThrottle
 from src.database.engines import create_sync_engine_from_settings, make_session_factory
 from src.database.migrate import upgrade_to_head
@@ -54,7 +54,7 @@ def measure(database_url: str, users: int, without_index: bool) -> tuple[float, 
                  "password_hash": PASSWORD_HASH, "role": "viewer", "is_active": True, "token_version": 0,
                  "created_at": now, "updated_at": now} for i in range(users))
         with engine.begin() as connection:
-            _insert(connection, User.__table__, rows)  # type: ignore[arg-type]  # a mapped class's Table
+            insert_rows(connection, User.__table__, rows)
             if without_index:
                 connection.execute(text("DROP INDEX ix_users_username_lower"))
             if connection.dialect.name == "postgresql":

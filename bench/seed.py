@@ -276,7 +276,7 @@ def _batches(rows: Iterable[dict[str, Any]], size: int = BATCH_SIZE) -> Iterator
         yield batch
 
 
-def _insert(connection: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> int:
+def insert_rows(connection: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> int:
     """Bulk inserts in batches: COPY on PostgreSQL, core executemany elsewhere."""
     if connection.dialect.name == "postgresql":
         return _copy(connection, table, rows)
@@ -318,19 +318,19 @@ def seed(database_url: str, scale: float = 1.0, seed_value: int = 6) -> SeedSumm
     try:
         with engine.begin() as connection:
             users = seeder.users()
-            summary.counts["users"] = _insert(connection, User.__table__, users)
+            summary.counts["users"] = insert_rows(connection, User.__table__, users)
             existing = set(connection.execute(JobCategory.__table__.select().with_only_columns(
                 JobCategory.__table__.c.slug)).scalars())
             extra = seeder.categories(existing)
-            _insert(connection, JobCategory.__table__, extra)
+            insert_rows(connection, JobCategory.__table__, extra)
             summary.counts["categories"] = len(existing) + len(extra)
             teams = seeder.teams()
-            summary.counts["pic_teams"] = _insert(connection, PicTeam.__table__, teams)
+            summary.counts["pic_teams"] = insert_rows(connection, PicTeam.__table__, teams)
             owners = [u["id"] for u in users if u["role"] in ("admin", "user")]
             jobs = seeder.jobs(owners, sorted(existing | {c["slug"] for c in extra}), [t["slug"] for t in teams])
-            summary.counts["jobs"] = _insert(connection, Job.__table__, jobs)
-            summary.counts["executions"] = _insert(connection, JobExecution.__table__, seeder.executions(jobs))
-            summary.counts["notifications"] = _insert(
+            summary.counts["jobs"] = insert_rows(connection, Job.__table__, jobs)
+            summary.counts["executions"] = insert_rows(connection, JobExecution.__table__, seeder.executions(jobs))
+            summary.counts["notifications"] = insert_rows(
                 connection, Notification.__table__, seeder.notifications([u["id"] for u in users], jobs))
         if engine.dialect.name == "postgresql":
             # Fresh statistics, so the planner sees 100,000 rows and not an empty table.

@@ -122,8 +122,8 @@ def _normalized(identifier: str) -> str:
 
 # Every login attempt runs these; built once, since building the expression cost more than
 # running it (as with authentication's statement in src/core/tokens.py).
-# The account a typed name belongs to: the first statement of every login attempt, so each arm of
-# its OR has an index (lower(username): ix_users_username_lower) and no attempt reads every user.
+# ACCOUNT_BY_NAME: the account a typed name belongs to. Each arm of its OR has an index
+# (lower(username): ix_users_username_lower), so no attempt reads every user.
 ACCOUNT_BY_NAME = (
     select(User.id)
     .where((User.username == bindparam("name")) | (func.lower(User.username, type_=String) == bindparam("folded"))
